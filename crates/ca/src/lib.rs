@@ -1,0 +1,2 @@
+//! pkilab ca crate.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! pkilab kms crate.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! pkilab net crate.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! pkilab peer crate.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! pkilab verify crate.
+#![forbid(unsafe_code)]
