@@ -1,0 +1,15 @@
+//! Scenario files: a YAML story of a PKI, peers, adversaries and steps, each
+//! step optionally carrying an expectation. This crate reads and validates
+//! them (every error with file, line and column), runs them on the
+//! simulated network, and reports the run as a narration, JSON or a Mermaid
+//! sequence diagram.
+#![forbid(unsafe_code)]
+
+pub mod duration;
+pub mod load;
+pub mod model;
+pub mod script;
+
+pub use duration::SimDuration;
+pub use load::{Invalid, load_file, load_str};
+pub use script::{Action, Adversary, Expectation, Scenario, Step};

@@ -1,0 +1,607 @@
+//! Reading and validating a scenario file. Every problem is reported with
+//! file, line and column before anything runs.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+
+use serde_saphyr::{Location, Spanned};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::duration::SimDuration;
+use crate::model::{
+    AdversaryDoc, AdversaryKind, ExpectDoc, MitmCertificate, Outcome, PeersDoc, ScenarioDoc,
+    StepDoc,
+};
+use crate::script::{Action, Adversary, Expectation, Scenario, Step};
+
+/// Reason ids a handshake or a message can be refused with. An expectation
+/// naming any other id is a typo, caught before the run.
+pub const REASON_IDS: &[&str] = &[
+    "bad-signature",
+    "unknown-issuer",
+    "revoked",
+    "expired",
+    "not-yet-valid",
+    "name-mismatch",
+    "usage-mismatch",
+    "crl-stale",
+    "crl-invalid",
+    "revocation-unknown",
+    "downgrade",
+    "replay",
+    "decrypt-failed",
+    "malformed",
+    "weak-key",
+    "unexpected-message",
+    "no-certificate",
+    "dropped",
+];
+
+/// Most generated peers a scenario may ask for.
+pub const MAX_GENERATED_PEERS: u32 = 1_000_000;
+
+/// A scenario file that cannot be used, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The file.
+    pub path: String,
+    /// 1-based line, 0 when unknown.
+    pub line: u64,
+    /// 1-based column, 0 when unknown.
+    pub column: u64,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub help: Option<String>,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path, self.line, self.column, self.message
+        )?;
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Reads and validates one file.
+pub fn load_file(path: &Path) -> Result<Scenario, Invalid> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| Invalid {
+        path: shown.clone(),
+        line: 0,
+        column: 0,
+        message: format!("cannot read the file: {error}"),
+        help: Some("check the path and that the file is UTF-8 text".into()),
+    })?;
+    load_str(&shown, &text)
+}
+
+/// Parses and validates scenario text; `path` is used in messages.
+pub fn load_str(path: &str, text: &str) -> Result<Scenario, Invalid> {
+    let doc: ScenarioDoc = serde_saphyr::from_str(text).map_err(|error| {
+        let location = error.location().unwrap_or(Location::UNKNOWN);
+        let message = error.to_string();
+        let first = strip_position(message.lines().next().unwrap_or("invalid YAML")).to_owned();
+        Invalid {
+            path: path.to_owned(),
+            line: location.line(),
+            column: location.column(),
+            message: first,
+            help: Some("see scenarios/README.md for the keys a scenario file may use".into()),
+        }
+    })?;
+    Checker { path }.scenario(doc)
+}
+
+struct Checker<'a> {
+    path: &'a str,
+}
+
+type Checked<T> = Result<T, Invalid>;
+
+impl Checker<'_> {
+    fn err(&self, at: Location, message: impl Into<String>, help: impl Into<String>) -> Invalid {
+        Invalid {
+            path: self.path.to_owned(),
+            line: at.line(),
+            column: at.column(),
+            message: message.into(),
+            help: Some(help.into()),
+        }
+    }
+
+    fn duration(&self, text: &Spanned<String>) -> Checked<SimDuration> {
+        SimDuration::parse(&text.value).map_err(|e| {
+            self.err(
+                text.referenced,
+                e.to_string(),
+                "for example 30s, 15m, 12h or 90d",
+            )
+        })
+    }
+
+    fn optional_duration(
+        &self,
+        text: Option<&Spanned<String>>,
+        default: SimDuration,
+    ) -> Checked<SimDuration> {
+        text.map_or(Ok(default), |t| self.duration(t))
+    }
+
+    fn scenario(&self, doc: ScenarioDoc) -> Checked<Scenario> {
+        let clock = OffsetDateTime::parse(&doc.clock.value, &Rfc3339).map_err(|e| {
+            self.err(
+                doc.clock.referenced,
+                format!("clock '{}' is not an RFC 3339 time: {e}", doc.clock.value),
+                "write it like 2026-01-01T00:00:00Z",
+            )
+        })?;
+        let peers = self.peers(&doc.peers)?;
+        let known: BTreeSet<&str> = peers.iter().map(String::as_str).collect();
+        let adversaries = doc
+            .adversaries
+            .iter()
+            .map(|a| self.adversary(a, &known))
+            .collect::<Checked<Vec<_>>>()?;
+        self.unique_adversaries(&doc.adversaries, &known)?;
+        let crl_validity =
+            self.optional_duration(doc.pki.crl_validity.as_ref(), SimDuration(7 * 86_400))?;
+        let certificate_validity = self.optional_duration(
+            doc.pki.certificate_validity.as_ref(),
+            SimDuration(365 * 86_400),
+        )?;
+        let mut steps = Vec::with_capacity(doc.steps.len());
+        let mut sessions = BTreeSet::new();
+        for step in &doc.steps {
+            let checked = self.step(
+                step,
+                &known,
+                &adversaries,
+                certificate_validity,
+                crl_validity,
+            )?;
+            self.possible(step.referenced, &checked.action, &mut sessions)?;
+            steps.push(checked);
+        }
+        if steps.is_empty() {
+            return Err(self.err(
+                Location::UNKNOWN,
+                "the scenario has no steps",
+                "add at least one step under `steps:`",
+            ));
+        }
+        Ok(Scenario {
+            path: self.path.to_owned(),
+            name: doc.name,
+            summary: doc.summary,
+            description: doc.description,
+            clock,
+            seed: doc.seed,
+            root: doc.pki.root,
+            intermediates: doc.pki.intermediates,
+            rogue: doc.pki.rogue,
+            crl_validity,
+            certificate_validity,
+            peers,
+            adversaries,
+            steps,
+        })
+    }
+
+    fn peers(&self, doc: &Spanned<PeersDoc>) -> Checked<Vec<String>> {
+        let at = doc.referenced;
+        let names = match &doc.value {
+            PeersDoc::Named(names) => names.clone(),
+            PeersDoc::Generated { count, prefix } => {
+                if !(2..=MAX_GENERATED_PEERS).contains(count) {
+                    return Err(self.err(
+                        at,
+                        format!("peers.count is {count}"),
+                        format!("use between 2 and {MAX_GENERATED_PEERS} peers"),
+                    ));
+                }
+                (0..*count).map(|i| format!("{prefix}{i}")).collect()
+            }
+        };
+        let mut seen = BTreeSet::new();
+        for name in &names {
+            if !is_peer_name(name) {
+                return Err(self.err(at, format!("'{name}' is not a usable peer name"), "peer names are DNS labels: lowercase letters, digits and '-', not starting or ending with '-', at most 63 characters"));
+            }
+            if !seen.insert(name.as_str()) {
+                return Err(self.err(
+                    at,
+                    format!("peer '{name}' is listed twice"),
+                    "give every peer a distinct name",
+                ));
+            }
+        }
+        if names.len() < 2 {
+            return Err(self.err(
+                at,
+                "a scenario needs at least two peers",
+                "list two or more names under `peers:`",
+            ));
+        }
+        Ok(names)
+    }
+
+    fn adversary(&self, doc: &Spanned<AdversaryDoc>, peers: &BTreeSet<&str>) -> Checked<Adversary> {
+        let at = doc.referenced;
+        let a = &doc.value;
+        let [left, right] = a.link.as_slice() else {
+            return Err(self.err(
+                at,
+                format!(
+                    "adversary '{}' has a link of {} peers",
+                    a.name,
+                    a.link.len()
+                ),
+                "a link names exactly two peers: link: [alice, bob]",
+            ));
+        };
+        for end in [left, right] {
+            self.known_peer(at, end, peers)?;
+        }
+        if left == right {
+            return Err(self.err(
+                at,
+                format!(
+                    "adversary '{}' sits on a link from '{left}' to itself",
+                    a.name
+                ),
+                "name two different peers",
+            ));
+        }
+        let certificate = match (a.kind, a.certificate) {
+            (AdversaryKind::Mitm, c) => c.unwrap_or(MitmCertificate::None),
+            (_, None) => MitmCertificate::None,
+            (kind, Some(_)) => {
+                return Err(self.err(
+                    at,
+                    format!(
+                        "adversary '{}' is a {kind:?} and cannot present a certificate",
+                        a.name
+                    ),
+                    "only `kind: mitm` takes `certificate:`",
+                ));
+            }
+        };
+        let claims_victim = matches!(
+            certificate,
+            MitmCertificate::Stolen | MitmCertificate::Forged | MitmCertificate::RogueCa
+        );
+        if a.victim.is_some() && !claims_victim {
+            return Err(self.err(
+                at,
+                format!(
+                    "adversary '{}' names a victim but presents no certificate in anyone's name",
+                    a.name
+                ),
+                "`victim:` goes with certificate: stolen, forged or rogue-ca",
+            ));
+        }
+        let victim = a.victim.clone().unwrap_or_else(|| right.clone());
+        self.known_peer(at, &victim, peers)?;
+        Ok(Adversary {
+            name: a.name.clone(),
+            kind: a.kind,
+            link: (left.clone(), right.clone()),
+            certificate,
+            victim,
+        })
+    }
+
+    fn unique_adversaries(
+        &self,
+        docs: &[Spanned<AdversaryDoc>],
+        peers: &BTreeSet<&str>,
+    ) -> Checked<()> {
+        let mut seen = BTreeSet::new();
+        for doc in docs {
+            let name = doc.value.name.as_str();
+            if peers.contains(name) || !seen.insert(name) {
+                return Err(self.err(
+                    doc.referenced,
+                    format!("the name '{name}' is already taken"),
+                    "give each adversary a name no peer or other adversary has",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn known_peer(&self, at: Location, name: &str, peers: &BTreeSet<&str>) -> Checked<()> {
+        if peers.contains(name) {
+            return Ok(());
+        }
+        Err(self.err(
+            at,
+            format!("unknown peer '{name}'"),
+            format!(
+                "declare it under `peers:` (known: {})",
+                list(peers.iter().copied())
+            ),
+        ))
+    }
+
+    fn known_adversary(&self, at: Location, name: &str, adversaries: &[Adversary]) -> Checked<()> {
+        if adversaries.iter().any(|a| a.name == name) {
+            return Ok(());
+        }
+        Err(self.err(
+            at,
+            format!("unknown adversary '{name}'"),
+            format!(
+                "declare it under `adversaries:` (known: {})",
+                list(adversaries.iter().map(|a| a.name.as_str()))
+            ),
+        ))
+    }
+
+    fn step(
+        &self,
+        doc: &Spanned<StepDoc>,
+        peers: &BTreeSet<&str>,
+        adversaries: &[Adversary],
+        cert_validity: SimDuration,
+        crl_validity: SimDuration,
+    ) -> Checked<Step> {
+        let at = doc.referenced;
+        let s = &doc.value;
+        let mut actions = Vec::new();
+        if let Some(h) = &s.handshake {
+            self.known_peer(at, &h.from, peers)?;
+            self.known_peer(at, &h.to, peers)?;
+            self.distinct(at, &h.from, &h.to)?;
+            actions.push(Action::Handshake {
+                from: h.from.clone(),
+                to: h.to.clone(),
+                mode: h.mode,
+            });
+        }
+        if let Some(m) = &s.send {
+            self.known_peer(at, &m.from, peers)?;
+            self.known_peer(at, &m.to, peers)?;
+            self.distinct(at, &m.from, &m.to)?;
+            actions.push(Action::Send {
+                from: m.from.clone(),
+                to: m.to.clone(),
+                message: m.message.clone(),
+            });
+        }
+        if let Some(d) = &s.advance {
+            actions.push(Action::Advance(self.duration(d)?));
+        }
+        if let Some(i) = &s.issue {
+            self.known_peer(at, &i.peer, peers)?;
+            let validity = self.optional_duration(i.validity.as_ref(), cert_validity)?;
+            let valid_from = self.optional_duration(i.valid_from.as_ref(), SimDuration(0))?;
+            actions.push(Action::Issue {
+                peer: i.peer.clone(),
+                validity,
+                valid_from,
+            });
+        }
+        if let Some(r) = &s.revoke {
+            self.known_peer(at, &r.peer, peers)?;
+            let reason = r.reason.clone().unwrap_or_else(|| "unspecified".into());
+            if !REVOCATION_REASONS.contains(&reason.as_str()) {
+                return Err(self.err(
+                    at,
+                    format!("unknown revocation reason '{reason}'"),
+                    format!("use one of: {}", REVOCATION_REASONS.join(", ")),
+                ));
+            }
+            actions.push(Action::Revoke {
+                peer: r.peer.clone(),
+                reason,
+            });
+        }
+        if let Some(p) = &s.publish_crl {
+            actions.push(Action::PublishCrl {
+                validity: self.optional_duration(p.validity.as_ref(), crl_validity)?,
+            });
+        }
+        if let Some(c) = &s.compromise {
+            self.known_peer(at, &c.peer, peers)?;
+            self.known_adversary(at, &c.to, adversaries)?;
+            actions.push(Action::Compromise {
+                peer: c.peer.clone(),
+                to: c.to.clone(),
+            });
+        }
+        if let Some(d) = &s.decrypt_recorded {
+            self.known_adversary(at, &d.by, adversaries)?;
+            actions.push(Action::DecryptRecorded { by: d.by.clone() });
+        }
+        if let Some(w) = &s.handshakes {
+            if w.count == 0 {
+                return Err(self.err(
+                    at,
+                    "handshakes.count is 0",
+                    "ask for at least one handshake",
+                ));
+            }
+            actions.push(Action::Handshakes {
+                count: w.count,
+                pairs: w.pairs,
+                mode: w.mode,
+            });
+        }
+        let action = match actions.len() {
+            1 => actions.remove(0),
+            0 => return Err(self.err(at, "this step does nothing", "give it one action: handshake, send, advance, issue, revoke, publish-crl, compromise, decrypt-recorded or handshakes (write `publish-crl: {}` when it takes no options)")),
+            _ => return Err(self.err(at, format!("this step has {} actions", actions.len()), "split it: one action per step")),
+        };
+        let expect = match &s.expect {
+            Some(e) => self.expectation(e, &action)?,
+            None => Expectation::default(),
+        };
+        Ok(Step {
+            line: at.line(),
+            action,
+            expect,
+            note: s.note.clone(),
+        })
+    }
+
+    fn distinct(&self, at: Location, from: &str, to: &str) -> Checked<()> {
+        if from == to {
+            return Err(self.err(
+                at,
+                format!("'{from}' cannot talk to itself"),
+                "name two different peers",
+            ));
+        }
+        Ok(())
+    }
+
+    fn expectation(&self, doc: &Spanned<ExpectDoc>, action: &Action) -> Checked<Expectation> {
+        let at = doc.referenced;
+        let e = &doc.value;
+        let allowed: &[&str] = match action {
+            Action::Handshake { .. } => &["outcome", "reason", "attacker_reads"],
+            Action::Send { .. } => &["delivered", "reason", "attacker_reads"],
+            Action::DecryptRecorded { .. } => &["attacker_reads"],
+            Action::Handshakes { .. } => &["established"],
+            _ => &[],
+        };
+        let given = [
+            ("outcome", e.outcome.is_some()),
+            ("reason", e.reason.is_some()),
+            ("attacker_reads", e.attacker_reads.is_some()),
+            ("delivered", e.delivered.is_some()),
+            ("established", e.established.is_some()),
+        ];
+        for (key, present) in given {
+            if present && !allowed.contains(&key) {
+                let help = if allowed.is_empty() {
+                    "this kind of step has nothing to expect: remove `expect:`".to_owned()
+                } else {
+                    format!(
+                        "a {} step can expect: {}",
+                        action.keyword(),
+                        allowed.join(", ")
+                    )
+                };
+                return Err(self.err(
+                    at,
+                    format!("`{key}` cannot be expected of a {} step", action.keyword()),
+                    help,
+                ));
+            }
+        }
+        if let Some(reason) = &e.reason {
+            if !REASON_IDS.contains(&reason.as_str()) {
+                return Err(self.err(
+                    at,
+                    format!("unknown reason '{reason}'"),
+                    format!("use one of: {}", REASON_IDS.join(", ")),
+                ));
+            }
+            if e.outcome == Some(Outcome::Established) || e.delivered == Some(true) {
+                return Err(self.err(
+                    at,
+                    format!("reason '{reason}' contradicts a success"),
+                    "a reason goes with `outcome: rejected` or `delivered: false`",
+                ));
+            }
+        }
+        Ok(Expectation {
+            outcome: e.outcome,
+            reason: e.reason.clone(),
+            attacker_reads: e.attacker_reads,
+            delivered: e.delivered,
+            established: e.established,
+        })
+    }
+
+    /// Steps that cannot happen in this order: a message before any
+    /// handshake between the two peers.
+    fn possible(
+        &self,
+        at: Location,
+        action: &Action,
+        sessions: &mut BTreeSet<(String, String)>,
+    ) -> Checked<()> {
+        match action {
+            Action::Handshake { from, to, .. } => {
+                sessions.insert(pair(from, to));
+            }
+            Action::Send { from, to, .. } if !sessions.contains(&pair(from, to)) => {
+                return Err(self.err(
+                    at,
+                    format!("'{from}' sends to '{to}' before any handshake between them"),
+                    "add a handshake step between them first",
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// RFC 5280 §5.3.1 reason codes, as the CLI and scenarios name them.
+pub const REVOCATION_REASONS: &[&str] = &[
+    "unspecified",
+    "key-compromise",
+    "ca-compromise",
+    "affiliation-changed",
+    "superseded",
+    "cessation-of-operation",
+    "certificate-hold",
+    "privilege-withdrawn",
+];
+
+/// serde-saphyr prefixes "error: line N column M: "; the location is
+/// already in our own prefix.
+fn strip_position(message: &str) -> &str {
+    let rest = message.strip_prefix("error: ").unwrap_or(message);
+    if rest.starts_with("line ") {
+        if let Some((_, tail)) = rest.split_once(": ") {
+            return tail;
+        }
+    }
+    rest
+}
+
+fn pair(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_owned(), b.to_owned())
+    } else {
+        (b.to_owned(), a.to_owned())
+    }
+}
+
+fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    if names.is_empty() {
+        "none".into()
+    } else if names.len() > 8 {
+        format!("{}, …", names[..8].join(", "))
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Whether a name can be a peer's DNS label (RFC 1035 §2.3.1, lowercase).
+pub fn is_peer_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}

@@ -1,0 +1,282 @@
+//! A scenario file as it is written, before validation. Field names are the
+//! YAML keys; `Spanned` values keep their line and column for error reports.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioDoc {
+    /// Title of the lesson.
+    pub name: String,
+    /// One line, shown by `scenario list`.
+    pub summary: String,
+    /// The lesson itself: what to look for and why it matters.
+    #[serde(default)]
+    pub description: String,
+    /// Start of simulated time, RFC 3339.
+    pub clock: Spanned<String>,
+    /// Seed of every random choice in the run.
+    #[serde(default)]
+    pub seed: u64,
+    /// The certificate authorities.
+    pub pki: PkiDoc,
+    /// The peers: a list of names, or `{ count, prefix }`.
+    pub peers: Spanned<PeersDoc>,
+    /// Adversaries on links.
+    #[serde(default)]
+    pub adversaries: Vec<Spanned<AdversaryDoc>>,
+    /// What happens, in order.
+    pub steps: Vec<Spanned<StepDoc>>,
+}
+
+/// The PKI: one trusted root, its issuing intermediates, and CAs nobody trusts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PkiDoc {
+    /// Subject of the trusted root.
+    pub root: String,
+    /// Intermediates, each issued by the one before; the last issues peers.
+    #[serde(default)]
+    pub intermediates: Vec<String>,
+    /// Self-signed CAs that no peer trusts, usable by a `rogue-ca` adversary.
+    #[serde(default)]
+    pub rogue: Vec<String>,
+    /// Lifetime of a published CRL (thisUpdate to nextUpdate); default 7d.
+    #[serde(default, rename = "crl-validity")]
+    pub crl_validity: Option<Spanned<String>>,
+    /// Lifetime of peer certificates; default 365d.
+    #[serde(default, rename = "certificate-validity")]
+    pub certificate_validity: Option<Spanned<String>>,
+}
+
+/// Peers by name, or generated as `prefix0 … prefix{count-1}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum PeersDoc {
+    /// `[alice, bob]`
+    Named(Vec<String>),
+    /// `{ count: 10000, prefix: node }`
+    Generated {
+        /// How many.
+        count: u32,
+        /// Name prefix.
+        prefix: String,
+    },
+}
+
+/// What an adversary does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdversaryKind {
+    /// Records every frame.
+    Eavesdropper,
+    /// Runs its own handshake with each side and relays.
+    Mitm,
+    /// Sends recorded frames again.
+    Replayer,
+    /// Flips a bit in a frame.
+    Tamperer,
+    /// Rewrites the handshake mode to `unauthenticated`.
+    Downgrader,
+    /// Drops frames.
+    Dropper,
+}
+
+/// The certificate a man-in-the-middle presents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MitmCertificate {
+    /// None at all.
+    None,
+    /// A valid certificate from the real CA, in the attacker's own name.
+    Own,
+    /// The victim's key and certificate.
+    Stolen,
+    /// Self-signed, in the victim's name.
+    Forged,
+    /// In the victim's name, from a CA nobody trusts.
+    RogueCa,
+}
+
+/// One adversary.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdversaryDoc {
+    /// Its name in the story.
+    pub name: String,
+    /// What it does.
+    pub kind: AdversaryKind,
+    /// The two peers whose link it sits on.
+    pub link: Vec<String>,
+    /// For `mitm`: the certificate it presents (default `none`).
+    #[serde(default)]
+    pub certificate: Option<MitmCertificate>,
+    /// For `stolen`, `forged` and `rogue-ca`: whose identity it claims
+    /// (default: the second peer of the link).
+    #[serde(default)]
+    pub victim: Option<String>,
+}
+
+/// Handshake modes, as in the peer protocol.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Ephemeral X25519 signed with Ed25519 identities (forward secret).
+    #[default]
+    SignedEphemeral,
+    /// Plain ephemeral X25519, no authentication.
+    Unauthenticated,
+    /// Long-term X25519 keys, authenticated, no forward secrecy.
+    Static,
+}
+
+/// One step: exactly one action key, plus an optional expectation and note.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StepDoc {
+    /// Run a handshake.
+    pub handshake: Option<HandshakeDoc>,
+    /// Send a message over an established session.
+    pub send: Option<SendDoc>,
+    /// Advance the clock, e.g. `400d`.
+    pub advance: Option<Spanned<String>>,
+    /// Issue a fresh certificate to a peer.
+    pub issue: Option<IssueDoc>,
+    /// Revoke a peer's certificate (takes effect at the next CRL).
+    pub revoke: Option<RevokeDoc>,
+    /// Publish the CRL.
+    pub publish_crl: Option<PublishCrlDoc>,
+    /// Hand a peer's long-term keys to an adversary.
+    pub compromise: Option<CompromiseDoc>,
+    /// An adversary tries to decrypt everything it recorded.
+    pub decrypt_recorded: Option<DecryptDoc>,
+    /// Many handshakes among generated peers.
+    pub handshakes: Option<WorkloadDoc>,
+    /// What must be true after the step.
+    pub expect: Option<Spanned<ExpectDoc>>,
+    /// A sentence for the narration.
+    pub note: Option<String>,
+}
+
+/// `handshake: { from, to, mode }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandshakeDoc {
+    /// Initiator.
+    pub from: String,
+    /// Responder.
+    pub to: String,
+    /// Mode both sides are configured for.
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+/// `send: { from, to, message }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendDoc {
+    /// Sender.
+    pub from: String,
+    /// Receiver.
+    pub to: String,
+    /// Plaintext.
+    pub message: String,
+}
+
+/// `issue: { peer, days, valid-from }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct IssueDoc {
+    /// Who gets the certificate.
+    pub peer: String,
+    /// Validity, e.g. `30d` (default: the PKI's certificate validity).
+    pub validity: Option<Spanned<String>>,
+    /// Start of validity relative to now, e.g. `10d` for a not-yet-valid one.
+    pub valid_from: Option<Spanned<String>>,
+}
+
+/// `revoke: { peer, reason }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeDoc {
+    /// Whose current certificate.
+    pub peer: String,
+    /// RFC 5280 reason, e.g. `key-compromise`.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `publish-crl: {}` or `publish-crl: { validity: 1h }`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishCrlDoc {
+    /// thisUpdate to nextUpdate for this CRL.
+    pub validity: Option<Spanned<String>>,
+}
+
+/// `compromise: { peer, to }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompromiseDoc {
+    /// Whose long-term keys leak.
+    pub peer: String,
+    /// Which adversary receives them.
+    pub to: String,
+}
+
+/// `decrypt-recorded: { by }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecryptDoc {
+    /// The adversary.
+    pub by: String,
+}
+
+/// How workload pairs are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pairs {
+    /// Uniformly random distinct pairs, from the seed.
+    Random,
+}
+
+/// `handshakes: { count, pairs, mode }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadDoc {
+    /// How many handshakes.
+    pub count: u64,
+    /// How pairs are chosen.
+    pub pairs: Pairs,
+    /// Mode.
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+/// Outcome of a handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Both sides hold the same keys.
+    Established,
+    /// One side refused.
+    Rejected,
+}
+
+/// `expect: { … }`; which keys apply depends on the step.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectDoc {
+    /// Handshake outcome.
+    pub outcome: Option<Outcome>,
+    /// Refusal reason id, e.g. `name-mismatch`.
+    pub reason: Option<String>,
+    /// Whether an adversary read plaintext.
+    pub attacker_reads: Option<bool>,
+    /// Whether a message was delivered.
+    pub delivered: Option<bool>,
+    /// Workload: how many handshakes were established.
+    pub established: Option<u64>,
+}

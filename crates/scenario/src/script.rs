@@ -1,0 +1,174 @@
+//! A validated scenario: every name resolves, every duration parsed, every
+//! expectation fits its step. The runner takes only this.
+
+use time::OffsetDateTime;
+
+use crate::duration::SimDuration;
+use crate::model::{AdversaryKind, MitmCertificate, Mode, Outcome, Pairs};
+
+/// A scenario ready to run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it came from.
+    pub path: String,
+    /// Title.
+    pub name: String,
+    /// One-line summary.
+    pub summary: String,
+    /// The lesson text.
+    pub description: String,
+    /// Start of simulated time.
+    pub clock: OffsetDateTime,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Subject of the trusted root.
+    pub root: String,
+    /// Intermediates, root side first.
+    pub intermediates: Vec<String>,
+    /// Untrusted CAs.
+    pub rogue: Vec<String>,
+    /// CRL lifetime.
+    pub crl_validity: SimDuration,
+    /// Peer certificate lifetime.
+    pub certificate_validity: SimDuration,
+    /// Peer names, in order.
+    pub peers: Vec<String>,
+    /// Adversaries, in install order.
+    pub adversaries: Vec<Adversary>,
+    /// Steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// An adversary on a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adversary {
+    /// Name.
+    pub name: String,
+    /// Behaviour.
+    pub kind: AdversaryKind,
+    /// The link's two ends.
+    pub link: (String, String),
+    /// The certificate a MITM presents.
+    pub certificate: MitmCertificate,
+    /// Whose identity a stolen, forged or rogue-CA certificate claims.
+    pub victim: String,
+}
+
+/// One step of the story.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// 1-based line of the step in the file.
+    pub line: u64,
+    /// What happens.
+    pub action: Action,
+    /// What must then hold.
+    pub expect: Expectation,
+    /// The author's sentence for the narration.
+    pub note: Option<String>,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A handshake from `from` to `to`.
+    Handshake {
+        /// Initiator.
+        from: String,
+        /// Responder.
+        to: String,
+        /// Mode.
+        mode: Mode,
+    },
+    /// A message over the established session.
+    Send {
+        /// Sender.
+        from: String,
+        /// Receiver.
+        to: String,
+        /// Plaintext.
+        message: String,
+    },
+    /// The clock moves on.
+    Advance(SimDuration),
+    /// A fresh certificate for a peer.
+    Issue {
+        /// Holder.
+        peer: String,
+        /// Validity.
+        validity: SimDuration,
+        /// Offset of notBefore from now.
+        valid_from: SimDuration,
+    },
+    /// Revocation of a peer's current certificate.
+    Revoke {
+        /// Holder.
+        peer: String,
+        /// RFC 5280 reason id.
+        reason: String,
+    },
+    /// A new CRL.
+    PublishCrl {
+        /// thisUpdate to nextUpdate.
+        validity: SimDuration,
+    },
+    /// A peer's long-term keys go to an adversary.
+    Compromise {
+        /// Victim.
+        peer: String,
+        /// Receiver.
+        to: String,
+    },
+    /// An adversary decrypts what it recorded.
+    DecryptRecorded {
+        /// The adversary.
+        by: String,
+    },
+    /// A workload of handshakes among the peers.
+    Handshakes {
+        /// How many.
+        count: u64,
+        /// Pair choice.
+        pairs: Pairs,
+        /// Mode.
+        mode: Mode,
+    },
+}
+
+impl Action {
+    /// The step's YAML key.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Action::Handshake { .. } => "handshake",
+            Action::Send { .. } => "send",
+            Action::Advance(_) => "advance",
+            Action::Issue { .. } => "issue",
+            Action::Revoke { .. } => "revoke",
+            Action::PublishCrl { .. } => "publish-crl",
+            Action::Compromise { .. } => "compromise",
+            Action::DecryptRecorded { .. } => "decrypt-recorded",
+            Action::Handshakes { .. } => "handshakes",
+        }
+    }
+}
+
+/// What must hold after a step; `None` means not checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expectation {
+    /// Handshake outcome.
+    pub outcome: Option<Outcome>,
+    /// Refusal reason id.
+    pub reason: Option<String>,
+    /// Whether an adversary read plaintext.
+    pub attacker_reads: Option<bool>,
+    /// Whether a message was delivered.
+    pub delivered: Option<bool>,
+    /// Workload: number established.
+    pub established: Option<u64>,
+}
+
+impl Expectation {
+    /// True when nothing is expected.
+    pub fn is_empty(&self) -> bool {
+        *self == Expectation::default()
+    }
+}
