@@ -13,3 +13,8 @@ pub mod script;
 pub use duration::SimDuration;
 pub use load::{Invalid, load_file, load_str};
 pub use script::{Action, Adversary, Expectation, Scenario, Step};
+pub mod render;
+pub mod report;
+
+pub use render::{Format, render};
+pub use report::RunReport;

@@ -568,12 +568,10 @@ pub const REVOCATION_REASONS: &[&str] = &[
 /// already in our own prefix.
 fn strip_position(message: &str) -> &str {
     let rest = message.strip_prefix("error: ").unwrap_or(message);
-    if rest.starts_with("line ") {
-        if let Some((_, tail)) = rest.split_once(": ") {
-            return tail;
-        }
+    match rest.split_once(": ") {
+        Some((_, tail)) if rest.starts_with("line ") => tail,
+        _ => rest,
     }
-    rest
 }
 
 fn pair(a: &str, b: &str) -> (String, String) {

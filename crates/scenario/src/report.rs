@@ -1,0 +1,222 @@
+//! What a run produced: per step, what was observed, which expectations
+//! held, and the messages on the wire. Renderers turn it into text, JSON or
+//! a Mermaid diagram.
+
+use serde::Serialize;
+
+use crate::model::Outcome;
+use crate::script::Expectation;
+
+/// The report of one scenario run. Field names are stable: the JSON output
+/// is an interface.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// Scenario title.
+    pub name: String,
+    /// The file.
+    pub path: String,
+    /// Seed used.
+    pub seed: u64,
+    /// One line.
+    pub summary: String,
+    /// The lesson.
+    pub description: String,
+    /// Every participant: peers that appear in messages, then adversaries.
+    pub participants: Vec<String>,
+    /// Step by step.
+    pub steps: Vec<StepReport>,
+    /// Every frame event, in order.
+    pub messages: Vec<MessageEvent>,
+    /// True when every expectation held.
+    pub passed: bool,
+}
+
+/// One step's report.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// 1-based position.
+    pub index: usize,
+    /// Line in the file.
+    pub line: u64,
+    /// The step's keyword.
+    pub action: String,
+    /// One-line title, e.g. "alice → bob: handshake (signed-ephemeral)".
+    pub title: String,
+    /// Sentences that explain what happened and why.
+    pub narration: Vec<String>,
+    /// What was observed.
+    pub observed: Observed,
+    /// Each expectation and whether it held.
+    pub checks: Vec<Check>,
+}
+
+/// Facts observed after a step. `None`: not applicable to this step.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Observed {
+    /// Handshake outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// Refusal reason id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Refusal detail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Whether an adversary read plaintext.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attacker_reads: Option<bool>,
+    /// Whether the message was delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<bool>,
+    /// Workload: established count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub established: Option<u64>,
+}
+
+/// One expectation, compared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// The `expect` key.
+    pub key: String,
+    /// What the file expected.
+    pub expected: String,
+    /// What happened.
+    pub actual: String,
+    /// Whether they agree.
+    pub held: bool,
+}
+
+/// A frame on the wire, as a sequence diagram shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageEvent {
+    /// Step it belongs to (1-based).
+    pub step: usize,
+    /// Sender.
+    pub from: String,
+    /// Receiver.
+    pub to: String,
+    /// What it is, e.g. "Hello (signed-ephemeral)".
+    pub label: String,
+    /// What happened to it on the way.
+    pub fate: Fate,
+}
+
+/// What became of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fate {
+    /// Arrived as sent.
+    Delivered,
+    /// Lost on the way.
+    Dropped,
+    /// Arrived altered.
+    Altered,
+    /// Sent by an adversary.
+    Injected,
+    /// A refusal notice: the receiver closed the exchange.
+    Refused,
+}
+
+/// Compares what was expected with what was observed. Keys are checked in a
+/// fixed order so reports are stable.
+pub fn compare(expect: &Expectation, observed: &Observed) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let mut check = |key: &str, expected: Option<String>, actual: Option<String>| {
+        if let Some(expected) = expected {
+            let actual = actual.unwrap_or_else(|| "nothing".to_owned());
+            checks.push(Check {
+                key: key.to_owned(),
+                held: expected == actual,
+                expected,
+                actual,
+            });
+        }
+    };
+    check(
+        "outcome",
+        expect.outcome.map(outcome_id),
+        observed.outcome.map(outcome_id),
+    );
+    check("reason", expect.reason.clone(), observed.reason.clone());
+    check(
+        "delivered",
+        expect.delivered.map(|b| b.to_string()),
+        observed.delivered.map(|b| b.to_string()),
+    );
+    check(
+        "attacker_reads",
+        expect.attacker_reads.map(|b| b.to_string()),
+        observed.attacker_reads.map(|b| b.to_string()),
+    );
+    check(
+        "established",
+        expect.established.map(|n| n.to_string()),
+        observed.established.map(|n| n.to_string()),
+    );
+    checks
+}
+
+/// The id of an outcome as scenario files write it.
+pub fn outcome_id(outcome: Outcome) -> String {
+    match outcome {
+        Outcome::Established => "established",
+        Outcome::Rejected => "rejected",
+    }
+    .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_matching_observation_holds() {
+        let expect = Expectation {
+            outcome: Some(Outcome::Rejected),
+            reason: Some("revoked".into()),
+            ..Default::default()
+        };
+        let observed = Observed {
+            outcome: Some(Outcome::Rejected),
+            reason: Some("revoked".into()),
+            ..Default::default()
+        };
+        let checks = compare(&expect, &observed);
+        assert_eq!(checks.len(), 2);
+        assert!(checks.iter().all(|c| c.held));
+    }
+
+    #[test]
+    fn a_different_reason_fails_and_says_what_happened() {
+        let expect = Expectation {
+            reason: Some("revoked".into()),
+            ..Default::default()
+        };
+        let observed = Observed {
+            outcome: Some(Outcome::Rejected),
+            reason: Some("expired".into()),
+            ..Default::default()
+        };
+        let checks = compare(&expect, &observed);
+        assert_eq!(
+            checks,
+            [Check {
+                key: "reason".into(),
+                expected: "revoked".into(),
+                actual: "expired".into(),
+                held: false
+            }]
+        );
+    }
+
+    #[test]
+    fn a_missing_observation_is_nothing() {
+        let expect = Expectation {
+            attacker_reads: Some(false),
+            ..Default::default()
+        };
+        let checks = compare(&expect, &Observed::default());
+        assert_eq!(checks[0].actual, "nothing");
+        assert!(!checks[0].held);
+    }
+}
