@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod passphrase;
+mod scenario_cmd;
 
 use std::process::ExitCode;
 
@@ -20,7 +21,10 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Run, check and list scenario files.
+    Scenario(scenario_cmd::ScenarioArgs),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,5 +38,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {}
+    match cli.command {
+        Command::Scenario(args) => scenario_cmd::run(args),
+    }
 }
