@@ -1,0 +1,215 @@
+//! Checking steps: each resolves to exactly one action whose names exist,
+//! whose expectation fits it, and which can happen at that point.
+
+use std::collections::BTreeSet;
+
+use serde_saphyr::{Location, Spanned};
+
+use super::{Checked, Checker, REASON_IDS, REVOCATION_REASONS, pair};
+use crate::duration::SimDuration;
+use crate::model::{ExpectDoc, Outcome, StepDoc};
+use crate::script::{Action, Adversary, Expectation, Step};
+
+impl Checker<'_> {
+    pub(super) fn step(
+        &self,
+        doc: &Spanned<StepDoc>,
+        peers: &BTreeSet<&str>,
+        adversaries: &[Adversary],
+        cert_validity: SimDuration,
+        crl_validity: SimDuration,
+    ) -> Checked<Step> {
+        let at = doc.referenced;
+        let s = &doc.value;
+        let mut actions = Vec::new();
+        if let Some(h) = &s.handshake {
+            self.known_peer(at, &h.from, peers)?;
+            self.known_peer(at, &h.to, peers)?;
+            self.distinct(at, &h.from, &h.to)?;
+            actions.push(Action::Handshake {
+                from: h.from.clone(),
+                to: h.to.clone(),
+                mode: h.mode,
+            });
+        }
+        if let Some(m) = &s.send {
+            self.known_peer(at, &m.from, peers)?;
+            self.known_peer(at, &m.to, peers)?;
+            self.distinct(at, &m.from, &m.to)?;
+            actions.push(Action::Send {
+                from: m.from.clone(),
+                to: m.to.clone(),
+                message: m.message.clone(),
+            });
+        }
+        if let Some(d) = &s.advance {
+            actions.push(Action::Advance(self.duration(d)?));
+        }
+        if let Some(i) = &s.issue {
+            self.known_peer(at, &i.peer, peers)?;
+            let validity = self.optional_duration(i.validity.as_ref(), cert_validity)?;
+            let valid_from = self.optional_duration(i.valid_from.as_ref(), SimDuration(0))?;
+            actions.push(Action::Issue {
+                peer: i.peer.clone(),
+                validity,
+                valid_from,
+            });
+        }
+        if let Some(r) = &s.revoke {
+            self.known_peer(at, &r.peer, peers)?;
+            let reason = r.reason.clone().unwrap_or_else(|| "unspecified".into());
+            if !REVOCATION_REASONS.contains(&reason.as_str()) {
+                return Err(self.err(
+                    at,
+                    format!("unknown revocation reason '{reason}'"),
+                    format!("use one of: {}", REVOCATION_REASONS.join(", ")),
+                ));
+            }
+            actions.push(Action::Revoke {
+                peer: r.peer.clone(),
+                reason,
+            });
+        }
+        if let Some(p) = &s.publish_crl {
+            actions.push(Action::PublishCrl {
+                validity: self.optional_duration(p.validity.as_ref(), crl_validity)?,
+            });
+        }
+        if let Some(c) = &s.compromise {
+            self.known_peer(at, &c.peer, peers)?;
+            self.known_adversary(at, &c.to, adversaries)?;
+            actions.push(Action::Compromise {
+                peer: c.peer.clone(),
+                to: c.to.clone(),
+            });
+        }
+        if let Some(d) = &s.decrypt_recorded {
+            self.known_adversary(at, &d.by, adversaries)?;
+            actions.push(Action::DecryptRecorded { by: d.by.clone() });
+        }
+        if let Some(w) = &s.handshakes {
+            if w.count == 0 {
+                return Err(self.err(
+                    at,
+                    "handshakes.count is 0",
+                    "ask for at least one handshake",
+                ));
+            }
+            actions.push(Action::Handshakes {
+                count: w.count,
+                pairs: w.pairs,
+                mode: w.mode,
+            });
+        }
+        let action = match actions.len() {
+            1 => actions.remove(0),
+            0 => return Err(self.err(at, "this step does nothing", "give it one action: handshake, send, advance, issue, revoke, publish-crl, compromise, decrypt-recorded or handshakes (write `publish-crl: {}` when it takes no options)")),
+            _ => return Err(self.err(at, format!("this step has {} actions", actions.len()), "split it: one action per step")),
+        };
+        let expect = match &s.expect {
+            Some(e) => self.expectation(e, &action)?,
+            None => Expectation::default(),
+        };
+        Ok(Step {
+            line: at.line(),
+            action,
+            expect,
+            note: s.note.clone(),
+        })
+    }
+
+    fn distinct(&self, at: Location, from: &str, to: &str) -> Checked<()> {
+        if from == to {
+            return Err(self.err(
+                at,
+                format!("'{from}' cannot talk to itself"),
+                "name two different peers",
+            ));
+        }
+        Ok(())
+    }
+
+    fn expectation(&self, doc: &Spanned<ExpectDoc>, action: &Action) -> Checked<Expectation> {
+        let at = doc.referenced;
+        let e = &doc.value;
+        let allowed: &[&str] = match action {
+            Action::Handshake { .. } => &["outcome", "reason", "attacker_reads"],
+            Action::Send { .. } => &["delivered", "reason", "attacker_reads"],
+            Action::DecryptRecorded { .. } => &["attacker_reads"],
+            Action::Handshakes { .. } => &["established"],
+            _ => &[],
+        };
+        let given = [
+            ("outcome", e.outcome.is_some()),
+            ("reason", e.reason.is_some()),
+            ("attacker_reads", e.attacker_reads.is_some()),
+            ("delivered", e.delivered.is_some()),
+            ("established", e.established.is_some()),
+        ];
+        for (key, present) in given {
+            if present && !allowed.contains(&key) {
+                let help = if allowed.is_empty() {
+                    "this kind of step has nothing to expect: remove `expect:`".to_owned()
+                } else {
+                    format!(
+                        "a {} step can expect: {}",
+                        action.keyword(),
+                        allowed.join(", ")
+                    )
+                };
+                return Err(self.err(
+                    at,
+                    format!("`{key}` cannot be expected of a {} step", action.keyword()),
+                    help,
+                ));
+            }
+        }
+        if let Some(reason) = &e.reason {
+            if !REASON_IDS.contains(&reason.as_str()) {
+                return Err(self.err(
+                    at,
+                    format!("unknown reason '{reason}'"),
+                    format!("use one of: {}", REASON_IDS.join(", ")),
+                ));
+            }
+            if e.outcome == Some(Outcome::Established) || e.delivered == Some(true) {
+                return Err(self.err(
+                    at,
+                    format!("reason '{reason}' contradicts a success"),
+                    "a reason goes with `outcome: rejected` or `delivered: false`",
+                ));
+            }
+        }
+        Ok(Expectation {
+            outcome: e.outcome,
+            reason: e.reason.clone(),
+            attacker_reads: e.attacker_reads,
+            delivered: e.delivered,
+            established: e.established,
+        })
+    }
+
+    /// Steps that cannot happen in this order: a message before any
+    /// handshake between the two peers.
+    pub(super) fn possible(
+        &self,
+        at: Location,
+        action: &Action,
+        sessions: &mut BTreeSet<(String, String)>,
+    ) -> Checked<()> {
+        match action {
+            Action::Handshake { from, to, .. } => {
+                sessions.insert(pair(from, to));
+            }
+            Action::Send { from, to, .. } if !sessions.contains(&pair(from, to)) => {
+                return Err(self.err(
+                    at,
+                    format!("'{from}' sends to '{to}' before any handshake between them"),
+                    "add a handshake step between them first",
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
