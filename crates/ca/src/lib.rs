@@ -1,2 +1,22 @@
-//! pkilab ca crate.
+//! pkilab's certificate authority: root and intermediate CAs that issue
+//! X.509 certificates and RFC 5280 CRLs.
+//!
+//! Describe, then sign: a [`LeafRequest`] says what a certificate should
+//! contain, [`CertificateAuthority::issue`] signs it. Time and serial numbers
+//! are always passed in, so seeded simulations are reproducible.
 #![forbid(unsafe_code)]
+
+pub mod authority;
+pub mod error;
+pub mod inspect;
+pub mod key;
+mod revocation;
+pub mod serial;
+
+pub use authority::{
+    CertificateAuthority, IssuedCertificate, LeafRequest, RevocationReason, RevokedEntry,
+    is_dns_name, self_signed_leaf,
+};
+pub use error::{Error, InputError, RequestError, Result};
+pub use key::{CaKey, SigningAlgorithm};
+pub use serial::Serial;
