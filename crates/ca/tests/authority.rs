@@ -12,7 +12,9 @@ use pkilab_ca::{
     SigningAlgorithm,
 };
 use time::{Duration, OffsetDateTime, macros::datetime};
-use x509_parser::prelude::{CertificateRevocationList, FromDer, ParsedExtension, ReasonCode, X509Certificate};
+use x509_parser::prelude::{
+    CertificateRevocationList, FromDer, ParsedExtension, ReasonCode, X509Certificate,
+};
 
 const NOW: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
 
