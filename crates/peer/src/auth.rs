@@ -1,0 +1,230 @@
+//! Proving who we are, and checking who the peer is, inside M2 and M3.
+//!
+//! Each side signs `context ‖ th` with its Ed25519 identity, where
+//! `th = SHA-256(transcript so far ‖ its chain ‖ the name it believes the
+//! peer has)`, then MACs `SHA-256(th ‖ signature)` with its finished key.
+//! The transcript holds both hellos (mode, suites, nonces, key shares), so a
+//! downgrade, a swapped key share or a relayed identity breaks a check.
+
+use std::sync::Arc;
+
+use ed25519_dalek::{Signature, Signer, VerifyingKey};
+use pkilab_verify::{ExpectedName, Usage, ValidationRequest, Validator, Verdict};
+use time::OffsetDateTime;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::identity::Identity;
+use crate::key_schedule::{finished_mac, sha256, verify_finished};
+use crate::refusal::{Refusal, RefusalReason};
+use crate::wire::{Authentication, Mode};
+
+/// Which side produced an authentication block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Initiator,
+    Responder,
+}
+
+impl Role {
+    fn context(self) -> &'static [u8] {
+        match self {
+            Role::Initiator => b"pkilab/1 initiator signature",
+            Role::Responder => b"pkilab/1 responder signature",
+        }
+    }
+}
+
+/// Who the peer turned out to be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeerIdentity {
+    /// Unauthenticated mode: nobody knows.
+    Anonymous,
+    /// A verified certificate chain and a transcript signature by its key.
+    Verified(VerifiedPeer),
+}
+
+/// Proof that a peer's chain validated and its signature verified. Only
+/// this module can build one, so an `Established` session in an
+/// authenticated mode cannot exist without both checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedPeer {
+    subjects: Vec<String>,
+    name: String,
+}
+
+impl VerifiedPeer {
+    /// Subjects of the validated chain, leaf first.
+    pub fn subjects(&self) -> &[String] {
+        &self.subjects
+    }
+
+    /// The name the peer was verified for.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// What a side needs to authenticate and to check its peer.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Our long-term identity.
+    pub identity: Arc<Identity>,
+    /// Trust anchors and CRLs.
+    pub validator: Arc<Validator>,
+    /// Simulated time of the handshake.
+    pub at: OffsetDateTime,
+    /// Initiator: the mode requested. Responder: the mode required.
+    pub mode: Mode,
+}
+
+fn encode_chain(chain: &[Vec<u8>]) -> Vec<u8> {
+    postcard::to_allocvec(chain).expect("postcard encodes byte vectors")
+}
+
+fn transcript(role: Role, prefix: &[&[u8]], chain: &[Vec<u8>], believed_peer: &str) -> [u8; 32] {
+    let chain = encode_chain(chain);
+    let mut parts: Vec<&[u8]> = vec![role.context()];
+    parts.extend_from_slice(prefix);
+    parts.push(&chain);
+    parts.push(believed_peer.as_bytes());
+    sha256(&parts)
+}
+
+/// Builds our authentication block.
+pub(crate) fn prove(
+    config: &Config,
+    role: Role,
+    prefix: &[&[u8]],
+    believed_peer: &str,
+    finished_key: &[u8; 32],
+) -> Authentication {
+    let authenticated = config.mode.authenticated();
+    let chain = if authenticated {
+        config.identity.chain.clone()
+    } else {
+        Vec::new()
+    };
+    let th = transcript(role, prefix, &chain, believed_peer);
+    let signature = if authenticated {
+        config
+            .identity
+            .signing
+            .sign(&[role.context(), &th].concat())
+            .to_bytes()
+            .to_vec()
+    } else {
+        Vec::new()
+    };
+    let finished = finished_mac(finished_key, &sha256(&[&th, &signature]));
+    Authentication {
+        chain,
+        believed_peer: believed_peer.to_owned(),
+        signature,
+        finished,
+    }
+}
+
+/// Checks the peer's authentication block. `expected_peer` is the name we
+/// meant to reach (`None`: any name the CA vouches for).
+pub(crate) fn check(
+    config: &Config,
+    sender: Role,
+    auth: &Authentication,
+    prefix: &[&[u8]],
+    expected_peer: Option<&str>,
+    finished_key: &[u8; 32],
+) -> Result<PeerIdentity, Refusal> {
+    let th = transcript(sender, prefix, &auth.chain, &auth.believed_peer);
+    let identity = if config.mode.authenticated() {
+        PeerIdentity::Verified(verify_peer(config, sender, auth, &th, expected_peer)?)
+    } else {
+        PeerIdentity::Anonymous
+    };
+    verify_finished(
+        finished_key,
+        &sha256(&[&th, &auth.signature]),
+        &auth.finished,
+    )?;
+    Ok(identity)
+}
+
+fn verify_peer(
+    config: &Config,
+    sender: Role,
+    auth: &Authentication,
+    th: &[u8; 32],
+    expected_peer: Option<&str>,
+) -> Result<VerifiedPeer, Refusal> {
+    let Some((leaf, intermediates)) = auth.chain.split_first() else {
+        return Err(Refusal::new(
+            RefusalReason::NoCertificate,
+            "the peer presented no certificate in an authenticated mode",
+        ));
+    };
+    let request = ValidationRequest {
+        at: config.at,
+        name: expected_peer.map_or(ExpectedName::Any, |n| ExpectedName::Peer(n.to_owned())),
+        usage: if sender == Role::Responder {
+            Usage::Server
+        } else {
+            Usage::Client
+        },
+    };
+    let subjects = match config.validator.validate(leaf, intermediates, &request) {
+        Verdict::Valid { chain } => chain,
+        Verdict::Invalid { reason, detail, .. } => {
+            return Err(Refusal::new(RefusalReason::Certificate(reason), detail));
+        }
+        other => return Err(Refusal::new(RefusalReason::Malformed, other.to_string())),
+    };
+    let (key, name) = ed25519_key_and_name(leaf)?;
+    let signature = Signature::from_slice(&auth.signature)
+        .map_err(|_| Refusal::new(RefusalReason::BadSignature, "the signature is not 64 bytes"))?;
+    key.verify_strict(&[sender.context(), th].concat(), &signature)
+        .map_err(|_| {
+            Refusal::new(
+                RefusalReason::BadSignature,
+                format!("the transcript signature does not verify with {name}'s key"),
+            )
+        })?;
+    if !auth.believed_peer.is_empty() && auth.believed_peer != config.identity.name {
+        return Err(Refusal::new(
+            RefusalReason::Certificate(pkilab_verify::Reason::NameMismatch),
+            format!(
+                "{name} signed a handshake meant for '{}', not for us ('{}')",
+                auth.believed_peer, config.identity.name
+            ),
+        ));
+    }
+    let name = expected_peer.map_or(name, str::to_owned);
+    Ok(VerifiedPeer { subjects, name })
+}
+
+/// The leaf's Ed25519 key and first dNSName (or CN).
+fn ed25519_key_and_name(leaf: &[u8]) -> Result<(VerifyingKey, String), Refusal> {
+    let (_, cert) = X509Certificate::from_der(leaf)
+        .map_err(|e| Refusal::new(RefusalReason::Malformed, e.to_string()))?;
+    let spki = cert.public_key();
+    if spki.algorithm.algorithm != x509_parser::oid_registry::OID_SIG_ED25519 {
+        return Err(Refusal::new(
+            RefusalReason::BadSignature,
+            "peer certificates must carry an Ed25519 key",
+        ));
+    }
+    let bytes: [u8; 32] = spki
+        .subject_public_key
+        .data
+        .as_ref()
+        .try_into()
+        .map_err(|_| Refusal::new(RefusalReason::BadSignature, "an Ed25519 key is 32 bytes"))?;
+    let key = VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| Refusal::new(RefusalReason::BadSignature, "not a valid Ed25519 point"))?;
+    let name = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .unwrap_or("the peer")
+        .to_owned();
+    Ok((key, name))
+}

@@ -1,0 +1,285 @@
+//! The handshake as typed states. Each state is consumed by the step that
+//! leaves it; a refused step returns nothing to continue from.
+//!
+//! ```text
+//! M1 I→R  Hello      { mode, suites, key_share_I, nonce_I }
+//! M2 R→I  HelloReply { key_share_R, nonce_R, AEAD_hs_r2i(Authentication_R) }
+//! M3 I→R  Finish     { AEAD_hs_i2r(Authentication_I) }
+//! ```
+
+use rand_core::CryptoRngCore;
+use x25519_dalek::{EphemeralSecret, PublicKey, SharedSecret};
+
+use crate::auth::{Config, PeerIdentity, Role, check, prove};
+use crate::key_schedule::{HandshakeSecrets, hello_hash, open_block, seal_block, sha256};
+use crate::refusal::{Refusal, RefusalReason};
+use crate::session::Session;
+use crate::wire::{
+    self, Finish, Hello, HelloReply, Message, Mode, SUITE_X25519_ED25519_AES256GCM_SHA256,
+};
+
+const AUTH_R: &[u8] = b"pkilab/1 auth r";
+const AUTH_I: &[u8] = b"pkilab/1 auth i";
+
+/// Our half of the key agreement: an ephemeral secret, consumed by the one
+/// Diffie-Hellman it is for, or (static mode) the long-term key.
+enum KeyShareSecret {
+    Ephemeral(EphemeralSecret),
+    Static,
+}
+
+fn key_share(config: &Config, rng: &mut impl CryptoRngCore) -> (KeyShareSecret, [u8; 32]) {
+    if config.mode == Mode::Static {
+        (
+            KeyShareSecret::Static,
+            PublicKey::from(&config.identity.static_secret).to_bytes(),
+        )
+    } else {
+        let secret = EphemeralSecret::random_from_rng(rng);
+        let public = PublicKey::from(&secret).to_bytes();
+        (KeyShareSecret::Ephemeral(secret), public)
+    }
+}
+
+fn agree(
+    config: &Config,
+    secret: KeyShareSecret,
+    theirs: &[u8; 32],
+) -> Result<SharedSecret, Refusal> {
+    let public = PublicKey::from(*theirs);
+    let shared = match secret {
+        KeyShareSecret::Ephemeral(secret) => secret.diffie_hellman(&public),
+        KeyShareSecret::Static => config.identity.static_secret.diffie_hellman(&public),
+    };
+    if !shared.was_contributory() {
+        return Err(Refusal::new(
+            RefusalReason::WeakKey,
+            "the peer's key share is a small-order point: the shared secret is all zeros",
+        ));
+    }
+    Ok(shared)
+}
+
+fn nonce(rng: &mut impl CryptoRngCore) -> [u8; 32] {
+    let mut nonce = [0u8; 32];
+    rng.fill_bytes(&mut nonce);
+    nonce
+}
+
+/// A session both sides agreed on, and who the peer is.
+#[derive(Debug)]
+pub struct Established {
+    /// The AEAD session.
+    pub session: Session,
+    /// The peer, verified or anonymous.
+    pub peer: PeerIdentity,
+}
+
+/// The initiator, after sending M1.
+pub struct ExpectReply {
+    config: Config,
+    expected_peer: String,
+    m1: Vec<u8>,
+    secret: KeyShareSecret,
+}
+
+impl std::fmt::Debug for ExpectReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExpectReply")
+            .field("expected_peer", &self.expected_peer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts a handshake to `expected_peer`; returns the state and M1.
+pub fn initiate(
+    config: Config,
+    expected_peer: &str,
+    rng: &mut impl CryptoRngCore,
+) -> (ExpectReply, Vec<u8>) {
+    let (secret, share) = key_share(&config, rng);
+    let hello = Hello {
+        mode: config.mode,
+        suites: vec![SUITE_X25519_ED25519_AES256GCM_SHA256],
+        key_share: share,
+        nonce: nonce(rng),
+    };
+    let m1 = wire::encode(&Message::Hello(hello));
+    (
+        ExpectReply {
+            config,
+            expected_peer: expected_peer.to_owned(),
+            m1: m1.clone(),
+            secret,
+        },
+        m1,
+    )
+}
+
+impl ExpectReply {
+    /// Handles M2; returns the session and M3.
+    pub fn handle(self, m2: &[u8]) -> Result<(Established, Vec<u8>), Refusal> {
+        let Message::HelloReply(reply) = wire::decode(m2)? else {
+            return Err(Refusal::new(
+                RefusalReason::UnexpectedMessage,
+                "expected the responder's hello",
+            ));
+        };
+        let shared = agree(&self.config, self.secret, &reply.key_share)?;
+        let secrets = HandshakeSecrets::new(
+            shared.as_bytes(),
+            &hello_hash(&self.m1, &reply.key_share, &reply.nonce),
+        );
+        let opened = open_block(&secrets.hs_r2i, AUTH_R, &reply.sealed)?;
+        let auth_r = wire::decode_authentication(&opened)?;
+        let prefix: [&[u8]; 3] = [&self.m1, &reply.key_share, &reply.nonce];
+        let peer = check(
+            &self.config,
+            Role::Responder,
+            &auth_r,
+            &prefix,
+            Some(&self.expected_peer),
+            &secrets.finished_r,
+        )?;
+        let auth_i = prove(
+            &self.config,
+            Role::Initiator,
+            &[&self.m1, m2],
+            &self.expected_peer,
+            &secrets.finished_i,
+        );
+        let sealed = seal_block(
+            &secrets.hs_i2r,
+            AUTH_I,
+            &wire::encode_authentication(&auth_i),
+        );
+        let m3 = wire::encode(&Message::Finish(Finish { sealed }));
+        let (i2r, r2i) = secrets.traffic(&sha256(&[&self.m1, m2, &m3]));
+        Ok((
+            Established {
+                session: Session::new(&i2r, &r2i, b"i2r", b"r2i"),
+                peer,
+            },
+            m3,
+        ))
+    }
+}
+
+/// The responder, after sending M2.
+pub struct ExpectFinish {
+    config: Config,
+    expected_peer: Option<String>,
+    m1: Vec<u8>,
+    m2: Vec<u8>,
+    secrets: HandshakeSecrets,
+}
+
+impl std::fmt::Debug for ExpectFinish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExpectFinish")
+            .field("expected_peer", &self.expected_peer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Answers M1. `expected_peer`: the initiator we expect, if we know.
+pub fn respond(
+    config: Config,
+    expected_peer: Option<&str>,
+    m1: &[u8],
+    rng: &mut impl CryptoRngCore,
+) -> Result<(ExpectFinish, Vec<u8>), Refusal> {
+    let Message::Hello(hello) = wire::decode(m1)? else {
+        return Err(Refusal::new(
+            RefusalReason::UnexpectedMessage,
+            "expected a hello",
+        ));
+    };
+    check_offer(&config, &hello)?;
+    let (secret, share) = key_share(&config, rng);
+    let shared = agree(&config, secret, &hello.key_share)?;
+    let nonce_r = nonce(rng);
+    let secrets = HandshakeSecrets::new(shared.as_bytes(), &hello_hash(m1, &share, &nonce_r));
+    let believed = expected_peer.unwrap_or("");
+    let auth_r = prove(
+        &config,
+        Role::Responder,
+        &[m1, &share, &nonce_r],
+        believed,
+        &secrets.finished_r,
+    );
+    let sealed = seal_block(
+        &secrets.hs_r2i,
+        AUTH_R,
+        &wire::encode_authentication(&auth_r),
+    );
+    let m2 = wire::encode(&Message::HelloReply(HelloReply {
+        key_share: share,
+        nonce: nonce_r,
+        sealed,
+    }));
+    let state = ExpectFinish {
+        config,
+        expected_peer: expected_peer.map(str::to_owned),
+        m1: m1.to_vec(),
+        m2: m2.clone(),
+        secrets,
+    };
+    Ok((state, m2))
+}
+
+fn check_offer(config: &Config, hello: &Hello) -> Result<(), Refusal> {
+    if hello.mode != config.mode {
+        let reason = if hello.mode.authenticated() {
+            RefusalReason::ModeMismatch
+        } else {
+            RefusalReason::Downgrade
+        };
+        return Err(Refusal::new(
+            reason,
+            format!(
+                "the initiator asked for {} but {} is required",
+                hello.mode.id(),
+                config.mode.id()
+            ),
+        ));
+    }
+    if !hello
+        .suites
+        .contains(&SUITE_X25519_ED25519_AES256GCM_SHA256)
+    {
+        return Err(Refusal::new(
+            RefusalReason::NoCommonSuite,
+            format!("offered suites {:?}", hello.suites),
+        ));
+    }
+    Ok(())
+}
+
+impl ExpectFinish {
+    /// Handles M3; returns the session.
+    pub fn handle(self, m3: &[u8]) -> Result<Established, Refusal> {
+        let Message::Finish(finish) = wire::decode(m3)? else {
+            return Err(Refusal::new(
+                RefusalReason::UnexpectedMessage,
+                "expected the initiator's finish",
+            ));
+        };
+        let opened = open_block(&self.secrets.hs_i2r, AUTH_I, &finish.sealed)?;
+        let auth_i = wire::decode_authentication(&opened)?;
+        let prefix: [&[u8]; 2] = [&self.m1, &self.m2];
+        let peer = check(
+            &self.config,
+            Role::Initiator,
+            &auth_i,
+            &prefix,
+            self.expected_peer.as_deref(),
+            &self.secrets.finished_i,
+        )?;
+        let (i2r, r2i) = self.secrets.traffic(&sha256(&[&self.m1, &self.m2, m3]));
+        Ok(Established {
+            session: Session::new(&r2i, &i2r, b"r2i", b"i2r"),
+            peer,
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! A peer's long-term identity: an Ed25519 signing key, a static X25519
+//! key (used only by `static` mode), and its certificate chain.
+
+use std::fmt;
+
+use ed25519_dalek::SigningKey;
+use rand_core::CryptoRngCore;
+use x25519_dalek::StaticSecret;
+
+/// Long-term keys and certificates. Zeroized on drop; `Debug` shows no key.
+#[derive(Clone)]
+pub struct Identity {
+    /// The name this peer goes by (its certificate's dNSName).
+    pub name: String,
+    /// Signs handshake transcripts.
+    pub signing: SigningKey,
+    /// The long-term X25519 key of `static` mode.
+    pub static_secret: StaticSecret,
+    /// Certificate chain, leaf first, then intermediates (no root).
+    pub chain: Vec<Vec<u8>>,
+}
+
+impl Identity {
+    /// Fresh keys from `rng`, with no certificate yet.
+    pub fn generate(name: &str, rng: &mut impl CryptoRngCore) -> Identity {
+        Identity {
+            name: name.to_owned(),
+            signing: SigningKey::generate(rng),
+            static_secret: StaticSecret::random_from_rng(rng),
+            chain: Vec::new(),
+        }
+    }
+
+    /// The Ed25519 public key as a DER SubjectPublicKeyInfo (RFC 8410), for
+    /// a certificate request to the CA.
+    pub fn public_key_spki_der(&self) -> Vec<u8> {
+        let mut der = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        der.extend_from_slice(self.signing.verifying_key().as_bytes());
+        der
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("name", &self.name)
+            .field("keys", &"[redacted]")
+            .field("chain", &self.chain.len())
+            .finish()
+    }
+}

@@ -1,0 +1,154 @@
+//! The key schedule: HKDF-SHA256 over the X25519 result, salted with the
+//! hash of the hellos, expanded into labelled keys per direction and phase.
+//!
+//! ```text
+//! hello_hash = SHA-256("pkilab/1 hello" ‖ M1 ‖ key_share_R ‖ nonce_R)
+//! prk        = HKDF-Extract(salt = hello_hash, ikm = X25519 result)
+//! hs_*       = HKDF-Expand(prk, "pkilab/1 hs i2r" | "pkilab/1 hs r2i")
+//! finished_* = HKDF-Expand(prk, "pkilab/1 finished i" | "pkilab/1 finished r")
+//! traffic_*  = HKDF-Expand(prk, "pkilab/1 traffic i2r|r2i" ‖ SHA-256(M1 ‖ M2 ‖ M3))
+//! ```
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use aws_lc_rs::{digest, hkdf, hmac};
+use zeroize::Zeroizing;
+
+use crate::refusal::{Refusal, RefusalReason};
+
+/// A 32-byte secret, zeroized on drop.
+pub(crate) type Key32 = Zeroizing<[u8; 32]>;
+
+struct Len32;
+
+impl hkdf::KeyType for Len32 {
+    fn len(&self) -> usize {
+        32
+    }
+}
+
+/// SHA-256 over the concatenation of `parts`.
+pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut context = digest::Context::new(&digest::SHA256);
+    for part in parts {
+        context.update(part);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(context.finish().as_ref());
+    out
+}
+
+/// The salt: what both hellos said, so a changed mode, nonce or key share
+/// changes every key.
+pub(crate) fn hello_hash(m1: &[u8], key_share_r: &[u8; 32], nonce_r: &[u8; 32]) -> [u8; 32] {
+    sha256(&[b"pkilab/1 hello", m1, key_share_r, nonce_r])
+}
+
+/// Keys of the handshake phase, and the PRK the traffic keys come from.
+pub(crate) struct HandshakeSecrets {
+    prk: hkdf::Prk,
+    pub(crate) hs_i2r: Key32,
+    pub(crate) hs_r2i: Key32,
+    pub(crate) finished_i: Key32,
+    pub(crate) finished_r: Key32,
+}
+
+fn expand(prk: &hkdf::Prk, info: &[&[u8]]) -> Key32 {
+    let mut out = Zeroizing::new([0u8; 32]);
+    // HKDF-Expand to 32 bytes with SHA-256 cannot exceed its 255-block limit.
+    prk.expand(info, Len32)
+        .and_then(|okm| okm.fill(out.as_mut()))
+        .expect("HKDF-SHA256 expands 32 bytes");
+    out
+}
+
+impl HandshakeSecrets {
+    /// Runs Extract and the handshake Expands.
+    pub(crate) fn new(shared: &[u8; 32], hello_hash: &[u8; 32]) -> Self {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, hello_hash).extract(shared);
+        HandshakeSecrets {
+            hs_i2r: expand(&prk, &[b"pkilab/1 hs i2r"]),
+            hs_r2i: expand(&prk, &[b"pkilab/1 hs r2i"]),
+            finished_i: expand(&prk, &[b"pkilab/1 finished i"]),
+            finished_r: expand(&prk, &[b"pkilab/1 finished r"]),
+            prk,
+        }
+    }
+
+    /// Traffic keys (initiator-to-responder, responder-to-initiator), bound
+    /// to the whole handshake transcript.
+    pub(crate) fn traffic(&self, transcript_hash: &[u8; 32]) -> (Key32, Key32) {
+        (
+            expand(&self.prk, &[b"pkilab/1 traffic i2r", transcript_hash]),
+            expand(&self.prk, &[b"pkilab/1 traffic r2i", transcript_hash]),
+        )
+    }
+}
+
+/// An AES-256-GCM key.
+pub(crate) fn aead_key(key: &[u8; 32]) -> LessSafeKey {
+    // A 32-byte key is always valid for AES-256-GCM.
+    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("32-byte AES-256-GCM key"))
+}
+
+/// The 96-bit nonce for a counter: four zero bytes, then the counter.
+pub(crate) fn nonce(counter: u64) -> Nonce {
+    let mut bytes = [0u8; 12];
+    bytes[4..].copy_from_slice(&counter.to_be_bytes());
+    Nonce::assume_unique_for_key(bytes)
+}
+
+/// Seals a handshake block. Each handshake key seals exactly one block, so
+/// the fixed nonce is never reused under a key.
+pub(crate) fn seal_block(key: &[u8; 32], label: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let mut in_out = plaintext.to_vec();
+    aead_key(key)
+        .seal_in_place_append_tag(nonce(0), Aad::from(label), &mut in_out)
+        .expect("AES-GCM seals a handshake block");
+    in_out
+}
+
+/// Opens a handshake block.
+pub(crate) fn open_block(
+    key: &[u8; 32],
+    label: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, Refusal> {
+    let mut in_out = Zeroizing::new(sealed.to_vec());
+    let length = aead_key(key)
+        .open_in_place(nonce(0), Aad::from(label), &mut in_out)
+        .map_err(|_| {
+            Refusal::new(
+                RefusalReason::DecryptFailed,
+                "the handshake block does not open with our keys",
+            )
+        })?
+        .len();
+    in_out.truncate(length);
+    Ok(in_out)
+}
+
+/// The Finished MAC over a transcript hash.
+pub(crate) fn finished_mac(key: &[u8; 32], transcript_hash: &[u8; 32]) -> Vec<u8> {
+    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), transcript_hash)
+        .as_ref()
+        .to_vec()
+}
+
+/// Checks a Finished MAC in constant time.
+pub(crate) fn verify_finished(
+    key: &[u8; 32],
+    transcript_hash: &[u8; 32],
+    tag: &[u8],
+) -> Result<(), Refusal> {
+    hmac::verify(
+        &hmac::Key::new(hmac::HMAC_SHA256, key),
+        transcript_hash,
+        tag,
+    )
+    .map_err(|_| {
+        Refusal::new(
+            RefusalReason::BadFinished,
+            "the Finished MAC does not verify",
+        )
+    })
+}

@@ -1,0 +1,210 @@
+//! Frames on the wire: a version byte, then a postcard-encoded message.
+//! Length is checked before anything is decoded; every byte string decodes
+//! to a message or a refusal, never a panic.
+
+use serde::{Deserialize, Serialize};
+
+use crate::refusal::{Refusal, RefusalReason};
+
+/// The wire format version.
+pub const VERSION: u8 = 1;
+/// The largest frame accepted, in bytes.
+pub const MAX_FRAME: usize = 64 * 1024;
+/// The one cipher suite: X25519, Ed25519, HKDF-SHA256, AES-256-GCM.
+pub const SUITE_X25519_ED25519_AES256GCM_SHA256: u16 = 1;
+
+/// How the handshake authenticates and agrees on keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Mode {
+    /// Ephemeral X25519, signed with the Ed25519 identities: forward secret.
+    SignedEphemeral,
+    /// Ephemeral X25519, unauthenticated: open to a man-in-the-middle.
+    Unauthenticated,
+    /// Long-term X25519 keys, signed: authenticated, not forward secret.
+    Static,
+}
+
+impl Mode {
+    /// The mode's id, as scenario files write it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Mode::SignedEphemeral => "signed-ephemeral",
+            Mode::Unauthenticated => "unauthenticated",
+            Mode::Static => "static",
+        }
+    }
+
+    /// Whether the peers prove who they are.
+    pub fn authenticated(self) -> bool {
+        self != Mode::Unauthenticated
+    }
+}
+
+/// M1, initiator to responder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Requested mode.
+    pub mode: Mode,
+    /// Offered cipher suites.
+    pub suites: Vec<u16>,
+    /// The initiator's X25519 public key (ephemeral, or static in `Static`).
+    pub key_share: [u8; 32],
+    /// 32 random bytes.
+    pub nonce: [u8; 32],
+}
+
+/// M2, responder to initiator: its key share in the clear, its
+/// authentication sealed under the responder's handshake key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloReply {
+    /// The responder's X25519 public key.
+    pub key_share: [u8; 32],
+    /// 32 random bytes.
+    pub nonce: [u8; 32],
+    /// AEAD-sealed [`Authentication`].
+    pub sealed: Vec<u8>,
+}
+
+/// M3, initiator to responder: its sealed authentication.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finish {
+    /// AEAD-sealed [`Authentication`].
+    pub sealed: Vec<u8>,
+}
+
+/// A session record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Per-direction counter; the AEAD nonce and part of the AAD.
+    pub counter: u64,
+    /// Ciphertext and tag.
+    pub sealed: Vec<u8>,
+}
+
+/// What a side proves about itself, sealed inside M2 or M3.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authentication {
+    /// Certificate chain, leaf first (empty when unauthenticated).
+    pub chain: Vec<Vec<u8>>,
+    /// The name the signer believes its peer has ("" when it does not know).
+    pub believed_peer: String,
+    /// Ed25519 signature over the transcript (empty when unauthenticated).
+    pub signature: Vec<u8>,
+    /// HMAC over the transcript with the sender's finished key.
+    pub finished: Vec<u8>,
+}
+
+/// Every message of the protocol.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// M1.
+    Hello(Hello),
+    /// M2.
+    HelloReply(HelloReply),
+    /// M3.
+    Finish(Finish),
+    /// Session data.
+    Record(Record),
+}
+
+impl Message {
+    /// A short label for traces and diagrams.
+    pub fn label(&self) -> String {
+        match self {
+            Message::Hello(h) => format!("Hello ({})", h.mode.id()),
+            Message::HelloReply(_) => "Hello + Auth".to_owned(),
+            Message::Finish(_) => "Finished".to_owned(),
+            Message::Record(r) => format!("Data #{}", r.counter),
+        }
+    }
+}
+
+/// Encodes a message as a frame.
+pub fn encode(message: &Message) -> Vec<u8> {
+    let mut frame = vec![VERSION];
+    // Encoding plain data into a Vec cannot fail.
+    let body = postcard::to_allocvec(message).expect("postcard encodes protocol messages");
+    frame.extend_from_slice(&body);
+    frame
+}
+
+/// Decodes a frame, checking its length first.
+pub fn decode(frame: &[u8]) -> Result<Message, Refusal> {
+    if frame.len() > MAX_FRAME {
+        return Err(Refusal::new(
+            RefusalReason::FrameTooLarge,
+            format!("{} bytes, at most {MAX_FRAME}", frame.len()),
+        ));
+    }
+    let Some((&version, body)) = frame.split_first() else {
+        return Err(Refusal::new(RefusalReason::Malformed, "empty frame"));
+    };
+    if version != VERSION {
+        return Err(Refusal::new(
+            RefusalReason::Malformed,
+            format!("wire version {version}, expected {VERSION}"),
+        ));
+    }
+    match postcard::take_from_bytes::<Message>(body) {
+        Ok((message, [])) => Ok(message),
+        Ok((_, rest)) => Err(Refusal::new(
+            RefusalReason::Malformed,
+            format!("{} trailing bytes", rest.len()),
+        )),
+        Err(e) => Err(Refusal::new(
+            RefusalReason::Malformed,
+            format!("does not decode: {e}"),
+        )),
+    }
+}
+
+/// Encodes an authentication block (sealed before sending).
+pub(crate) fn encode_authentication(auth: &Authentication) -> Vec<u8> {
+    postcard::to_allocvec(auth).expect("postcard encodes protocol messages")
+}
+
+/// Decodes an opened authentication block.
+pub(crate) fn decode_authentication(bytes: &[u8]) -> Result<Authentication, Refusal> {
+    match postcard::take_from_bytes::<Authentication>(bytes) {
+        Ok((auth, [])) => Ok(auth),
+        _ => Err(Refusal::new(
+            RefusalReason::Malformed,
+            "the authentication block does not decode",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip() {
+        let message = Message::Record(Record {
+            counter: 7,
+            sealed: vec![1, 2, 3],
+        });
+        assert_eq!(decode(&encode(&message)), Ok(message));
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_before_decoding() {
+        let frame = vec![VERSION; MAX_FRAME + 1];
+        assert_eq!(
+            decode(&frame).map_err(|r| r.reason),
+            Err(RefusalReason::FrameTooLarge)
+        );
+    }
+
+    #[test]
+    fn wrong_version_empty_and_trailing_bytes_are_malformed() {
+        let mut frame = encode(&Message::Finish(Finish { sealed: vec![9] }));
+        frame.push(0);
+        for bad in [vec![], vec![2, 0], frame] {
+            assert_eq!(
+                decode(&bad).map_err(|r| r.reason),
+                Err(RefusalReason::Malformed)
+            );
+        }
+    }
+}
