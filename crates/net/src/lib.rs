@@ -1,2 +1,28 @@
-//! pkilab net crate.
+//! A simulated network for PKI lessons: named peers joined by links,
+//! adversaries as interceptors on those links, a clock only the caller
+//! moves, and one seeded generator for every random choice, so the same
+//! seed gives the same trace byte for byte.
+//!
+//! Frames are handled from a single FIFO queue rather than by concurrently
+//! scheduled tasks: interleaving would make traces depend on the scheduler.
 #![forbid(unsafe_code)]
+
+pub mod adversary;
+mod error;
+pub mod intercept;
+mod mitm;
+mod network;
+mod node;
+pub mod pki;
+mod setup;
+mod steps;
+pub mod trace;
+
+pub use error::NetError;
+pub use intercept::{Context, Frame, Interceptor, Verdict};
+pub use mitm::Mitm;
+pub use network::Network;
+pub use pki::PkiSpec;
+pub use setup::{AdversaryKind, MitmCertificate};
+pub use steps::{HandshakeReport, Refusal, SendReport};
+pub use trace::{Event, Fate};

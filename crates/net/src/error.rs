@@ -1,0 +1,23 @@
+//! Errors in setting up or driving the simulation (not refusals: a refused
+//! handshake is an outcome, reported in the trace).
+
+/// What the caller asked that cannot be done.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// No such peer.
+    #[error("unknown peer '{0}'")]
+    UnknownPeer(String),
+    /// No such adversary.
+    #[error("unknown adversary '{0}'")]
+    UnknownAdversary(String),
+    /// A name used twice.
+    #[error("the name '{0}' is already taken")]
+    Duplicate(String),
+    /// The CA refused.
+    #[error("certificate authority: {0}")]
+    Ca(#[from] pkilab_ca::Error),
+    /// The validator refused its inputs.
+    #[error("validator: {0}")]
+    Verify(#[from] pkilab_verify::Error),
+}

@@ -1,0 +1,66 @@
+//! Interference on a link: each installed interceptor sees every frame, in
+//! install order, and returns a verdict (turmoil-style rules).
+
+use std::sync::Arc;
+
+use pkilab_verify::Validator;
+use rand_chacha::ChaCha20Rng;
+use time::{Duration, OffsetDateTime};
+
+/// A frame in flight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Sender.
+    pub from: String,
+    /// Receiver.
+    pub to: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// What an interceptor does with a frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Let it through unchanged (later interceptors still see it).
+    Pass,
+    /// It never arrives.
+    Drop,
+    /// It arrives once the clock has advanced this much.
+    Delay(Duration),
+    /// Another frame arrives instead.
+    Replace(Vec<u8>),
+    /// The original is consumed; these frames are sent instead, toward the
+    /// frame's destination and back toward its source.
+    Inject {
+        /// Frames to the original receiver.
+        to_destination: Vec<Vec<u8>>,
+        /// Frames back to the original sender.
+        to_source: Vec<Vec<u8>>,
+    },
+}
+
+/// What an interceptor may use: the simulated time, the validator peers
+/// trust, the run's seeded randomness, and a place to report what it read.
+pub struct Context<'a> {
+    /// Simulated now.
+    pub at: OffsetDateTime,
+    /// The validator peers currently use.
+    pub validator: &'a Arc<Validator>,
+    /// The run's random generator.
+    pub rng: &'a mut ChaCha20Rng,
+    /// Plaintexts read, to be reported in the trace.
+    pub read: Vec<String>,
+}
+
+/// An adversary (or any rule) on a link.
+pub trait Interceptor: Send {
+    /// Decides what becomes of `frame`.
+    fn intercept(&mut self, frame: &Frame, ctx: &mut Context<'_>) -> Verdict;
+
+    /// Whether it holds session keys with `peer` (it can read what `peer`
+    /// sends from now on).
+    fn holds_session_with(&self, peer: &str) -> bool {
+        let _ = peer;
+        false
+    }
+}

@@ -1,0 +1,117 @@
+//! The active man-in-the-middle. It answers each side's handshake with one
+//! of its own, using a certificate of the chosen kind, and relays records
+//! between the two sessions, reading each one on the way.
+
+use std::collections::BTreeMap;
+
+use pkilab_peer::wire::{self, Message};
+use pkilab_peer::{Identity, Mode};
+
+use crate::intercept::{Context, Frame, Interceptor, Verdict};
+use crate::node::{Env, Node, Output};
+
+/// A man-in-the-middle with one face per victim.
+pub struct Mitm {
+    identity: Identity,
+    /// Keyed by the victim a face talks to.
+    faces: BTreeMap<String, Node>,
+}
+
+impl std::fmt::Debug for Mitm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mitm")
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mitm {
+    /// A MITM presenting `identity` (its chain decides what victims see).
+    pub fn new(identity: Identity) -> Mitm {
+        Mitm {
+            identity,
+            faces: BTreeMap::new(),
+        }
+    }
+
+    fn face(&mut self, victim: &str) -> &mut Node {
+        let identity = self.identity.clone();
+        self.faces
+            .entry(victim.to_owned())
+            .or_insert_with(|| Node::new(identity))
+    }
+
+    fn env<'a>(ctx: &'a mut Context<'_>) -> Env<'a> {
+        Env {
+            validator: ctx.validator,
+            at: ctx.at,
+            rng: ctx.rng,
+        }
+    }
+
+    fn on_hello(&mut self, frame: &Frame, mode: Mode, ctx: &mut Context<'_>) -> Verdict {
+        // Answer the initiator as its intended responder...
+        let toward_source = self.face(&frame.from);
+        toward_source.required_mode = mode;
+        let replies = toward_source.receive(&frame.from, &frame.bytes, &mut Self::env(ctx));
+        let to_source: Vec<Vec<u8>> = replies.into_iter().filter_map(reply).collect();
+        // ...and open a handshake of its own with the responder.
+        let m1 = self
+            .face(&frame.to)
+            .initiate(&frame.to, mode, &mut Self::env(ctx));
+        Verdict::Inject {
+            to_destination: vec![m1],
+            to_source,
+        }
+    }
+
+    fn on_handshake(&mut self, frame: &Frame, ctx: &mut Context<'_>) -> Verdict {
+        // Replies come to the face that talks to the sender.
+        let outputs =
+            self.face(&frame.from)
+                .receive(&frame.from, &frame.bytes, &mut Self::env(ctx));
+        let to_source: Vec<Vec<u8>> = outputs.into_iter().filter_map(reply).collect();
+        Verdict::Inject {
+            to_destination: Vec::new(),
+            to_source,
+        }
+    }
+
+    fn on_record(&mut self, frame: &Frame, ctx: &mut Context<'_>) -> Verdict {
+        let outputs =
+            self.face(&frame.from)
+                .receive(&frame.from, &frame.bytes, &mut Self::env(ctx));
+        for output in outputs {
+            if let Output::Delivered(plaintext) = output {
+                ctx.read
+                    .push(String::from_utf8_lossy(&plaintext).into_owned());
+                if let Some(relayed) = self.face(&frame.to).seal(&frame.to, &plaintext) {
+                    return Verdict::Replace(relayed);
+                }
+            }
+        }
+        Verdict::Drop
+    }
+}
+
+fn reply(output: Output) -> Option<Vec<u8>> {
+    match output {
+        Output::Reply(frame) => Some(frame),
+        _ => None,
+    }
+}
+
+impl Interceptor for Mitm {
+    fn intercept(&mut self, frame: &Frame, ctx: &mut Context<'_>) -> Verdict {
+        match wire::decode(&frame.bytes) {
+            Ok(Message::Hello(hello)) => self.on_hello(frame, hello.mode, ctx),
+            Ok(Message::HelloReply(_) | Message::Finish(_)) => self.on_handshake(frame, ctx),
+            Ok(Message::Record(_)) => self.on_record(frame, ctx),
+            Err(_) => Verdict::Drop,
+        }
+    }
+
+    fn holds_session_with(&self, peer: &str) -> bool {
+        self.faces.values().any(|face| face.has_session(peer))
+    }
+}

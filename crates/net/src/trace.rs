@@ -1,0 +1,109 @@
+//! The trace: every frame and every outcome, in order, with simulated time.
+//! Serialized with stable field names; the same seed gives the same bytes.
+
+use serde::Serialize;
+
+/// What became of a frame on a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fate {
+    /// Delivered as sent.
+    Delivered,
+    /// Dropped by an adversary.
+    Dropped,
+    /// Replaced by an adversary.
+    Replaced,
+    /// Sent by an adversary.
+    Injected,
+    /// Held back by an adversary until the clock moves.
+    Delayed,
+}
+
+/// One thing that happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    /// A frame crossed (or failed to cross) a link.
+    Frame {
+        /// Simulated Unix time.
+        at: i64,
+        /// Sender as the receiver sees it.
+        from: String,
+        /// Receiver.
+        to: String,
+        /// What it is.
+        label: String,
+        /// First 8 bytes of SHA-256 of the frame, hex: pins the exact bytes.
+        digest: String,
+        /// What became of it.
+        fate: Fate,
+        /// The adversary that acted on it, if any.
+        by: Option<String>,
+    },
+    /// A node finished a handshake.
+    Established {
+        /// Simulated Unix time.
+        at: i64,
+        /// The node.
+        node: String,
+        /// Who it believes it talks to.
+        peer: String,
+        /// "verified" or "anonymous".
+        authentication: String,
+    },
+    /// A node refused a frame or a handshake.
+    Refused {
+        /// Simulated Unix time.
+        at: i64,
+        /// The node that refused.
+        node: String,
+        /// The link end it came from.
+        from: String,
+        /// Reason id.
+        reason: String,
+        /// What exactly.
+        detail: String,
+    },
+    /// A message reached its application.
+    Delivered {
+        /// Simulated Unix time.
+        at: i64,
+        /// Sender.
+        from: String,
+        /// Receiver.
+        to: String,
+        /// Plaintext length.
+        bytes: usize,
+    },
+    /// An adversary read plaintext.
+    AttackerRead {
+        /// Simulated Unix time.
+        at: i64,
+        /// The adversary.
+        adversary: String,
+        /// What it read.
+        text: String,
+    },
+    /// Something the narration should say.
+    Note {
+        /// Simulated Unix time.
+        at: i64,
+        /// The sentence.
+        text: String,
+    },
+}
+
+impl Event {
+    /// The refusal reason id, for refusals.
+    pub fn refusal(&self) -> Option<(&str, &str, &str)> {
+        match self {
+            Event::Refused {
+                node,
+                reason,
+                detail,
+                ..
+            } => Some((node, reason, detail)),
+            _ => None,
+        }
+    }
+}
