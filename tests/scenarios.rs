@@ -1,4 +1,5 @@
 //! The scenario library, run through the real `pkilab` binary: every lesson
+#![allow(clippy::panic)]
 //! passes, a flipped expectation fails with exit 1, a malformed file fails
 //! with exit 2 and a location, and the same seed gives the same JSON.
 
@@ -60,7 +61,10 @@ fn a_flipped_expectation_fails_with_exit_1_and_says_where() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let report = text(&out.stdout);
     assert!(report.contains("FAIL: 1 of"), "{report}");
-    assert!(report.contains("expected reason = expired, got revoked"), "{report}");
+    assert!(
+        report.contains("expected reason = expired, got revoked"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -96,12 +100,21 @@ fn the_same_seed_gives_byte_identical_json() {
 #[test]
 fn mermaid_output_is_a_sequence_diagram_with_the_attacker() {
     let file = library().join("01-unauthenticated-mitm.yaml");
-    let out = pkilab(&["scenario", "run", file.to_str().expect("utf-8"), "--format", "mermaid"]);
+    let out = pkilab(&[
+        "scenario",
+        "run",
+        file.to_str().expect("utf-8"),
+        "--format",
+        "mermaid",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let diagram = text(&out.stdout);
     assert!(diagram.starts_with("sequenceDiagram\n"), "{diagram}");
     assert!(diagram.contains("participant mallory"), "{diagram}");
-    assert!(diagram.contains("mallory->>bob") || diagram.contains("mallory->>alice"), "{diagram}");
+    assert!(
+        diagram.contains("mallory->>bob") || diagram.contains("mallory->>alice"),
+        "{diagram}"
+    );
 }
 
 #[test]
@@ -111,5 +124,9 @@ fn check_and_list_accept_the_whole_library() {
     let check = pkilab(&["scenario", "check", dir]);
     assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
     let list = pkilab(&["scenario", "list", dir]);
-    assert!(text(&list.stdout).contains("06-stolen-key.yaml"), "{}", text(&list.stdout));
+    assert!(
+        text(&list.stdout).contains("06-stolen-key.yaml"),
+        "{}",
+        text(&list.stdout)
+    );
 }

@@ -272,8 +272,8 @@ impl CertificateAuthority {
             let max_days = (self.not_after - not_before).whole_days().max(0);
             return Err(RequestError::OutlivesIssuer {
                 issuer: self.name.clone(),
-                requested: not_after.to_string(),
-                issuer_ends: self.not_after.to_string(),
+                requested: rfc3339(not_after),
+                issuer_ends: rfc3339(self.not_after),
                 max_days,
             }
             .into());
@@ -300,11 +300,17 @@ pub fn self_signed_leaf(
     Ok(params.self_signed(key)?.der().to_vec())
 }
 
+/// RFC 3339 text for messages.
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
+}
+
 fn check_period(not_before: OffsetDateTime, not_after: OffsetDateTime) -> Result<()> {
     if not_before >= not_after {
         return Err(RequestError::EmptyValidity {
-            not_before: not_before.to_string(),
-            not_after: not_after.to_string(),
+            not_before: rfc3339(not_before),
+            not_after: rfc3339(not_after),
         }
         .into());
     }

@@ -1,11 +1,12 @@
 //! `pkilab scenario …`: check, list and run scenario files.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use pkilab_scenario::{Invalid, Scenario, load_file};
+use pkilab_scenario::{Format, Invalid, RunOptions, Scenario, load_file, render};
 
 /// Scenario files: lessons and tests.
 #[derive(Debug, Args)]
@@ -16,6 +17,22 @@ pub struct ScenarioArgs {
 
 #[derive(Debug, Subcommand)]
 enum ScenarioCommand {
+    /// Run files; exit 0 when every expectation holds, 1 when one fails,
+    /// 2 when a file is invalid.
+    Run {
+        /// A scenario file, or a directory of them.
+        path: PathBuf,
+        /// text (a narrated lesson), json, or mermaid (a sequence diagram).
+        #[arg(long, default_value = "text")]
+        format: Format,
+        /// Overrides each file's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Writes one report per scenario into this directory instead of
+        /// printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Validate files without running them (exit 2 on the first invalid one).
     Check {
         /// A scenario file, or a directory of them.
@@ -31,6 +48,12 @@ enum ScenarioCommand {
 /// Runs a `scenario` subcommand.
 pub fn run(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
     match args.command {
+        ScenarioCommand::Run {
+            path,
+            format,
+            seed,
+            out,
+        } => run_all(&path, format, seed, out.as_deref()),
         ScenarioCommand::Check { path } => check(&path),
         ScenarioCommand::List { dir } => list(&dir),
     }
@@ -80,6 +103,101 @@ pub fn load_all(path: &Path) -> anyhow::Result<Result<Vec<Scenario>, Invalid>> {
         }
     }
     Ok(Ok(scenarios))
+}
+
+fn run_all(
+    path: &Path,
+    format: Format,
+    seed: Option<u64>,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    // Every file is validated before anything runs.
+    let scenarios = match load_all(path)? {
+        Ok(scenarios) => scenarios,
+        Err(invalid) => {
+            eprintln!("error: {invalid}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut failed = Vec::new();
+    for scenario in &scenarios {
+        let report = run_one(scenario, seed)?;
+        if !report.passed {
+            failed.push(scenario.path.clone());
+        }
+        let rendered = render(&report, format);
+        match out {
+            Some(dir) => {
+                let stem = Path::new(&scenario.path)
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("scenario");
+                let file = dir.join(format!("{stem}.{}", format.extension()));
+                std::fs::write(&file, rendered)
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+                println!(
+                    "{} {}",
+                    if report.passed { "PASS" } else { "FAIL" },
+                    file.display()
+                );
+            }
+            None => print!("{rendered}"),
+        }
+    }
+    if scenarios.len() > 1 && format == Format::Text {
+        println!(
+            "\n{} of {} scenarios passed.",
+            scenarios.len() - failed.len(),
+            scenarios.len()
+        );
+    }
+    for path in &failed {
+        eprintln!("failed: {path}");
+    }
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Runs one scenario, with a progress bar for workloads when stderr is a
+/// terminal (and only then).
+fn run_one(scenario: &Scenario, seed: Option<u64>) -> anyhow::Result<pkilab_scenario::RunReport> {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::hidden();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} {bar:40} {pos}/{len} handshakes ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(scenario.name.clone());
+        bar
+    });
+    let mut progress = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            if bar.is_hidden() {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                bar.set_length(total);
+            }
+            bar.set_position(done);
+        }
+    };
+    let options = RunOptions {
+        seed,
+        progress: Some(&mut progress),
+    };
+    let report = pkilab_scenario::run(scenario, options).map_err(|e| {
+        anyhow::anyhow!("{e}: the scenario could not be set up; check its PKI and names")
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(report)
 }
 
 fn check(path: &Path) -> anyhow::Result<ExitCode> {

@@ -252,7 +252,7 @@ impl Network {
                     to_destination,
                     to_source,
                 } => {
-                    self.frame_event(&frame, Fate::Dropped, Some(&name));
+                    self.frame_event(&frame, Fate::Intercepted, Some(&name));
                     for bytes in to_source {
                         self.inject(
                             &name,

@@ -11,6 +11,8 @@ pub enum Fate {
     Delivered,
     /// Dropped by an adversary.
     Dropped,
+    /// Taken off the link by an adversary that answers in its place.
+    Intercepted,
     /// Replaced by an adversary.
     Replaced,
     /// Sent by an adversary.

@@ -18,3 +18,8 @@ pub mod report;
 
 pub use render::{Format, render};
 pub use report::RunReport;
+mod diagram;
+mod narrate;
+pub mod runner;
+
+pub use runner::{RunError, RunOptions, run};

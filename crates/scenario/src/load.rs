@@ -309,6 +309,9 @@ impl Checker<'_> {
         let mut seen = BTreeSet::new();
         for doc in docs {
             let name = doc.value.name.as_str();
+            if !is_peer_name(name) {
+                return Err(self.err(doc.referenced, format!("'{name}' is not a usable adversary name"), "adversary names are DNS labels like peer names: lowercase letters, digits and '-'"));
+            }
             if peers.contains(name) || !seen.insert(name) {
                 return Err(self.err(
                     doc.referenced,

@@ -18,4 +18,6 @@ mod verdict;
 pub use crl::{IndexedCrl, Revocation};
 pub use error::Error;
 pub use validator::Validator;
-pub use verdict::{ExpectedName, Reason, RevocationPolicy, Usage, ValidationRequest, Verdict};
+pub use verdict::{
+    ExpectedName, Reason, RevocationPolicy, Usage, ValidationRequest, Verdict, rfc3339,
+};

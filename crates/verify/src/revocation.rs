@@ -6,7 +6,7 @@ use x509_parser::prelude::X509Certificate;
 
 use crate::crl::IndexedCrl;
 use crate::signature::SignatureProblem;
-use crate::verdict::{Reason, Verdict};
+use crate::verdict::{Reason, Verdict, rfc3339};
 
 const REASONS: [&str; 11] = [
     "unspecified",
@@ -74,8 +74,10 @@ pub(crate) fn check(
         return Err(invalid(
             Reason::CrlStale,
             format!(
-                "the CRL of '{}' starts at {}, after {at}",
-                crl.issuer_text, crl.this_update
+                "the CRL of '{}' starts at {}, after {}",
+                crl.issuer_text,
+                rfc3339(crl.this_update),
+                rfc3339(at)
             ),
         ));
     }
@@ -93,8 +95,10 @@ pub(crate) fn check(
             return Err(invalid(
                 Reason::CrlStale,
                 format!(
-                    "the CRL of '{}' expired at {next} (nextUpdate), before {at}: publish a fresh CRL",
-                    crl.issuer_text
+                    "the CRL of '{}' expired at {} (nextUpdate), before {}: publish a fresh CRL",
+                    crl.issuer_text,
+                    rfc3339(next),
+                    rfc3339(at)
                 ),
             ));
         }
@@ -102,7 +106,7 @@ pub(crate) fn check(
     }
     if let Some(revocation) = crl.lookup(cert.raw_serial()) {
         let when = OffsetDateTime::from_unix_timestamp(revocation.at)
-            .map_or_else(|_| revocation.at.to_string(), |t| t.to_string());
+            .map_or_else(|_| revocation.at.to_string(), rfc3339);
         let why = REASONS
             .get(usize::from(revocation.reason))
             .copied()

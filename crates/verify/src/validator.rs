@@ -14,7 +14,9 @@ use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 use crate::crl::IndexedCrl;
 use crate::error::Error;
 use crate::explain::{AnyUsage, from_webpki};
-use crate::verdict::{ExpectedName, Reason, RevocationPolicy, Usage, ValidationRequest, Verdict};
+use crate::verdict::{
+    ExpectedName, Reason, RevocationPolicy, Usage, ValidationRequest, Verdict, rfc3339,
+};
 
 /// A trust anchor with what we need beyond webpki's view of it.
 #[derive(Debug)]
@@ -175,7 +177,10 @@ impl Validator {
             };
             let detail = format!(
                 "trust anchor '{}' is valid from {} to {}, not at {}",
-                anchor.name, anchor.not_before, anchor.not_after, request.at
+                anchor.name,
+                rfc3339(anchor.not_before),
+                rfc3339(anchor.not_after),
+                rfc3339(request.at)
             );
             return Err(refuse(reason, detail, Some(chain.len())));
         }
@@ -278,8 +283,10 @@ fn within_validity(
         return Err(refuse(
             Reason::NotYetValid,
             format!(
-                "'{}' is valid from {not_before}, not yet at {at}",
-                cert.subject()
+                "'{}' is valid from {}, not yet at {}",
+                cert.subject(),
+                rfc3339(not_before),
+                rfc3339(at)
             ),
             Some(position),
         ));
@@ -287,7 +294,12 @@ fn within_validity(
     if at > not_after {
         return Err(refuse(
             Reason::Expired,
-            format!("'{}' expired at {not_after}, before {at}", cert.subject()),
+            format!(
+                "'{}' expired at {}, before {}",
+                cert.subject(),
+                rfc3339(not_after),
+                rfc3339(at)
+            ),
             Some(position),
         ));
     }

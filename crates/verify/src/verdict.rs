@@ -6,6 +6,13 @@ use std::net::IpAddr;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+/// A time as RFC 3339 (`2026-01-01T00:00:00Z`), the form people and
+/// `--at` use.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
+}
+
 /// The name the certificate must be valid for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExpectedName {

@@ -172,11 +172,13 @@ impl Checker<'_> {
                     format!("use one of: {}", REASON_IDS.join(", ")),
                 ));
             }
-            if e.outcome == Some(Outcome::Established) || e.delivered == Some(true) {
+            // A send may be delivered while a copy is refused (a replay), so
+            // only an established handshake rules a reason out.
+            if e.outcome == Some(Outcome::Established) {
                 return Err(self.err(
                     at,
-                    format!("reason '{reason}' contradicts a success"),
-                    "a reason goes with `outcome: rejected` or `delivered: false`",
+                    format!("reason '{reason}' contradicts `outcome: established`"),
+                    "a handshake reason goes with `outcome: rejected`",
                 ));
             }
         }

@@ -1,0 +1,82 @@
+//! From the network's trace to the messages a sequence diagram draws, with
+//! adversaries drawn as participants between the peers they sit between.
+
+use std::ops::Range;
+
+use pkilab_net::{Event, Fate as NetFate};
+
+use crate::report::{Fate, MessageEvent};
+use crate::script::Scenario;
+
+/// The diagram's messages, step by step (1-based).
+pub fn messages(trace: &[Event], steps: &[Range<usize>]) -> Vec<MessageEvent> {
+    let mut out = Vec::new();
+    for (index, range) in steps.iter().enumerate() {
+        for event in &trace[range.clone()] {
+            let Event::Frame {
+                from,
+                to,
+                label,
+                fate,
+                by,
+                ..
+            } = event
+            else {
+                continue;
+            };
+            let step = index + 1;
+            let message = |from: &str, to: &str, fate| MessageEvent {
+                step,
+                from: from.to_owned(),
+                to: to.to_owned(),
+                label: label.clone(),
+                fate,
+            };
+            match (fate, by) {
+                (NetFate::Intercepted, Some(by)) => out.push(message(from, by, Fate::Delivered)),
+                (NetFate::Injected, Some(by)) => out.push(message(by, to, Fate::Injected)),
+                (NetFate::Replaced, Some(by)) => {
+                    out.push(message(from, by, Fate::Delivered));
+                    out.push(message(by, to, Fate::Altered));
+                }
+                (NetFate::Dropped | NetFate::Delayed, _) => {
+                    out.push(message(from, to, Fate::Dropped))
+                }
+                _ => out.push(message(from, to, Fate::Delivered)),
+            }
+        }
+        for event in &trace[range.clone()] {
+            if let Event::Refused {
+                node, from, reason, ..
+            } = event
+            {
+                out.push(MessageEvent {
+                    step: index + 1,
+                    from: node.clone(),
+                    to: from.clone(),
+                    label: format!("refused: {reason}"),
+                    fate: Fate::Refused,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Participants in diagram order: peers as declared, each adversary right
+/// after the first end of its link; only those that appear in a message.
+pub fn participants(scenario: &Scenario, messages: &[MessageEvent]) -> Vec<String> {
+    let appears = |name: &str| messages.iter().any(|m| m.from == name || m.to == name);
+    let mut order = Vec::new();
+    for peer in &scenario.peers {
+        if appears(peer) {
+            order.push(peer.clone());
+        }
+        for adversary in scenario.adversaries.iter().filter(|a| &a.link.0 == peer) {
+            if appears(&adversary.name) {
+                order.push(adversary.name.clone());
+            }
+        }
+    }
+    order
+}

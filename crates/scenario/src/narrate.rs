@@ -1,0 +1,180 @@
+//! The narration: what happened at each step, and why it matters.
+
+use pkilab_net::Network;
+use pkilab_verify::rfc3339;
+
+use crate::model::Outcome;
+use crate::report::Observed;
+use crate::script::{Action, Scenario, Step};
+
+/// One line naming the step.
+pub fn title(action: &Action) -> String {
+    match action {
+        Action::Handshake { from, to, mode } => {
+            format!("{from} -> {to}: handshake ({})", mode_id(*mode))
+        }
+        Action::Send { from, to, .. } => format!("{from} -> {to}: message"),
+        Action::Advance(by) => format!("the clock advances {by}"),
+        Action::Issue { peer, .. } => format!("the CA issues {peer} a new certificate"),
+        Action::Revoke { peer, reason } => {
+            format!("the CA revokes {peer}'s certificate ({reason})")
+        }
+        Action::PublishCrl { .. } => "the CAs publish fresh CRLs".to_owned(),
+        Action::Compromise { peer, to } => format!("{peer}'s long-term keys leak to {to}"),
+        Action::DecryptRecorded { by } => format!("{by} tries to decrypt what it recorded"),
+        Action::Handshakes { count, mode, .. } => {
+            format!("{count} handshakes ({})", mode_id(*mode))
+        }
+    }
+}
+
+fn mode_id(mode: crate::model::Mode) -> &'static str {
+    match mode {
+        crate::model::Mode::SignedEphemeral => "signed-ephemeral",
+        crate::model::Mode::Unauthenticated => "unauthenticated",
+        crate::model::Mode::Static => "static",
+    }
+}
+
+/// Sentences explaining a step's outcome.
+pub fn step(
+    scenario: &Scenario,
+    network: &Network,
+    step: &Step,
+    observed: &Observed,
+) -> Vec<String> {
+    let now = rfc3339(network.now());
+    match &step.action {
+        Action::Handshake { from, to, mode } => handshake(scenario, from, to, *mode, observed),
+        Action::Send { from, to, .. } => send(from, to, observed),
+        Action::Advance(_) => vec![format!("It is now {now}.")],
+        Action::Issue {
+            peer,
+            validity,
+            valid_from,
+        } => vec![format!(
+            "{peer} now holds a certificate valid from {} for {validity}, with the same keys.",
+            rfc3339(network.now() + valid_from.to_time())
+        )],
+        Action::Revoke { peer, .. } => vec![format!(
+            "The CA's records mark {peer}'s certificate revoked. Peers do not know yet: they check the CRL they hold, which says nothing until a new one is published."
+        )],
+        Action::PublishCrl { validity } => vec![format!(
+            "Every peer now checks against CRLs issued at {now} and valid until {}.",
+            rfc3339(network.now() + validity.to_time())
+        )],
+        Action::Compromise { peer, to } => vec![format!(
+            "{to} now holds {peer}'s Ed25519 signing key and long-term X25519 key."
+        )],
+        Action::DecryptRecorded { by } => decrypt(by, observed),
+        Action::Handshakes { count, .. } => vec![format!(
+            "{} of {count} handshakes among {} peers were established.",
+            observed.established.unwrap_or(0),
+            scenario.peers.len()
+        )],
+    }
+}
+
+fn handshake(
+    scenario: &Scenario,
+    from: &str,
+    to: &str,
+    mode: crate::model::Mode,
+    observed: &Observed,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let adversary = scenario
+        .adversaries
+        .iter()
+        .find(|a| (a.link.0 == from && a.link.1 == to) || (a.link.0 == to && a.link.1 == from));
+    match (observed.outcome, observed.attacker_reads) {
+        (Some(Outcome::Established), Some(true)) => {
+            let who = adversary.map_or("an adversary", |a| a.name.as_str());
+            lines.push(format!("Both sides believe the handshake succeeded, but {who} sits in the middle with a session on each side: it can read and change everything {from} sends."));
+            if mode == crate::model::Mode::Unauthenticated {
+                lines.push("Nothing in an unauthenticated exchange tells a peer who holds the other end of its key.".to_owned());
+            } else {
+                lines.push(format!("{to}'s certificate and key were accepted as genuine: the checks passed because the attacker holds real credentials."));
+            }
+        }
+        (Some(Outcome::Established), _) => lines.push(match mode {
+            crate::model::Mode::Unauthenticated => format!("{from} and {to} agreed on a key, but neither knows who the other is."),
+            _ => format!("{from} verified {to}'s chain to {}, its revocation status and its signature over the transcript; {to} did the same for {from}. The session keys are theirs alone.", scenario.root),
+        }),
+        _ => {
+            let reason = observed.reason.as_deref().unwrap_or("unknown");
+            lines.push(format!("Refused ({reason}): {}.", observed.detail.as_deref().unwrap_or("no detail")));
+            lines.push(explain(reason).to_owned());
+        }
+    }
+    lines
+}
+
+fn send(from: &str, to: &str, observed: &Observed) -> Vec<String> {
+    let mut lines = Vec::new();
+    lines.push(if observed.delivered == Some(true) {
+        format!("{to} received {from}'s message exactly once.")
+    } else {
+        format!("{to} did not receive the message.")
+    });
+    if observed.attacker_reads == Some(true) {
+        lines.push("The attacker read the plaintext on the way.".to_owned());
+    }
+    if let Some(reason) = &observed.reason {
+        lines.push(format!(
+            "A frame was refused ({reason}): {}. {}",
+            observed.detail.as_deref().unwrap_or(""),
+            explain(reason)
+        ));
+    }
+    lines
+}
+
+fn decrypt(by: &str, observed: &Observed) -> Vec<String> {
+    if observed.attacker_reads == Some(true) {
+        vec![format!(
+            "{by} recomputed a session key from the recording and the stolen long-term key, and read the traffic."
+        )]
+    } else {
+        vec![format!(
+            "{by} tried every recorded handshake with the stolen keys and recovered no session key."
+        )]
+    }
+}
+
+/// Why a refusal reason matters, for someone learning PKI.
+pub fn explain(reason: &str) -> &'static str {
+    match reason {
+        "name-mismatch" => {
+            "The certificate is genuine, but it names someone other than the peer we meant to reach."
+        }
+        "unknown-issuer" => {
+            "No chain leads from this certificate to a root we trust: anyone can sign a certificate."
+        }
+        "no-certificate" => {
+            "An authenticated mode needs a certificate; without one there is nothing to check."
+        }
+        "revoked" => "The CA withdrew this certificate, and the current CRL says so.",
+        "expired" => {
+            "The certificate's validity period is over; its key may no longer be protected."
+        }
+        "not-yet-valid" => "The certificate's validity period has not begun.",
+        "crl-stale" => {
+            "The CRL is past its nextUpdate: it cannot vouch that nothing was revoked since."
+        }
+        "bad-signature" => {
+            "The signature over the handshake transcript does not verify with the certificate's key."
+        }
+        "downgrade" => {
+            "Someone asked for a weaker mode than the responder requires; the mode is part of the signed transcript, so the rewrite cannot go unnoticed."
+        }
+        "replay" => {
+            "A record with a counter already used was refused: each record is accepted once."
+        }
+        "decrypt-failed" => {
+            "The record's authentication tag does not verify: it was altered in transit."
+        }
+        "dropped" => "Encryption protects secrecy and integrity, not delivery.",
+        _ => "The protocol refused to continue.",
+    }
+}

@@ -1,0 +1,188 @@
+//! Running a validated scenario on the simulated network.
+
+use pkilab_ca::RevocationReason;
+use pkilab_net::{AdversaryKind, MitmCertificate, NetError, Network, PkiSpec};
+use pkilab_peer::Mode as PeerMode;
+
+use crate::diagram::{messages, participants};
+use crate::model::{self, Mode, Outcome};
+use crate::narrate;
+use crate::report::{Observed, RunReport, StepReport, compare};
+use crate::script::{Action, Scenario, Step};
+
+/// A run that could not be carried out (a setup the CA or network refused).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}:{line}: {source}")]
+pub struct RunError {
+    /// The file.
+    pub path: String,
+    /// Line of the step (0: the setup).
+    pub line: u64,
+    /// What failed.
+    #[source]
+    pub source: NetError,
+}
+
+/// How to run.
+#[derive(Default)]
+pub struct RunOptions<'a> {
+    /// Overrides the file's seed.
+    pub seed: Option<u64>,
+    /// Called during workloads with (done, total).
+    pub progress: Option<&'a mut dyn FnMut(u64, u64)>,
+}
+
+impl std::fmt::Debug for RunOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
+}
+
+fn peer_mode(mode: Mode) -> PeerMode {
+    match mode {
+        Mode::SignedEphemeral => PeerMode::SignedEphemeral,
+        Mode::Unauthenticated => PeerMode::Unauthenticated,
+        Mode::Static => PeerMode::Static,
+    }
+}
+
+fn setup(scenario: &Scenario, seed: u64) -> Result<Network, NetError> {
+    let spec = PkiSpec {
+        root: scenario.root.clone(),
+        intermediates: scenario.intermediates.clone(),
+        rogue: scenario.rogue.clone(),
+        crl_validity: scenario.crl_validity.to_time(),
+        certificate_validity: scenario.certificate_validity.to_time(),
+    };
+    let mut network = Network::new(seed, scenario.clock, spec)?;
+    for peer in &scenario.peers {
+        network.add_peer(peer)?;
+    }
+    for a in &scenario.adversaries {
+        let kind = match a.kind {
+            model::AdversaryKind::Eavesdropper => AdversaryKind::Eavesdropper,
+            model::AdversaryKind::Replayer => AdversaryKind::Replayer,
+            model::AdversaryKind::Tamperer => AdversaryKind::Tamperer,
+            model::AdversaryKind::Downgrader => AdversaryKind::Downgrader,
+            model::AdversaryKind::Dropper => AdversaryKind::Dropper,
+            model::AdversaryKind::Mitm => AdversaryKind::Mitm(match a.certificate {
+                model::MitmCertificate::None => MitmCertificate::None,
+                model::MitmCertificate::Own => MitmCertificate::Own,
+                model::MitmCertificate::Stolen => MitmCertificate::Stolen,
+                model::MitmCertificate::Forged => MitmCertificate::Forged,
+                model::MitmCertificate::RogueCa => MitmCertificate::RogueCa,
+            }),
+        };
+        network.add_adversary(&a.name, kind, &a.link.0, &a.link.1, &a.victim)?;
+    }
+    Ok(network)
+}
+
+/// Runs `scenario` and reports every step.
+pub fn run(scenario: &Scenario, mut options: RunOptions<'_>) -> Result<RunReport, RunError> {
+    let seed = options.seed.unwrap_or(scenario.seed);
+    let fail = |line, source| RunError {
+        path: scenario.path.clone(),
+        line,
+        source,
+    };
+    let mut network = setup(scenario, seed).map_err(|e| fail(0, e))?;
+    let mut steps = Vec::with_capacity(scenario.steps.len());
+    let mut trace_ranges = Vec::with_capacity(scenario.steps.len());
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let since = network.trace().len();
+        let observed = perform(&mut network, step, &mut options).map_err(|e| fail(step.line, e))?;
+        let mut narration = narrate::step(scenario, &network, step, &observed);
+        if let Some(note) = &step.note {
+            narration.push(note.clone());
+        }
+        let checks = compare(&step.expect, &observed);
+        steps.push(StepReport {
+            index: index + 1,
+            line: step.line,
+            action: step.action.keyword().to_owned(),
+            title: narrate::title(&step.action),
+            narration,
+            observed,
+            checks,
+        });
+        trace_ranges.push(since..network.trace().len());
+    }
+    let messages = messages(network.trace(), &trace_ranges);
+    let passed = steps.iter().all(|s| s.checks.iter().all(|c| c.held));
+    Ok(RunReport {
+        name: scenario.name.clone(),
+        path: scenario.path.clone(),
+        seed,
+        summary: scenario.summary.clone(),
+        description: scenario.description.clone(),
+        participants: participants(scenario, &messages),
+        steps,
+        messages,
+        passed,
+    })
+}
+
+fn perform(
+    network: &mut Network,
+    step: &Step,
+    options: &mut RunOptions<'_>,
+) -> Result<Observed, NetError> {
+    let mut observed = Observed::default();
+    match &step.action {
+        Action::Handshake { from, to, mode } => {
+            let report = network.handshake(from, to, peer_mode(*mode))?;
+            observed.outcome = Some(if report.established {
+                Outcome::Established
+            } else {
+                Outcome::Rejected
+            });
+            observed.attacker_reads = Some(report.attacker_reads);
+            if let Some(refusal) = report.refused {
+                observed.reason = Some(refusal.reason);
+                observed.detail = Some(format!("{} refused: {}", refusal.by, refusal.detail));
+            } else if !report.established {
+                observed.reason = Some("dropped".into());
+                observed.detail =
+                    Some("the handshake did not complete: a frame never arrived".into());
+            }
+        }
+        Action::Send { from, to, message } => {
+            let report = network.send(from, to, message)?;
+            observed.delivered = Some(report.delivered);
+            observed.attacker_reads = Some(report.attacker_reads);
+            if let Some(refusal) = report.refused {
+                observed.reason = Some(refusal.reason);
+                observed.detail = Some(format!("{} refused: {}", refusal.by, refusal.detail));
+            }
+        }
+        Action::Advance(by) => network.advance(by.to_time()),
+        Action::Issue {
+            peer,
+            validity,
+            valid_from,
+        } => network.issue(peer, validity.to_time(), valid_from.to_time())?,
+        Action::Revoke { peer, reason } => network.revoke(
+            peer,
+            reason.parse().unwrap_or(RevocationReason::Unspecified),
+        )?,
+        Action::PublishCrl { validity } => network.publish_crl(Some(validity.to_time()))?,
+        Action::Compromise { peer, to } => network.compromise(peer, to)?,
+        Action::DecryptRecorded { by } => {
+            observed.attacker_reads = Some(network.decrypt_recorded(by)? > 0)
+        }
+        Action::Handshakes { count, mode, .. } => {
+            let total = *count;
+            let progress = &mut options.progress;
+            let established = network.workload(total, peer_mode(*mode), |done| {
+                if let Some(report) = progress.as_mut() {
+                    report(done, total);
+                }
+            })?;
+            observed.established = Some(established);
+        }
+    }
+    Ok(observed)
+}
