@@ -66,6 +66,13 @@ impl CaKey {
     /// A fresh random key.
     pub fn generate(algorithm: SigningAlgorithm) -> Result<CaKey> {
         let pair = match algorithm {
+            // From a seed, so the key serializes as PKCS#8 v1 (RFC 8410):
+            // OpenSSL 3.0 cannot read the v2 form with the public key.
+            SigningAlgorithm::Ed25519 => {
+                let mut seed = Zeroizing::new([0u8; 32]);
+                aws_lc_rs::rand::fill(seed.as_mut()).expect("the system random generator works");
+                return CaKey::ed25519_from_seed(&seed);
+            }
             SigningAlgorithm::Rsa3072 => {
                 KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, rcgen::RsaKeySize::_3072)?
             }

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod authority;
+pub mod encrypted_key;
 pub mod error;
 pub mod inspect;
 pub mod key;
