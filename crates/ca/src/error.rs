@@ -5,10 +5,10 @@
 #[non_exhaustive]
 pub enum Error {
     /// The caller asked for something the CA cannot do.
-    #[error("{0}")]
+    #[error(transparent)]
     Request(#[from] RequestError),
     /// A key or certificate could not be read.
-    #[error("{0}")]
+    #[error(transparent)]
     Input(#[from] InputError),
     /// The signing backend failed.
     #[error("cannot sign: {0}")]

@@ -7,12 +7,15 @@
 #![forbid(unsafe_code)]
 
 pub mod authority;
+pub mod csr;
+pub mod disk;
 pub mod encrypted_key;
 pub mod error;
 pub mod inspect;
 pub mod key;
 mod revocation;
 pub mod serial;
+pub mod store;
 
 pub use authority::{
     CertificateAuthority, IssuedCertificate, LeafRequest, RevocationReason, RevokedEntry,

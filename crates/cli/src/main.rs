@@ -4,8 +4,11 @@
 //! (an invalid certificate, a failed expectation), 2 unusable input.
 #![forbid(unsafe_code)]
 
+mod ca_cmd;
+mod inspect_cmd;
 mod passphrase;
 mod scenario_cmd;
+mod verify_cmd;
 
 use std::process::ExitCode;
 
@@ -22,6 +25,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Certificate authority: init, issue, revoke, crl, list.
+    Ca(ca_cmd::CaArgs),
+    /// Validate a certificate chain, with revocation, at a chosen time.
+    Verify(verify_cmd::VerifyArgs),
+    /// Describe a certificate, CRL, CSR or key.
+    Inspect(inspect_cmd::InspectArgs),
     /// Run, check and list scenario files.
     Scenario(scenario_cmd::ScenarioArgs),
 }
@@ -39,6 +48,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Ca(args) => ca_cmd::run(args),
+        Command::Verify(args) => verify_cmd::run(args),
+        Command::Inspect(args) => inspect_cmd::run(args),
         Command::Scenario(args) => scenario_cmd::run(args),
     }
 }

@@ -1,4 +1,4 @@
-//! Where a passphrase comes from: `PKILAB_PASSPHRASE`, `--passphrase-file`,
+//! Where a passphrase comes from: `--passphrase-file`, then `PKILAB_PASSPHRASE`,
 //! or a prompt when standard input is a terminal, in that order.
 
 use std::io::IsTerminal;

@@ -15,9 +15,9 @@ pub enum NetError {
     #[error("the name '{0}' is already taken")]
     Duplicate(String),
     /// The CA refused.
-    #[error("certificate authority: {0}")]
+    #[error(transparent)]
     Ca(#[from] pkilab_ca::Error),
     /// The validator refused its inputs.
-    #[error("validator: {0}")]
+    #[error(transparent)]
     Verify(#[from] pkilab_verify::Error),
 }

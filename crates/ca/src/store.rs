@@ -1,0 +1,448 @@
+//! A CA on disk: certificates and encrypted keys as PEM files, and a state
+//! file recording every certificate issued and every CRL number used.
+//!
+//! ```text
+//! DIR/root.crt  DIR/root.key        the root (key: encrypted PKCS#8)
+//! DIR/issuing.crt  DIR/issuing.key  the intermediate, when there is one
+//! DIR/state.json                    issued certificates, revocations, CRL numbers
+//! DIR/crl.pem                       the current CRL of every CA
+//! ```
+//! `state.json` is written last at init, so its presence marks a complete
+//! CA; every change is a locked read-modify-write with atomic replacement.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::authority::{CertificateAuthority, LeafRequest, RevocationReason, RevokedEntry};
+use crate::disk::{DirLock, IoError, lock, read, write_atomic};
+use crate::error::{Error, InputError};
+use crate::key::{CaKey, SigningAlgorithm};
+use crate::serial::Serial;
+
+const STATE: &str = "state.json";
+
+/// What went wrong with a CA directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No CA here.
+    #[error("no CA in {}: create one with `pkilab ca init --dir {}`", .0.display(), .0.display())]
+    NotACa(PathBuf),
+    /// A CA is already here.
+    #[error("{} already holds a CA: choose another --dir", .0.display())]
+    AlreadyExists(PathBuf),
+    /// The passphrase does not open a key.
+    #[error("wrong passphrase for {}: check PKILAB_PASSPHRASE or --passphrase-file", .0.display())]
+    WrongPassphrase(PathBuf),
+    /// The state file is damaged.
+    #[error("{}: damaged CA state ({detail}): restore it from a backup", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// No certificate with this serial.
+    #[error("no certificate with serial {0} was issued by this CA: see `pkilab ca list`")]
+    UnknownSerial(String),
+    /// Revoked already.
+    #[error("serial {0} is already revoked")]
+    AlreadyRevoked(String),
+    /// A file could not be read or written.
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// The CA library refused.
+    #[error(transparent)]
+    Ca(#[from] Error),
+}
+
+/// Whether a certificate is still good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Not revoked.
+    Valid,
+    /// Revoked.
+    Revoked,
+}
+
+/// One certificate this CA issued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedRecord {
+    /// Serial, hex.
+    pub serial: String,
+    /// Subject common name.
+    pub subject: String,
+    /// notAfter, Unix seconds.
+    pub not_after: i64,
+    /// The CA that signed it ("root" or "issuing").
+    pub issuer: String,
+    /// Valid or revoked.
+    pub status: Status,
+    /// When it was revoked, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RevocationReason>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct CaRecord {
+    file: String,
+    name: String,
+    crl_number: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct State {
+    version: u32,
+    algorithm: String,
+    cas: Vec<CaRecord>,
+    issued: Vec<IssuedRecord>,
+}
+
+/// How to create a CA.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// Root subject.
+    pub name: String,
+    /// Intermediate subject, if any.
+    pub intermediate: Option<String>,
+    /// Key algorithm.
+    pub algorithm: SigningAlgorithm,
+    /// Root lifetime in days (the intermediate gets half).
+    pub days: i64,
+    /// PBKDF2 iterations for the key files.
+    pub iterations: u32,
+}
+
+/// What to issue.
+#[derive(Clone, Debug, Default)]
+pub struct IssueOptions {
+    /// Subject CN and peer name.
+    pub name: String,
+    /// Further dNSNames.
+    pub dns: Vec<String>,
+    /// iPAddresses.
+    pub ips: Vec<std::net::IpAddr>,
+    /// clientAuth only.
+    pub client: bool,
+    /// serverAuth only.
+    pub server: bool,
+    /// Lifetime in days.
+    pub days: i64,
+    /// A PKCS#10 request whose key to certify (DER or PEM).
+    pub csr: Option<Vec<u8>>,
+    /// PBKDF2 iterations for a new key file.
+    pub iterations: u32,
+}
+
+/// What issuing produced, as PEM.
+#[derive(Debug)]
+pub struct Issued {
+    /// The leaf.
+    pub certificate: String,
+    /// Intermediates, leaf side first.
+    pub chain: String,
+    /// The new key, encrypted (absent with a CSR).
+    pub key: Option<String>,
+    /// Its serial.
+    pub serial: Serial,
+}
+
+/// An open CA directory.
+#[derive(Debug)]
+pub struct CaStore {
+    dir: PathBuf,
+    state: State,
+    _lock: DirLock,
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    pem::encode(&pem::Pem::new(label, der.to_vec()))
+}
+
+impl CaStore {
+    /// Creates a CA in `dir` (made if missing).
+    pub fn init(
+        dir: &Path,
+        options: &InitOptions,
+        passphrase: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<CaStore, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| IoError {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let guard = lock(dir)?;
+        if dir.join(STATE).exists() {
+            return Err(StoreError::AlreadyExists(dir.to_owned()));
+        }
+        let not_after = now + Duration::days(options.days);
+        let root = CertificateAuthority::new_root(
+            &options.name,
+            CaKey::generate(options.algorithm)?,
+            now,
+            not_after,
+            Serial::random(),
+        )?;
+        let mut cas = vec![CaRecord {
+            file: "root".into(),
+            name: options.name.clone(),
+            crl_number: 0,
+        }];
+        let mut issued = Vec::new();
+        let mut files = vec![(
+            "root",
+            root.certificate_der().to_vec(),
+            root.key()
+                .to_encrypted_pem(passphrase, options.iterations)?,
+        )];
+        if let Some(name) = &options.intermediate {
+            let serial = Serial::random();
+            let ends = now + Duration::days((options.days / 2).max(1));
+            let issuing = root.new_intermediate(
+                name,
+                CaKey::generate(options.algorithm)?,
+                now,
+                ends,
+                Some(0),
+                serial.clone(),
+            )?;
+            issued.push(IssuedRecord {
+                serial: serial.to_string(),
+                subject: name.clone(),
+                not_after: ends.unix_timestamp(),
+                issuer: "root".into(),
+                status: Status::Valid,
+                revoked_at: None,
+                reason: None,
+            });
+            cas.push(CaRecord {
+                file: "issuing".into(),
+                name: name.clone(),
+                crl_number: 0,
+            });
+            files.push((
+                "issuing",
+                issuing.certificate_der().to_vec(),
+                issuing
+                    .key()
+                    .to_encrypted_pem(passphrase, options.iterations)?,
+            ));
+        }
+        for (file, certificate, key) in &files {
+            write_atomic(
+                &dir.join(format!("{file}.crt")),
+                pem("CERTIFICATE", certificate).as_bytes(),
+                false,
+            )?;
+            write_atomic(&dir.join(format!("{file}.key")), key.as_bytes(), true)?;
+        }
+        let state = State {
+            version: 1,
+            algorithm: options.algorithm.to_string(),
+            cas,
+            issued,
+        };
+        let store = CaStore {
+            dir: dir.to_owned(),
+            state,
+            _lock: guard,
+        };
+        store.save()?;
+        Ok(store)
+    }
+
+    /// Opens the CA in `dir`, locking it until the store is dropped.
+    pub fn open(dir: &Path) -> Result<CaStore, StoreError> {
+        let path = dir.join(STATE);
+        if !path.is_file() {
+            return Err(StoreError::NotACa(dir.to_owned()));
+        }
+        let guard = lock(dir)?;
+        let bytes = read(&path)?;
+        let state: State = serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+        if state.version != 1 || state.cas.is_empty() {
+            return Err(StoreError::Corrupt {
+                path,
+                detail: format!("version {} with {} CAs", state.version, state.cas.len()),
+            });
+        }
+        Ok(CaStore {
+            dir: dir.to_owned(),
+            state,
+            _lock: guard,
+        })
+    }
+
+    fn save(&self) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec_pretty(&self.state).map_err(|e| StoreError::Corrupt {
+            path: self.dir.join(STATE),
+            detail: e.to_string(),
+        })?;
+        write_atomic(&self.dir.join(STATE), &bytes, false)?;
+        Ok(())
+    }
+
+    /// Loads a CA with its key.
+    fn authority(&self, file: &str, passphrase: &[u8]) -> Result<CertificateAuthority, StoreError> {
+        let key_path = self.dir.join(format!("{file}.key"));
+        let key = CaKey::from_encrypted(&read(&key_path)?, passphrase).map_err(|e| match e {
+            Error::Input(InputError::WrongPassphrase) => {
+                StoreError::WrongPassphrase(key_path.clone())
+            }
+            other => other.into(),
+        })?;
+        CertificateAuthority::from_parts(self.certificate(file)?, key).map_err(Into::into)
+    }
+
+    fn certificate(&self, file: &str) -> Result<Vec<u8>, StoreError> {
+        let path = self.dir.join(format!("{file}.crt"));
+        let bytes = read(&path)?;
+        let block = pem::parse(&bytes).map_err(|e| StoreError::Corrupt {
+            path,
+            detail: e.to_string(),
+        })?;
+        Ok(block.into_contents())
+    }
+
+    fn issuing_file(&self) -> &str {
+        self.state.cas.last().map_or("root", |c| c.file.as_str())
+    }
+
+    /// Issues a leaf from the issuing CA (the root when there is none).
+    pub fn issue(
+        &mut self,
+        options: &IssueOptions,
+        passphrase: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Issued, StoreError> {
+        let file = self.issuing_file().to_owned();
+        let ca = self.authority(&file, passphrase)?;
+        let (spki, key) = match &options.csr {
+            Some(csr) => (crate::csr::public_key(csr)?, None),
+            None => {
+                let key = CaKey::generate(SigningAlgorithm::Ed25519)?;
+                (key.public_key_spki_der(), Some(key))
+            }
+        };
+        let mut request = LeafRequest::new(&options.name, now, now + Duration::days(options.days));
+        request.dns.clone_from(&options.dns);
+        request.ips.clone_from(&options.ips);
+        request.client = options.client;
+        request.server = options.server;
+        let serial = Serial::random();
+        let issued = ca.issue(&request, &spki, serial.clone())?;
+        let key = key
+            .map(|k| k.to_encrypted_pem(passphrase, options.iterations))
+            .transpose()?;
+        self.state.issued.push(IssuedRecord {
+            serial: serial.to_string(),
+            subject: options.name.clone(),
+            not_after: issued.not_after.unix_timestamp(),
+            issuer: file.clone(),
+            status: Status::Valid,
+            revoked_at: None,
+            reason: None,
+        });
+        self.save()?;
+        let chain = if file == "root" {
+            String::new()
+        } else {
+            pem("CERTIFICATE", ca.certificate_der())
+        };
+        Ok(Issued {
+            certificate: pem("CERTIFICATE", &issued.der),
+            chain,
+            key,
+            serial,
+        })
+    }
+
+    /// Marks a certificate revoked; it appears on the next CRL.
+    pub fn revoke(
+        &mut self,
+        serial: &Serial,
+        reason: RevocationReason,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let text = serial.to_string();
+        let record = self
+            .state
+            .issued
+            .iter_mut()
+            .find(|r| r.serial.parse::<Serial>().is_ok_and(|s| s == *serial))
+            .ok_or_else(|| StoreError::UnknownSerial(text.clone()))?;
+        if record.status == Status::Revoked {
+            return Err(StoreError::AlreadyRevoked(text));
+        }
+        record.status = Status::Revoked;
+        record.revoked_at = Some(now.unix_timestamp());
+        record.reason = Some(reason);
+        self.save()
+    }
+
+    /// Signs a fresh CRL for every CA (numbers strictly increasing), writes
+    /// them to `DIR/crl.pem`, and returns the PEM.
+    pub fn publish_crl(
+        &mut self,
+        passphrase: &[u8],
+        now: OffsetDateTime,
+        next_update: Duration,
+    ) -> Result<String, StoreError> {
+        let mut out = String::new();
+        let cas = self.state.cas.clone();
+        for (index, record) in cas.iter().enumerate() {
+            let ca = self.authority(&record.file, passphrase)?;
+            let revoked: Vec<RevokedEntry> = self
+                .state
+                .issued
+                .iter()
+                .filter(|r| r.issuer == record.file && r.status == Status::Revoked)
+                .filter_map(revoked_entry)
+                .collect();
+            let number = record.crl_number + 1;
+            out.push_str(&pem(
+                "X509 CRL",
+                &ca.crl(&revoked, number, now, now + next_update)?,
+            ));
+            self.state.cas[index].crl_number = number;
+        }
+        // The numbers are recorded before the CRL is published, so a crash
+        // in between can skip a number but never reuse one.
+        self.save()?;
+        write_atomic(&self.dir.join("crl.pem"), out.as_bytes(), false)?;
+        Ok(out)
+    }
+
+    /// Every certificate issued, in order.
+    pub fn issued(&self) -> &[IssuedRecord] {
+        &self.state.issued
+    }
+
+    /// The serial of a certificate file.
+    pub fn serial_of(certificate: &[u8]) -> Result<Serial, StoreError> {
+        let der = match pem::parse(certificate) {
+            Ok(block) => block.into_contents(),
+            Err(_) => certificate.to_vec(),
+        };
+        let (_, cert) = x509_parser::parse_x509_certificate(&der)
+            .map_err(|e| Error::Input(InputError::Certificate(e.to_string())))?;
+        Ok(Serial::from_der_integer(cert.raw_serial()))
+    }
+}
+
+fn revoked_entry(record: &IssuedRecord) -> Option<RevokedEntry> {
+    Some(RevokedEntry {
+        serial: record.serial.parse().ok()?,
+        revoked_at: OffsetDateTime::from_unix_timestamp(record.revoked_at?).ok()?,
+        reason: record.reason.unwrap_or(RevocationReason::Unspecified),
+    })
+}
