@@ -91,7 +91,7 @@ fn certificate(der: &[u8]) -> Result<String> {
 
 fn extension(ext: &X509Extension<'_>) -> String {
     let critical = if ext.critical { " (critical)" } else { "" };
-    let what = match ext.parsed_extension() {
+    match ext.parsed_extension() {
         ParsedExtension::BasicConstraints(bc) => format!(
             "basicConstraints{critical}: CA={}{}",
             bc.ca,
@@ -131,8 +131,7 @@ fn extension(ext: &X509Extension<'_>) -> String {
         ),
         ParsedExtension::CRLNumber(n) => format!("cRLNumber{critical}: {n}"),
         _ => format!("{}{critical}", ext.oid.to_id_string()),
-    };
-    what
+    }
 }
 
 fn general_name(name: &GeneralName<'_>) -> String {

@@ -20,7 +20,9 @@ pub fn blocks(bytes: &[u8], label: &str) -> Result<Vec<Vec<u8>>, Error> {
         .map(pem::Pem::into_contents)
         .collect();
     if found.is_empty() {
-        return Err(Error::Pem(format!("no complete '{label}' PEM block: the file is truncated or holds something else")));
+        return Err(Error::Pem(format!(
+            "no complete '{label}' PEM block: the file is truncated or holds something else"
+        )));
     }
     Ok(found)
 }
