@@ -9,6 +9,7 @@ mod inspect_cmd;
 mod passphrase;
 mod scenario_cmd;
 mod verify_cmd;
+mod x509_cmd;
 
 use std::process::ExitCode;
 
@@ -33,6 +34,8 @@ enum Command {
     Inspect(inspect_cmd::InspectArgs),
     /// Run, check and list scenario files.
     Scenario(scenario_cmd::ScenarioArgs),
+    /// X.509 conformance: the x509-limbo harness.
+    X509(x509_cmd::X509Args),
 }
 
 fn main() -> ExitCode {
@@ -52,5 +55,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify_cmd::run(args),
         Command::Inspect(args) => inspect_cmd::run(args),
         Command::Scenario(args) => scenario_cmd::run(args),
+        Command::X509(args) => x509_cmd::run(args),
     }
 }

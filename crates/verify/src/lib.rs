@@ -9,8 +9,11 @@
 mod crl;
 mod error;
 mod explain;
+pub mod limbo;
 pub mod pem_input;
+mod profile;
 mod revocation;
+mod rfc5280;
 mod signature;
 mod validator;
 mod verdict;

@@ -14,6 +14,7 @@ use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 use crate::crl::IndexedCrl;
 use crate::error::Error;
 use crate::explain::{AnyUsage, from_webpki};
+use crate::rfc5280::Offered;
 use crate::verdict::{
     ExpectedName, Reason, RevocationPolicy, Usage, ValidationRequest, Verdict, rfc3339,
 };
@@ -27,6 +28,8 @@ struct Anchor {
     key_id: Option<Vec<u8>>,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
+    crl_sign: Option<bool>,
+    der: Vec<u8>,
 }
 
 /// Validates chains against a set of trust anchors and CRLs.
@@ -38,9 +41,13 @@ pub struct Validator {
     policy: RevocationPolicy,
 }
 
-type Refusal = Box<Verdict>;
+pub(crate) type Refusal = Box<Verdict>;
 
-fn refuse(reason: Reason, detail: impl Into<String>, position: Option<usize>) -> Refusal {
+pub(crate) fn refuse(
+    reason: Reason,
+    detail: impl Into<String>,
+    position: Option<usize>,
+) -> Refusal {
     Box::new(Verdict::invalid(reason, detail, position))
 }
 
@@ -61,6 +68,8 @@ impl Validator {
                 key_id: subject_key_id(&cert),
                 not_before: cert.validity().not_before.to_datetime(),
                 not_after: cert.validity().not_after.to_datetime(),
+                crl_sign: crl_sign(&cert),
+                der: der.clone(),
             });
         }
         let webpki_anchors = anchors.iter().map(|a| a.webpki.clone()).collect();
@@ -112,6 +121,12 @@ impl Validator {
         intermediates_der: &[Vec<u8>],
         request: &ValidationRequest,
     ) -> Result<Vec<String>, Refusal> {
+        // Certificate times have whole seconds; compare at that granularity.
+        let at = request.at.replace_nanosecond(0).unwrap_or(request.at);
+        let request = &ValidationRequest {
+            at,
+            ..request.clone()
+        };
         let leaf = parse(leaf_der, 0)?;
         within_validity(&leaf, request.at, 0)?;
         let leaf_cd = CertificateDer::from(leaf_der);
@@ -152,23 +167,32 @@ impl Validator {
                 None,
             ),
         };
-        let path = result.map_err(|e| self.locate(&e, intermediates_der, request.at))?;
-        let mut chain: Vec<Vec<u8>> = vec![leaf_der.to_vec()];
-        chain.extend(path.intermediate_certificates().map(|c| c.der().to_vec()));
-        let anchor = self
-            .anchors
-            .iter()
-            .find(|a| {
-                a.webpki.subject == path.anchor().subject
-                    && a.webpki.subject_public_key_info == path.anchor().subject_public_key_info
-            })
-            .ok_or_else(|| {
-                refuse(
-                    Reason::UnknownIssuer,
-                    "the path ends at an anchor we do not hold",
-                    None,
-                )
-            })?;
+        let (chain, anchor) = match result {
+            Ok(path) => {
+                let mut chain: Vec<Vec<u8>> = vec![leaf_der.to_vec()];
+                chain.extend(path.intermediate_certificates().map(|c| c.der().to_vec()));
+                let anchor = self
+                    .anchors
+                    .iter()
+                    .find(|a| {
+                        a.webpki.subject == path.anchor().subject
+                            && a.webpki.subject_public_key_info
+                                == path.anchor().subject_public_key_info
+                    })
+                    .ok_or_else(|| {
+                        refuse(
+                            Reason::UnknownIssuer,
+                            "the path ends at an anchor we do not hold",
+                            None,
+                        )
+                    })?;
+                (chain, anchor)
+            }
+            Err(e) if second_opinion(&e) => self
+                .rfc5280_path(&leaf, leaf_der, intermediates_der, request)
+                .ok_or_else(|| self.locate(&e, intermediates_der, request.at))?,
+            Err(e) => return Err(self.locate(&e, intermediates_der, request.at)),
+        };
         if request.at < anchor.not_before || request.at > anchor.not_after {
             let reason = if request.at > anchor.not_after {
                 Reason::Expired
@@ -184,6 +208,11 @@ impl Validator {
             );
             return Err(refuse(reason, detail, Some(chain.len())));
         }
+        let mut path = Vec::with_capacity(chain.len() + 1);
+        for (position, der) in chain.iter().chain(std::iter::once(&anchor.der)).enumerate() {
+            path.push(parse(der, position)?);
+        }
+        crate::profile::check_path(&path, request.usage)?;
         check_name(&end_entity, &leaf, &request.name)?;
         self.check_revocation(&chain, anchor, request.at)?;
         let mut subjects = Vec::with_capacity(chain.len() + 1);
@@ -192,6 +221,41 @@ impl Validator {
         }
         subjects.push(anchor.name.clone());
         Ok(subjects)
+    }
+
+    /// RFC 5280 path processing where webpki refused for a reason RFC 5280
+    /// does not share (see `rfc5280`).
+    fn rfc5280_path(
+        &self,
+        leaf: &X509Certificate<'_>,
+        leaf_der: &[u8],
+        intermediates_der: &[Vec<u8>],
+        request: &ValidationRequest,
+    ) -> Option<(Vec<Vec<u8>>, &Anchor)> {
+        let mut offered = Vec::new();
+        for der in intermediates_der {
+            if let Ok(([], cert)) = X509Certificate::from_der(der) {
+                offered.push((
+                    der.as_slice(),
+                    Offered {
+                        cert,
+                        anchor: false,
+                    },
+                ));
+            }
+        }
+        let first_anchor = offered.len();
+        for anchor in &self.anchors {
+            let (_, cert) = X509Certificate::from_der(&anchor.der).ok()?;
+            offered.push((anchor.der.as_slice(), Offered { cert, anchor: true }));
+        }
+        let (ders, certs): (Vec<&[u8]>, Vec<Offered<'_>>) = offered.into_iter().unzip();
+        let found = crate::rfc5280::find_path(leaf, &certs, request.at, request.usage)?;
+        let (&anchor_index, intermediates) = found.split_last()?;
+        let mut chain = vec![leaf_der.to_vec()];
+        chain.extend(intermediates.iter().map(|i| ders[*i].to_vec()));
+        let anchor = self.anchors.get(anchor_index.checked_sub(first_anchor)?)?;
+        Some((chain, anchor))
     }
 
     /// Attributes a webpki failure to the certificate that caused it, where
@@ -234,7 +298,7 @@ impl Validator {
                         crl_sign(&issuer),
                     )
                 }
-                None => (anchor.spki.clone(), anchor.key_id.clone(), None),
+                None => (anchor.spki.clone(), anchor.key_id.clone(), anchor.crl_sign),
             };
             let crl = self.crls.iter().find(|c| {
                 c.issuer == cert.issuer().as_raw()
@@ -254,6 +318,20 @@ impl Validator {
         }
         Ok(())
     }
+}
+
+/// webpki refusals where RFC 5280 may accept the path: self-issued
+/// certificates confuse its pathLen and signature bookkeeping, it cannot
+/// evaluate directoryName or rfc822Name constraints. (A CA certificate as
+/// the leaf stays refused, as CA/B Forum 7.1.2.7 and webpki have it.)
+fn second_opinion(error: &webpki::Error) -> bool {
+    matches!(
+        error,
+        webpki::Error::NameConstraintViolation
+            | webpki::Error::InvalidSignatureForPublicKey
+            | webpki::Error::UnknownIssuer
+            | webpki::Error::PathLenConstraintViolated
+    )
 }
 
 pub(crate) fn parse(der: &[u8], position: usize) -> Result<X509Certificate<'_>, Refusal> {

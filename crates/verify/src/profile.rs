@@ -1,0 +1,330 @@
+//! RFC 5280 profile checks on a built path, the ones rustls-webpki does not
+//! make: extension criticality and presence (AKI, SKI, basic constraints,
+//! name constraints, SAN), the keyCertSign/cA coupling, DNS name syntax,
+//! the trust anchor's own extensions, and (for server certificates) the
+//! CA/Browser Forum rule that a CN copies a SAN entry.
+
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::X509Certificate;
+use x509_parser::public_key::PublicKey;
+
+use crate::validator::{Refusal, refuse};
+use crate::verdict::{Reason, Usage};
+
+/// Checks every certificate of `path` (leaf first, trust anchor last).
+pub(crate) fn check_path(path: &[X509Certificate<'_>], usage: Usage) -> Result<(), Refusal> {
+    let last = path.len().saturating_sub(1);
+    for (position, cert) in path.iter().enumerate() {
+        let role = Role {
+            leaf: position == 0,
+            anchor: position == last,
+        };
+        check_certificate(cert, role).map_err(|detail| {
+            let (reason, detail) = detail;
+            refuse(
+                reason,
+                format!("'{}': {detail}", cert.subject()),
+                Some(position),
+            )
+        })?;
+    }
+    if usage == Usage::Server
+        && let Some(leaf) = path.first()
+    {
+        common_name_copies_san(leaf)
+            .map_err(|detail| refuse(Reason::Malformed, detail, Some(0)))?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+struct Role {
+    leaf: bool,
+    anchor: bool,
+}
+
+type Problem = (Reason, String);
+
+fn malformed(detail: impl Into<String>) -> Problem {
+    (Reason::Malformed, detail.into())
+}
+
+fn check_certificate(cert: &X509Certificate<'_>, role: Role) -> Result<(), Problem> {
+    let self_issued = cert.issuer().as_raw() == cert.subject().as_raw();
+    let subject_empty = cert.subject().iter().next().is_none();
+    let mut is_ca = false;
+    let mut basic_constraints_critical = None;
+    let mut key_cert_sign = None;
+    let mut ski = None;
+    let mut aki_key = None;
+    let mut has_aki = false;
+    for ext in cert.extensions() {
+        let name = ext.oid.to_id_string();
+        match ext.parsed_extension() {
+            ParsedExtension::ParseError { error } => {
+                return Err(malformed(format!(
+                    "extension {name} does not parse: {error}"
+                )));
+            }
+            ParsedExtension::UnsupportedExtension { .. } if ext.critical && role.anchor => {
+                return Err((
+                    Reason::UnsupportedCriticalExtension,
+                    format!(
+                        "the trust anchor has critical extension {name}, which we do not process"
+                    ),
+                ));
+            }
+            ParsedExtension::BasicConstraints(bc) => {
+                is_ca = bc.ca;
+                basic_constraints_critical = Some(ext.critical);
+            }
+            ParsedExtension::KeyUsage(ku) => key_cert_sign = Some(ku.key_cert_sign()),
+            ParsedExtension::SubjectKeyIdentifier(id) => {
+                if ext.critical {
+                    return Err(malformed(
+                        "subjectKeyIdentifier is critical (RFC 5280 4.2.1.2: MUST NOT)",
+                    ));
+                }
+                ski = Some(id.0);
+            }
+            ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                if ext.critical {
+                    return Err(malformed(
+                        "authorityKeyIdentifier is critical (RFC 5280 4.2.1.1: MUST NOT)",
+                    ));
+                }
+                has_aki = true;
+                aki_key = aki.key_identifier.as_ref().map(|k| k.0);
+                if aki_key.is_none() {
+                    return Err(malformed(
+                        "authorityKeyIdentifier has no keyIdentifier (RFC 5280 4.2.1.1)",
+                    ));
+                }
+                if role.anchor
+                    && (aki.authority_cert_issuer.is_some() || aki.authority_cert_serial.is_some())
+                {
+                    return Err(malformed(
+                        "the trust anchor's authorityKeyIdentifier names an issuer or serial; a root's may only hold its own keyIdentifier",
+                    ));
+                }
+            }
+            ParsedExtension::NameConstraints(nc) => {
+                if role.leaf && !role.anchor {
+                    return Err(malformed(
+                        "an end-entity certificate carries name constraints (RFC 5280 4.2.1.10: CAs only)",
+                    ));
+                }
+                if !ext.critical {
+                    return Err(malformed(
+                        "nameConstraints is not critical (RFC 5280 4.2.1.10: MUST be)",
+                    ));
+                }
+                let permitted = nc.permitted_subtrees.as_ref().map_or(0, Vec::len);
+                let excluded = nc.excluded_subtrees.as_ref().map_or(0, Vec::len);
+                if permitted + excluded == 0 {
+                    return Err(malformed(
+                        "nameConstraints has neither permitted nor excluded subtrees (RFC 5280 4.2.1.10)",
+                    ));
+                }
+                let subtrees = nc
+                    .permitted_subtrees
+                    .iter()
+                    .chain(nc.excluded_subtrees.iter())
+                    .flatten();
+                for subtree in subtrees {
+                    if let GeneralName::DNSName(d) = subtree.base
+                        && d.starts_with('.')
+                    {
+                        return Err(malformed(format!(
+                            "name constraint dNSName '{d}' has a leading period, which RFC 5280 4.2.1.10 allows for URIs only"
+                        )));
+                    }
+                }
+            }
+            ParsedExtension::SubjectAlternativeName(san) => {
+                if subject_empty && !ext.critical {
+                    return Err(malformed(
+                        "the subject is empty and subjectAltName is not critical (RFC 5280 4.2.1.6: MUST be)",
+                    ));
+                }
+                if !subject_empty && ext.critical {
+                    return Err(malformed(
+                        "subjectAltName is critical while the subject is not empty (RFC 5280 4.2.1.6)",
+                    ));
+                }
+                for name in &san.general_names {
+                    if let GeneralName::DNSName(d) = name
+                        && !preferred_name_syntax(d)
+                    {
+                        return Err(malformed(format!(
+                            "dNSName '{d}' is not in preferred name syntax (RFC 5280 4.2.1.6, RFC 1034 3.5)"
+                        )));
+                    }
+                }
+            }
+            ParsedExtension::AuthorityInfoAccess(aia) if aia.accessdescs.is_empty() => {
+                return Err(malformed("authorityInfoAccess holds no access description"));
+            }
+            _ => {}
+        }
+    }
+    if role.anchor {
+        match basic_constraints_critical {
+            None => {
+                return Err((
+                    Reason::NotACa,
+                    "the trust anchor has no basicConstraints".into(),
+                ));
+            }
+            Some(false) => {
+                return Err(malformed(
+                    "the trust anchor's basicConstraints is not critical (RFC 5280 4.2.1.9)",
+                ));
+            }
+            Some(true) if !is_ca => {
+                return Err((
+                    Reason::NotACa,
+                    "the trust anchor's basicConstraints says cA=FALSE".into(),
+                ));
+            }
+            Some(true) => {}
+        }
+        if self_issued
+            && let (Some(aki), Some(ski)) = (aki_key, ski)
+            && aki != ski
+        {
+            return Err(malformed(
+                "the self-signed trust anchor's authorityKeyIdentifier differs from its subjectKeyIdentifier",
+            ));
+        }
+    }
+    if key_cert_sign == Some(true) && !is_ca {
+        return Err(malformed(
+            "keyUsage asserts keyCertSign but basicConstraints cA is not set (RFC 5280 4.2.1.3)",
+        ));
+    }
+    if is_ca && key_cert_sign == Some(false) {
+        return Err(malformed(
+            "a CA certificate whose keyUsage lacks keyCertSign (RFC 5280 4.2.1.9)",
+        ));
+    }
+    if is_ca && subject_empty {
+        return Err(malformed(
+            "a CA certificate with an empty subject (RFC 5280 4.1.2.6)",
+        ));
+    }
+    if is_ca && ski.is_none() {
+        return Err(malformed(
+            "a CA certificate without subjectKeyIdentifier (RFC 5280 4.2.1.2: MUST)",
+        ));
+    }
+    if !self_issued && !has_aki && !role.anchor {
+        return Err(malformed(
+            "no authorityKeyIdentifier on a certificate that is not self-signed (RFC 5280 4.2.1.1: MUST)",
+        ));
+    }
+    if let Ok(PublicKey::RSA(rsa)) = cert.public_key().parsed() {
+        let bits = rsa_bits(rsa.modulus);
+        if bits < 2048 || !bits.is_multiple_of(8) {
+            return Err((
+                Reason::BadSignature,
+                format!(
+                    "an RSA-{bits} key: the modulus must be at least 2048 bits and a whole number of bytes"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn rsa_bits(modulus: &[u8]) -> usize {
+    let trimmed: &[u8] = match modulus.iter().position(|b| *b != 0) {
+        Some(i) => &modulus[i..],
+        None => &[],
+    };
+    match trimmed.first() {
+        Some(first) => trimmed.len() * 8 - first.leading_zeros() as usize,
+        None => 0,
+    }
+}
+
+/// RFC 1034 3.5 as relaxed by RFC 1123 2.1 (labels may start with a
+/// digit), with a wildcard allowed as the whole leftmost label.
+pub(crate) fn preferred_name_syntax(name: &str) -> bool {
+    if name.is_empty() || name.len() > 253 {
+        return false;
+    }
+    name.split('.').enumerate().all(|(i, label)| {
+        (i == 0 && label == "*")
+            || (!label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-'))
+    })
+}
+
+/// CA/B Forum BR 7.1.4.3 asks that a server certificate's CN copy a SAN
+/// entry character for character. Clients that still read the CN compare
+/// it in their own way, so a CN that another parser could take for a
+/// different name is refused: a case variant of a SAN, an IP address in a
+/// non-canonical form (hex, leading zeros, upper case, uncompressed IPv6),
+/// or an internationalised name (U-label or `xn--` A-label) that is not a
+/// SAN. A plain ASCII host name that is not in the SAN is tolerated, since
+/// RFC 5280 does not tie the CN to the SAN and many private CAs differ.
+fn common_name_copies_san(leaf: &X509Certificate<'_>) -> Result<(), String> {
+    let sans: Vec<String> = leaf
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|san| {
+            san.value
+                .general_names
+                .iter()
+                .filter_map(|n| match n {
+                    GeneralName::DNSName(d) => Some((*d).to_owned()),
+                    GeneralName::IPAddress(bytes) => ip_text(bytes),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for cn in leaf.subject().iter_common_name() {
+        let Ok(cn) = cn.as_str() else {
+            return Err("the subject CN is not a string".into());
+        };
+        if sans.iter().any(|s| s == cn) {
+            continue;
+        }
+        let case_variant = sans.iter().any(|s| s.eq_ignore_ascii_case(cn));
+        let ip_like = cn.contains(':')
+            || (cn.starts_with(|c: char| c.is_ascii_digit())
+                && cn
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == '.' || c == 'x' || c == 'X'));
+        let international = !cn.is_ascii()
+            || cn
+                .split('.')
+                .any(|label| label.len() >= 4 && label[..4].eq_ignore_ascii_case("xn--"));
+        if case_variant || ip_like || international {
+            return Err(format!(
+                "the subject CN '{cn}' is not a character-for-character copy of a subjectAltName entry, and clients that read the CN could take it for another name (CA/B Forum BR 7.1.4.3)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn ip_text(bytes: &[u8]) -> Option<String> {
+    match bytes.len() {
+        4 => <[u8; 4]>::try_from(bytes)
+            .ok()
+            .map(|b| std::net::Ipv4Addr::from(b).to_string()),
+        16 => <[u8; 16]>::try_from(bytes)
+            .ok()
+            .map(|b| std::net::Ipv6Addr::from(b).to_string()),
+        _ => None,
+    }
+}
