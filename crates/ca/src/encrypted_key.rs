@@ -72,7 +72,10 @@ pub fn encrypt_pkcs8(pkcs8_der: &[u8], passphrase: &[u8], iterations: u32) -> Re
     let der = info
         .to_der()
         .map_err(|e| Error::Signing(format!("encoding EncryptedPrivateKeyInfo: {e}")))?;
-    Ok(pem::encode(&pem::Pem::new(PEM_LABEL, der)))
+    Ok(pem::encode_config(
+        &pem::Pem::new(PEM_LABEL, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    ))
 }
 
 /// Decrypts an encrypted PKCS#8 key (PEM or DER). A passphrase that does

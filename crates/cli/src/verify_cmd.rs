@@ -59,7 +59,10 @@ fn read_blocks(path: &Path, label: &str) -> anyhow::Result<Vec<Vec<u8>>> {
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut anchors = Vec::new();
     for path in &args.trust {
-        anchors.extend(read_blocks(path, "CERTIFICATE")?);
+        let blocks = read_blocks(path, "CERTIFICATE")?;
+        Validator::new(blocks.clone())
+            .with_context(|| format!("{}: not a usable trust anchor", path.display()))?;
+        anchors.extend(blocks);
     }
     let mut validator = Validator::new(anchors).context("a --trust certificate is unusable")?;
     for path in &args.crl {

@@ -2,13 +2,13 @@
 //! the CRL's size. The signature is checked against the issuer found in a
 //! validated path, once per issuer key.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use time::OffsetDateTime;
 use x509_parser::oid_registry as oids;
 use x509_parser::prelude::{CertificateRevocationList, FromDer, ParsedExtension};
 
+use crate::crl_der;
 use crate::error::Error;
 use crate::signature::{self, SignatureProblem};
 
@@ -34,7 +34,8 @@ pub struct IndexedCrl {
     pub(crate) next_update: Option<OffsetDateTime>,
     /// An RFC 5280 §5 profile violation that makes the CRL unusable.
     pub(crate) defect: Option<String>,
-    revoked: HashMap<Box<[u8]>, Revocation>,
+    /// Sorted by serial: 40 bytes an entry, binary-searched.
+    revoked: Vec<(SerialKey, Revocation)>,
     signed: SignedParts,
     /// SPKIs this CRL's signature has been checked against, and the result.
     checked: Mutex<Vec<CheckedSignature>>,
@@ -53,24 +54,36 @@ struct SignedParts {
 impl IndexedCrl {
     /// Parses and indexes a DER CRL.
     pub fn from_der(der: &[u8]) -> Result<IndexedCrl, Error> {
-        let (rest, crl) = CertificateRevocationList::from_der(der)
+        let parts = crl_der::split(der).map_err(|e| Error::Crl(format!("not a DER CRL: {e}")))?;
+        let (rest, crl) = CertificateRevocationList::from_der(&parts.header)
             .map_err(|e| Error::Crl(format!("not a DER CRL: {e}")))?;
         if !rest.is_empty() {
             return Err(Error::Crl("trailing bytes after the CRL".into()));
         }
-        let tbs = &crl.tbs_cert_list;
-        let mut revoked = HashMap::with_capacity(tbs.revoked_certificates.len());
-        for entry in &tbs.revoked_certificates {
-            let reason = entry.reason_code().map_or(0, |(_, code)| code.0);
-            let serial = strip_leading_zeros(entry.raw_serial());
-            revoked.insert(
-                serial.into(),
+        let mut defect = profile_defect(&crl);
+        let mut revoked = Vec::new();
+        let mut input = parts.entries;
+        while !input.is_empty() {
+            let (entry, rest) = crl_der::next_entry(input).map_err(Error::Crl)?;
+            let key = serial_key(entry.serial).ok_or_else(|| {
+                Error::Crl("a revoked serial is longer than 20 octets (RFC 5280 §4.1.2.2)".into())
+            })?;
+            if entry.unknown_critical && defect.is_none() {
+                defect = Some("a CRL entry has a critical extension we do not process".into());
+            }
+            revoked.push((
+                key,
                 Revocation {
-                    at: entry.revocation_date.timestamp(),
-                    reason,
+                    at: entry.at,
+                    reason: entry.reason,
                 },
-            );
+            ));
+            input = rest;
         }
+        revoked.sort_unstable_by_key(|entry| entry.0);
+        revoked.dedup_by(|a, b| a.0 == b.0);
+        revoked.shrink_to_fit();
+        let tbs = &crl.tbs_cert_list;
         let key_id = tbs
             .extensions()
             .iter()
@@ -86,10 +99,10 @@ impl IndexedCrl {
             key_id,
             this_update: tbs.this_update.to_datetime(),
             next_update: tbs.next_update.map(|t| t.to_datetime()),
-            defect: profile_defect(&crl),
+            defect,
             revoked,
             signed: SignedParts {
-                tbs: tbs.as_ref().to_vec(),
+                tbs: parts.tbs.to_vec(),
                 algorithm: crl.signature_algorithm.algorithm.as_bytes().to_vec(),
                 signature: crl.signature_value.data.to_vec(),
             },
@@ -99,7 +112,11 @@ impl IndexedCrl {
 
     /// The revocation of `serial` (DER INTEGER content octets), if listed.
     pub fn lookup(&self, serial: &[u8]) -> Option<Revocation> {
-        self.revoked.get(strip_leading_zeros(serial)).copied()
+        let key = serial_key(serial)?;
+        self.revoked
+            .binary_search_by(|(k, _)| k.cmp(&key))
+            .ok()
+            .map(|i| self.revoked[i].1)
     }
 
     /// How many serials the CRL lists.
@@ -169,10 +186,15 @@ fn profile_defect(crl: &CertificateRevocationList<'_>) -> Option<String> {
     None
 }
 
-fn strip_leading_zeros(serial: &[u8]) -> &[u8] {
-    let start = serial
-        .iter()
-        .position(|b| *b != 0)
-        .unwrap_or(serial.len().saturating_sub(1));
-    &serial[start..]
+/// A serial as a fixed-size key: leading zero octets dropped (they do not
+/// change the integer), right-aligned in 20 bytes.
+type SerialKey = [u8; 20];
+
+fn serial_key(serial: &[u8]) -> Option<SerialKey> {
+    let start = serial.iter().position(|b| *b != 0).unwrap_or(serial.len());
+    let digits = &serial[start..];
+    let mut key = [0u8; 20];
+    let offset = key.len().checked_sub(digits.len())?;
+    key[offset..].copy_from_slice(digits);
+    Some(key)
 }

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod crl;
+mod crl_der;
 mod error;
 mod explain;
 pub mod limbo;

@@ -1,0 +1,368 @@
+#![allow(clippy::panic)]
+//! The CA through the real `pkilab` binary, judged by OpenSSL: for each
+//! algorithm, a root → issuing → leaf chain that `openssl verify
+//! -x509_strict -crl_check_all` accepts, a revoked leaf it refuses as
+//! revoked, CRLs `openssl crl` parses and keys `openssl pkey` opens. Then
+//! bad input: each gets exit 2, one line naming the culprit, no write.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const PASSPHRASE: &str = "correct horse battery staple";
+
+fn pkilab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pkilab"))
+        .args(args)
+        .env("PKILAB_PASSPHRASE", PASSPHRASE)
+        .env("PKILAB_PBKDF2_ITERATIONS", "1000")
+        .output()
+        .expect("the pkilab binary runs")
+}
+
+fn openssl(args: &[&str], passphrase: &str) -> Output {
+    Command::new("openssl")
+        .args(args)
+        .env("PKILAB_PASSPHRASE", passphrase)
+        .output()
+        .expect("openssl is installed")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+struct Pki {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    root: PathBuf,
+}
+
+impl Pki {
+    fn new(algorithm: &str) -> Pki {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("ca");
+        ok(&pkilab(&[
+            "ca",
+            "init",
+            "--dir",
+            s(&dir),
+            "--name",
+            "Example Root CA",
+            "--intermediate",
+            "Example Issuing CA",
+            "--algorithm",
+            algorithm,
+        ]));
+        Pki {
+            root: tmp.path().to_path_buf(),
+            _tmp: tmp,
+            dir,
+        }
+    }
+
+    fn issue(&self, name: &str) -> PathBuf {
+        let prefix = self.root.join(name);
+        let dns = format!("{name}.example");
+        ok(&pkilab(&[
+            "ca",
+            "issue",
+            "--dir",
+            s(&self.dir),
+            "--name",
+            name,
+            "--dns",
+            &dns,
+            "--server",
+            "--client",
+            "--out",
+            s(&prefix),
+        ]));
+        prefix
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+}
+
+fn with(prefix: &Path, suffix: &str) -> PathBuf {
+    PathBuf::from(format!("{}{suffix}", prefix.display()))
+}
+
+fn openssl_verify(pki: &Pki, leaf: &Path) -> Output {
+    openssl(
+        &[
+            "verify",
+            "-x509_strict",
+            "-crl_check_all",
+            "-CAfile",
+            s(&pki.path("root.crt")),
+            "-untrusted",
+            s(&pki.path("issuing.crt")),
+            "-CRLfile",
+            s(&pki.path("crl.pem")),
+            s(leaf),
+        ],
+        PASSPHRASE,
+    )
+}
+
+fn crl_blocks(pem: &str) -> Vec<String> {
+    pem.split_inclusive("-----END X509 CRL-----\n")
+        .filter(|b| b.contains("BEGIN X509 CRL"))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn interop(algorithm: &str) {
+    let pki = Pki::new(algorithm);
+    let alice = pki.issue("alice");
+    let mallory = pki.issue("mallory");
+    ok(&pkilab(&[
+        "ca",
+        "revoke",
+        "--dir",
+        s(&pki.dir),
+        "--cert",
+        s(&with(&mallory, ".crt")),
+        "--reason",
+        "key-compromise",
+    ]));
+    ok(&pkilab(&["ca", "crl", "--dir", s(&pki.dir)]));
+
+    let good = openssl_verify(&pki, &with(&alice, ".crt"));
+    assert!(good.status.success(), "{algorithm}: {}", text(&good.stderr));
+    assert!(
+        text(&good.stdout).contains(": OK"),
+        "{}",
+        text(&good.stdout)
+    );
+    let revoked = openssl_verify(&pki, &with(&mallory, ".crt"));
+    assert!(
+        !revoked.status.success(),
+        "{algorithm}: revoked leaf accepted"
+    );
+    let said = text(&revoked.stdout) + &text(&revoked.stderr);
+    assert!(said.contains("certificate revoked"), "{algorithm}: {said}");
+
+    let crls = std::fs::read_to_string(pki.path("crl.pem")).expect("crl.pem");
+    let blocks = crl_blocks(&crls);
+    assert_eq!(blocks.len(), 2, "one CRL per CA");
+    for block in blocks {
+        let file = pki.root.join("one.crl");
+        std::fs::write(&file, block).expect("write");
+        let parsed = ok(&openssl(
+            &["crl", "-text", "-noout", "-in", s(&file)],
+            PASSPHRASE,
+        ));
+        assert!(parsed.contains("X509v3 CRL Number"), "{parsed}");
+        assert!(
+            parsed.contains("X509v3 Authority Key Identifier"),
+            "{parsed}"
+        );
+        assert!(parsed.contains("Next Update"), "{parsed}");
+    }
+
+    for key in [
+        pki.path("root.key"),
+        pki.path("issuing.key"),
+        with(&alice, ".key"),
+    ] {
+        let opened = openssl(
+            &[
+                "pkey",
+                "-in",
+                s(&key),
+                "-passin",
+                "env:PKILAB_PASSPHRASE",
+                "-noout",
+            ],
+            PASSPHRASE,
+        );
+        assert!(
+            opened.status.success(),
+            "{}: {}",
+            key.display(),
+            text(&opened.stderr)
+        );
+        let refused = openssl(
+            &[
+                "pkey",
+                "-in",
+                s(&key),
+                "-passin",
+                "env:PKILAB_PASSPHRASE",
+                "-noout",
+            ],
+            "not the passphrase",
+        );
+        assert!(
+            !refused.status.success(),
+            "{} opened with a wrong passphrase",
+            key.display()
+        );
+    }
+
+    // Our own validator agrees with OpenSSL.
+    let verify = |leaf: &Path, dns: &str| {
+        pkilab(&[
+            "verify",
+            "--trust",
+            s(&pki.path("root.crt")),
+            "--untrusted",
+            s(&pki.path("issuing.crt")),
+            "--crl",
+            s(&pki.path("crl.pem")),
+            "--dns",
+            dns,
+            "--json",
+            s(leaf),
+        ])
+    };
+    let good = verify(&with(&alice, ".crt"), "alice.example");
+    assert_eq!(good.status.code(), Some(0), "{}", text(&good.stdout));
+    let bad = verify(&with(&mallory, ".crt"), "mallory.example");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stdout).contains("\"reason\": \"revoked\""),
+        "{}",
+        text(&bad.stdout)
+    );
+}
+
+#[test]
+fn openssl_agrees_with_an_ed25519_ca() {
+    interop("ed25519");
+}
+
+#[test]
+fn openssl_agrees_with_an_ecdsa_p256_ca() {
+    interop("ecdsa-p256");
+}
+
+#[test]
+fn openssl_agrees_with_an_rsa_3072_ca() {
+    interop("rsa-3072");
+}
+
+/// Exit 2, one line on stderr that mentions `culprit`.
+fn unusable(out: &Output, culprit: &str) {
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout {} stderr {err}",
+        text(&out.stdout)
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(culprit), "'{culprit}' not named in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_input_gets_one_line_exit_2_and_no_write() {
+    let pki = Pki::new("ed25519");
+    let alice = pki.issue("alice");
+    let state = std::fs::read(pki.path("state.json")).expect("state");
+
+    // A truncated PEM certificate.
+    let pem = std::fs::read_to_string(with(&alice, ".crt")).expect("crt");
+    let truncated = pki.root.join("truncated.crt");
+    std::fs::write(&truncated, &pem[..pem.len() / 2]).expect("write");
+    let out = pkilab(&["verify", "--trust", s(&pki.path("root.crt")), s(&truncated)]);
+    unusable(&out, "truncated.crt");
+    unusable(&pkilab(&["inspect", s(&truncated)]), "truncated.crt");
+
+    // DER garbage.
+    let garbage = pki.root.join("garbage.der");
+    std::fs::write(&garbage, [0x30, 0x82, 0xff, 0x01, 0x02, 0x03]).expect("write");
+    unusable(&pkilab(&["inspect", s(&garbage)]), "garbage.der");
+    let out = pkilab(&["verify", "--trust", s(&garbage), s(&with(&alice, ".crt"))]);
+    unusable(&out, "garbage.der");
+
+    // A wrong passphrase: named, and nothing written.
+    let out = Command::new(env!("CARGO_BIN_EXE_pkilab"))
+        .args([
+            "ca",
+            "issue",
+            "--dir",
+            s(&pki.dir),
+            "--name",
+            "bob",
+            "--out",
+        ])
+        .arg(pki.root.join("bob"))
+        .env("PKILAB_PASSPHRASE", "wrong")
+        .env("PKILAB_PBKDF2_ITERATIONS", "1000")
+        .output()
+        .expect("runs");
+    unusable(&out, "wrong passphrase");
+    assert!(!pki.root.join("bob.crt").exists());
+
+    // A missing CA directory.
+    let missing = pki.root.join("no-such-ca");
+    unusable(&pkilab(&["ca", "list", "--dir", s(&missing)]), "no-such-ca");
+
+    // An unknown serial, and one that is not hex.
+    let unknown = "7f".repeat(20);
+    let out = pkilab(&["ca", "revoke", "--dir", s(&pki.dir), "--serial", &unknown]);
+    unusable(&out, &unknown);
+    let out = pkilab(&["ca", "revoke", "--dir", s(&pki.dir), "--serial", "zz-top"]);
+    unusable(&out, "zz-top");
+    assert_eq!(std::fs::read(pki.path("state.json")).expect("state"), state);
+
+    // Revoking twice.
+    let cert = with(&alice, ".crt");
+    ok(&pkilab(&[
+        "ca",
+        "revoke",
+        "--dir",
+        s(&pki.dir),
+        "--cert",
+        s(&cert),
+    ]));
+    let after_first = std::fs::read(pki.path("state.json")).expect("state");
+    let out = pkilab(&["ca", "revoke", "--dir", s(&pki.dir), "--cert", s(&cert)]);
+    unusable(&out, "already revoked");
+    assert_eq!(
+        std::fs::read(pki.path("state.json")).expect("state"),
+        after_first
+    );
+
+    // Not a limbo file.
+    unusable(&pkilab(&["x509", "limbo", s(&garbage)]), "garbage.der");
+}
+
+#[test]
+fn the_limbo_harness_prints_the_result_format() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../verify/tests/x509-limbo/crl.json");
+    let out = pkilab(&["x509", "limbo", s(&file)]);
+    let json: serde_json::Value = serde_json::from_str(&ok(&out)).expect("json");
+    assert_eq!(json["version"], 1);
+    let results = json["results"].as_array().expect("results");
+    assert_eq!(results.len(), 8);
+    for r in results {
+        assert!(r["id"].is_string());
+        assert!(["SUCCESS", "FAILURE"].contains(&r["actual_result"].as_str().expect("str")));
+    }
+    assert!(
+        text(&out.stderr).contains("0 disagreements"),
+        "{}",
+        text(&out.stderr)
+    );
+}
