@@ -8,13 +8,14 @@
 
 use std::sync::Arc;
 
-use ed25519_dalek::{Signature, Signer, VerifyingKey};
+use ed25519_dalek::{Signer, VerifyingKey};
 use pkilab_verify::{ExpectedName, Usage, ValidationRequest, Validator, Verdict};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::identity::Identity;
 use crate::key_schedule::{finished_mac, sha256, verify_finished};
+use crate::primitives::ed25519_verify;
 use crate::refusal::{Refusal, RefusalReason};
 use crate::wire::{Authentication, Mode};
 
@@ -178,15 +179,12 @@ fn verify_peer(
         other => return Err(Refusal::new(RefusalReason::Malformed, other.to_string())),
     };
     let (key, name) = ed25519_key_and_name(leaf)?;
-    let signature = Signature::from_slice(&auth.signature)
-        .map_err(|_| Refusal::new(RefusalReason::BadSignature, "the signature is not 64 bytes"))?;
-    key.verify_strict(&[sender.context(), th].concat(), &signature)
-        .map_err(|_| {
-            Refusal::new(
-                RefusalReason::BadSignature,
-                format!("the transcript signature does not verify with {name}'s key"),
-            )
-        })?;
+    ed25519_verify(&key, &[sender.context(), th].concat(), &auth.signature).map_err(|_| {
+        Refusal::new(
+            RefusalReason::BadSignature,
+            format!("the transcript signature does not verify with {name}'s key"),
+        )
+    })?;
     if !auth.believed_peer.is_empty() && auth.believed_peer != config.identity.name {
         return Err(Refusal::new(
             RefusalReason::Certificate(pkilab_verify::Reason::NameMismatch),

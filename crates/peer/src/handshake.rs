@@ -12,6 +12,7 @@ use x25519_dalek::{EphemeralSecret, PublicKey, SharedSecret};
 
 use crate::auth::{Config, PeerIdentity, Role, check, prove};
 use crate::key_schedule::{HandshakeSecrets, hello_hash, open_block, seal_block, sha256};
+use crate::primitives::x25519;
 use crate::refusal::{Refusal, RefusalReason};
 use crate::session::Session;
 use crate::wire::{
@@ -46,18 +47,18 @@ fn agree(
     secret: KeyShareSecret,
     theirs: &[u8; 32],
 ) -> Result<SharedSecret, Refusal> {
-    let public = PublicKey::from(*theirs);
     let shared = match secret {
-        KeyShareSecret::Ephemeral(secret) => secret.diffie_hellman(&public),
-        KeyShareSecret::Static => config.identity.static_secret.diffie_hellman(&public),
+        KeyShareSecret::Ephemeral(secret) => x25519(|p| secret.diffie_hellman(p), theirs),
+        KeyShareSecret::Static => {
+            x25519(|p| config.identity.static_secret.diffie_hellman(p), theirs)
+        }
     };
-    if !shared.was_contributory() {
-        return Err(Refusal::new(
+    shared.map_err(|_| {
+        Refusal::new(
             RefusalReason::WeakKey,
             "the peer's key share is a small-order point: the shared secret is all zeros",
-        ));
-    }
-    Ok(shared)
+        )
+    })
 }
 
 fn nonce(rng: &mut impl CryptoRngCore) -> [u8; 32] {

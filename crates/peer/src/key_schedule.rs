@@ -9,22 +9,14 @@
 //! traffic_*  = HKDF-Expand(prk, "pkilab/1 traffic i2r|r2i" ‖ SHA-256(M1 ‖ M2 ‖ M3))
 //! ```
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::{digest, hkdf, hmac};
 use zeroize::Zeroizing;
 
+use crate::primitives::{aead_key, aead_open, aead_seal, hkdf_expand, hkdf_extract};
 use crate::refusal::{Refusal, RefusalReason};
 
 /// A 32-byte secret, zeroized on drop.
 pub(crate) type Key32 = Zeroizing<[u8; 32]>;
-
-struct Len32;
-
-impl hkdf::KeyType for Len32 {
-    fn len(&self) -> usize {
-        32
-    }
-}
 
 /// SHA-256 over the concatenation of `parts`.
 pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
@@ -55,16 +47,14 @@ pub(crate) struct HandshakeSecrets {
 fn expand(prk: &hkdf::Prk, info: &[&[u8]]) -> Key32 {
     let mut out = Zeroizing::new([0u8; 32]);
     // HKDF-Expand to 32 bytes with SHA-256 cannot exceed its 255-block limit.
-    prk.expand(info, Len32)
-        .and_then(|okm| okm.fill(out.as_mut()))
-        .expect("HKDF-SHA256 expands 32 bytes");
+    hkdf_expand(prk, info, out.as_mut()).expect("HKDF-SHA256 expands 32 bytes");
     out
 }
 
 impl HandshakeSecrets {
     /// Runs Extract and the handshake Expands.
     pub(crate) fn new(shared: &[u8; 32], hello_hash: &[u8; 32]) -> Self {
-        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, hello_hash).extract(shared);
+        let prk = hkdf_extract(hello_hash, shared);
         HandshakeSecrets {
             hs_i2r: expand(&prk, &[b"pkilab/1 hs i2r"]),
             hs_r2i: expand(&prk, &[b"pkilab/1 hs r2i"]),
@@ -84,27 +74,17 @@ impl HandshakeSecrets {
     }
 }
 
-/// An AES-256-GCM key.
-pub(crate) fn aead_key(key: &[u8; 32]) -> LessSafeKey {
-    // A 32-byte key is always valid for AES-256-GCM.
-    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("32-byte AES-256-GCM key"))
-}
-
 /// The 96-bit nonce for a counter: four zero bytes, then the counter.
-pub(crate) fn nonce(counter: u64) -> Nonce {
+pub(crate) fn nonce(counter: u64) -> [u8; 12] {
     let mut bytes = [0u8; 12];
     bytes[4..].copy_from_slice(&counter.to_be_bytes());
-    Nonce::assume_unique_for_key(bytes)
+    bytes
 }
 
 /// Seals a handshake block. Each handshake key seals exactly one block, so
 /// the fixed nonce is never reused under a key.
 pub(crate) fn seal_block(key: &[u8; 32], label: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    let mut in_out = plaintext.to_vec();
-    aead_key(key)
-        .seal_in_place_append_tag(nonce(0), Aad::from(label), &mut in_out)
-        .expect("AES-GCM seals a handshake block");
-    in_out
+    aead_seal(&aead_key(key), nonce(0), label, plaintext)
 }
 
 /// Opens a handshake block.
@@ -113,18 +93,12 @@ pub(crate) fn open_block(
     label: &[u8],
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, Refusal> {
-    let mut in_out = Zeroizing::new(sealed.to_vec());
-    let length = aead_key(key)
-        .open_in_place(nonce(0), Aad::from(label), &mut in_out)
-        .map_err(|_| {
-            Refusal::new(
-                RefusalReason::DecryptFailed,
-                "the handshake block does not open with our keys",
-            )
-        })?
-        .len();
-    in_out.truncate(length);
-    Ok(in_out)
+    aead_open(&aead_key(key), nonce(0), label, sealed).map_err(|_| {
+        Refusal::new(
+            RefusalReason::DecryptFailed,
+            "the handshake block does not open with our keys",
+        )
+    })
 }
 
 /// The Finished MAC over a transcript hash.

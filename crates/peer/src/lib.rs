@@ -2,7 +2,8 @@
 //! X25519 by default), its key schedule, and the AEAD session that follows.
 //!
 //! Modules follow the protocol's objects: [`wire`] (frames), `key_schedule`
-//! (HKDF labels), [`handshake`] (typed states), [`session`] (records),
+//! (HKDF labels), [`primitives`] (the only calls into X25519, Ed25519, HKDF
+//! and AES-GCM), [`handshake`] (typed states), [`session`] (records),
 //! [`recorded`] (what an attacker can do with a recording and stolen keys).
 #![forbid(unsafe_code)]
 
@@ -10,6 +11,7 @@ mod auth;
 pub mod handshake;
 mod identity;
 mod key_schedule;
+pub mod primitives;
 pub mod recorded;
 mod refusal;
 pub mod session;

@@ -9,7 +9,8 @@ use x25519_dalek::PublicKey;
 use zeroize::Zeroizing;
 
 use crate::identity::Identity;
-use crate::key_schedule::{HandshakeSecrets, aead_key, hello_hash, open_block, sha256};
+use crate::key_schedule::{HandshakeSecrets, hello_hash, open_block, sha256};
+use crate::primitives::aead_key;
 use crate::session::open_record;
 use crate::wire::{self, Hello, HelloReply, Message};
 

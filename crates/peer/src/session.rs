@@ -2,10 +2,11 @@
 //! nonce. A frame is accepted only with exactly the next counter, so a
 //! replayed, dropped-then-reordered or tampered frame is never delivered.
 
-use aws_lc_rs::aead::{Aad, LessSafeKey};
+use aws_lc_rs::aead::LessSafeKey;
 use zeroize::Zeroizing;
 
-use crate::key_schedule::{aead_key, nonce};
+use crate::key_schedule::nonce;
+use crate::primitives::{aead_key, aead_open, aead_seal};
 use crate::refusal::{Refusal, RefusalReason};
 use crate::wire::{self, Message, Record};
 
@@ -52,14 +53,12 @@ impl Session {
     /// Seals `plaintext` into a frame with the next counter.
     pub fn seal(&mut self, plaintext: &[u8]) -> Vec<u8> {
         let counter = self.next_send;
-        let mut sealed = plaintext.to_vec();
-        self.send
-            .seal_in_place_append_tag(
-                nonce(counter),
-                Aad::from(aad(self.send_label, counter)),
-                &mut sealed,
-            )
-            .expect("AES-GCM seals a record");
+        let sealed = aead_seal(
+            &self.send,
+            nonce(counter),
+            &aad(self.send_label, counter),
+            plaintext,
+        );
         self.next_send += 1;
         wire::encode(&Message::Record(Record { counter, sealed }))
     }
@@ -102,20 +101,16 @@ pub(crate) fn open_record(
     label: &[u8],
     record: &Record,
 ) -> Result<Zeroizing<Vec<u8>>, Refusal> {
-    let mut buffer = Zeroizing::new(record.sealed.clone());
-    let length = key
-        .open_in_place(
-            nonce(record.counter),
-            Aad::from(aad(label, record.counter)),
-            &mut buffer,
+    aead_open(
+        key,
+        nonce(record.counter),
+        &aad(label, record.counter),
+        &record.sealed,
+    )
+    .map_err(|_| {
+        Refusal::new(
+            RefusalReason::DecryptFailed,
+            format!("record #{} does not authenticate", record.counter),
         )
-        .map_err(|_| {
-            Refusal::new(
-                RefusalReason::DecryptFailed,
-                format!("record #{} does not authenticate", record.counter),
-            )
-        })?
-        .len();
-    buffer.truncate(length);
-    Ok(buffer)
+    })
 }

@@ -214,13 +214,8 @@ impl Validator {
         }
         crate::profile::check_path(&path, request.usage)?;
         check_name(&end_entity, &leaf, &request.name)?;
-        self.check_revocation(&chain, anchor, request.at)?;
-        let mut subjects = Vec::with_capacity(chain.len() + 1);
-        for der in &chain {
-            subjects.push(parse(der, subjects.len())?.subject().to_string());
-        }
-        subjects.push(anchor.name.clone());
-        Ok(subjects)
+        self.check_revocation(&path, anchor, request.at)?;
+        Ok(path.iter().map(|c| c.subject().to_string()).collect())
     }
 
     /// RFC 5280 path processing where webpki refused for a reason RFC 5280
@@ -281,24 +276,28 @@ impl Validator {
         from_webpki(error, None)
     }
 
+    /// Revocation of every certificate of `path` but the anchor (its last).
     fn check_revocation(
         &self,
-        chain: &[Vec<u8>],
+        path: &[X509Certificate<'_>],
         anchor: &Anchor,
         at: OffsetDateTime,
     ) -> Result<(), Refusal> {
-        for (position, der) in chain.iter().enumerate() {
-            let cert = parse(der, position)?;
-            let (issuer_spki, issuer_ski, issuer_crl_sign) = match chain.get(position + 1) {
-                Some(issuer_der) => {
-                    let issuer = parse(issuer_der, position + 1)?;
-                    (
-                        issuer.public_key().raw.to_vec(),
-                        subject_key_id(&issuer),
-                        crl_sign(&issuer),
-                    )
-                }
-                None => (anchor.spki.clone(), anchor.key_id.clone(), anchor.crl_sign),
+        let certificates = path.len().saturating_sub(1);
+        for (position, cert) in path.iter().take(certificates).enumerate() {
+            let (issuer_spki, issuer_ski, issuer_crl_sign) = if position + 1 < certificates {
+                let issuer = &path[position + 1];
+                (
+                    issuer.public_key().raw,
+                    subject_key_id(issuer),
+                    crl_sign(issuer),
+                )
+            } else {
+                (
+                    anchor.spki.as_slice(),
+                    anchor.key_id.clone(),
+                    anchor.crl_sign,
+                )
             };
             let crl = self.crls.iter().find(|c| {
                 c.issuer == cert.issuer().as_raw()
@@ -314,7 +313,7 @@ impl Validator {
                 }
                 continue;
             };
-            crate::revocation::check(crl, &cert, position, &issuer_spki, issuer_crl_sign, at)?;
+            crate::revocation::check(crl, cert, position, issuer_spki, issuer_crl_sign, at)?;
         }
         Ok(())
     }

@@ -1,0 +1,110 @@
+//! The cryptographic primitives the protocol calls, and only through here:
+//! X25519 with the non-contributory check, Ed25519 `verify_strict`,
+//! HKDF-SHA256 and AES-256-GCM. They are public so that the Wycheproof
+//! vectors exercise exactly the code the handshake and session run.
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use aws_lc_rs::hkdf;
+use ed25519_dalek::{Signature, VerifyingKey};
+use x25519_dalek::{PublicKey, SharedSecret};
+use zeroize::Zeroizing;
+
+/// Why a primitive refused its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrimitiveError {
+    /// X25519 gave the all-zero secret: the peer's point has small order.
+    NonContributory,
+    /// A signature is malformed or does not verify (strictly).
+    BadSignature,
+    /// HKDF was asked for more than 255 blocks of output.
+    OutputTooLong,
+    /// An AEAD ciphertext does not authenticate.
+    Unauthentic,
+}
+
+/// X25519 with `theirs`, refusing a non-contributory (all-zero) result.
+/// `dh` is the secret half's Diffie-Hellman (ephemeral or static).
+pub fn x25519(
+    dh: impl FnOnce(&PublicKey) -> SharedSecret,
+    theirs: &[u8; 32],
+) -> Result<SharedSecret, PrimitiveError> {
+    let shared = dh(&PublicKey::from(*theirs));
+    if shared.was_contributory() {
+        Ok(shared)
+    } else {
+        Err(PrimitiveError::NonContributory)
+    }
+}
+
+/// Ed25519 verification with `verify_strict`: canonical encodings, no
+/// small-order keys or R, no malleable S.
+pub fn ed25519_verify(
+    key: &VerifyingKey,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), PrimitiveError> {
+    let signature = Signature::from_slice(signature).map_err(|_| PrimitiveError::BadSignature)?;
+    key.verify_strict(message, &signature)
+        .map_err(|_| PrimitiveError::BadSignature)
+}
+
+/// HKDF-SHA256 Extract.
+pub fn hkdf_extract(salt: &[u8], ikm: &[u8]) -> hkdf::Prk {
+    hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(ikm)
+}
+
+struct Len(usize);
+
+impl hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+/// HKDF-SHA256 Expand of `info` (concatenated) into `out`.
+pub fn hkdf_expand(prk: &hkdf::Prk, info: &[&[u8]], out: &mut [u8]) -> Result<(), PrimitiveError> {
+    prk.expand(info, Len(out.len()))
+        .and_then(|okm| okm.fill(out))
+        .map_err(|_| PrimitiveError::OutputTooLong)
+}
+
+/// An AES-256-GCM key.
+pub fn aead_key(key: &[u8; 32]) -> LessSafeKey {
+    // Any 32 bytes are a valid AES-256 key.
+    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("32-byte AES-256-GCM key"))
+}
+
+/// Seals `plaintext` under a 96-bit nonce, returning ciphertext ‖ tag.
+pub fn aead_seal(key: &LessSafeKey, nonce: [u8; 12], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let mut in_out = plaintext.to_vec();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(aad),
+        &mut in_out,
+    )
+    // Sealing fails only past GCM's 64 GiB message limit; our frames
+    // are at most 64 KiB.
+    .expect("AES-GCM seals a frame");
+    in_out
+}
+
+/// Opens ciphertext ‖ tag; the tag is checked in constant time by
+/// aws-lc-rs and nothing is returned unless it verifies.
+pub fn aead_open(
+    key: &LessSafeKey,
+    nonce: [u8; 12],
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, PrimitiveError> {
+    let mut in_out = Zeroizing::new(sealed.to_vec());
+    let length = key
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut in_out,
+        )
+        .map_err(|_| PrimitiveError::Unauthentic)?
+        .len();
+    in_out.truncate(length);
+    Ok(in_out)
+}
