@@ -5,6 +5,8 @@
 //!
 //! Frames are handled from a single FIFO queue rather than by concurrently
 //! scheduled tasks: interleaving would make traces depend on the scheduler.
+//! Workloads without adversaries, whose handshakes are independent, run on
+//! every core with a seed per handshake drawn in order (see `workload`).
 #![forbid(unsafe_code)]
 
 pub mod adversary;
@@ -17,6 +19,7 @@ pub mod pki;
 mod setup;
 mod steps;
 pub mod trace;
+mod workload;
 
 pub use error::NetError;
 pub use intercept::{Context, Frame, Interceptor, Verdict};

@@ -2,7 +2,6 @@
 
 use pkilab_peer::recorded::attempt_decrypt;
 use pkilab_peer::{Identity, Mode};
-use rand_core::RngCore;
 use serde::Serialize;
 
 use crate::error::NetError;
@@ -184,40 +183,5 @@ impl Network {
             });
         }
         Ok(count)
-    }
-
-    /// `count` handshakes between random distinct peers; returns how many
-    /// established. Frames are not traced and sessions not kept, so memory
-    /// stays flat; `progress` is called after each handshake.
-    pub fn workload(
-        &mut self,
-        count: u64,
-        mode: Mode,
-        mut progress: impl FnMut(u64),
-    ) -> Result<u64, NetError> {
-        let names: Vec<String> = self.peers.keys().cloned().collect();
-        if names.len() < 2 {
-            return Ok(0);
-        }
-        self.record_frames = false;
-        for peer in self.peers.values_mut() {
-            peer.node.keep_sessions = false;
-        }
-        let mut established = 0;
-        let len = names.len() as u64;
-        for done in 0..count {
-            let a = (self.rng.next_u64() % len) as usize;
-            let b = ((a as u64 + 1 + self.rng.next_u64() % (len - 1)) % len) as usize;
-            let since = self.trace.len();
-            let report = self.handshake(&names[a], &names[b], mode)?;
-            established += u64::from(report.established);
-            self.trace.truncate(since);
-            progress(done + 1);
-        }
-        for peer in self.peers.values_mut() {
-            peer.node.keep_sessions = true;
-        }
-        self.record_frames = true;
-        Ok(established)
     }
 }

@@ -1,0 +1,152 @@
+//! Workloads: many handshakes between random distinct peers, for scale.
+//!
+//! Frames are not traced and sessions not kept, so memory stays flat. On a
+//! network without adversaries the handshakes are independent, so they run
+//! on every core: the pairs and a seed per handshake are drawn in order
+//! from the network's generator first, and each handshake then uses only
+//! its own seed, so the result does not depend on scheduling. With an
+//! adversary installed, handshakes go through the links one at a time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration as WallDuration;
+
+use pkilab_peer::{Config, Identity, Mode, initiate, respond};
+use pkilab_verify::Validator;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use time::OffsetDateTime;
+
+use crate::error::NetError;
+use crate::network::Network;
+
+struct Job {
+    from: usize,
+    to: usize,
+    seed: u64,
+}
+
+impl Network {
+    /// `count` handshakes between random distinct peers; returns how many
+    /// established. `progress` is called with the number done so far.
+    pub fn workload(
+        &mut self,
+        count: u64,
+        mode: Mode,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, NetError> {
+        let names: Vec<String> = self.peers.keys().cloned().collect();
+        if names.len() < 2 {
+            return Ok(0);
+        }
+        let len = names.len() as u64;
+        let jobs: Vec<Job> = (0..count)
+            .map(|_| {
+                let from = (self.rng.next_u64() % len) as usize;
+                let to = ((from as u64 + 1 + self.rng.next_u64() % (len - 1)) % len) as usize;
+                Job {
+                    from,
+                    to,
+                    seed: self.rng.next_u64(),
+                }
+            })
+            .collect();
+        if !self.adversaries.is_empty() {
+            return self.workload_through_links(&names, &jobs, mode, progress);
+        }
+        let identities: Vec<Arc<Identity>> = self
+            .peers
+            .values()
+            .map(|p| Arc::clone(&p.node.identity))
+            .collect();
+        let validator = self.pki.validator();
+        let at = self.now;
+        let done = AtomicU64::new(0);
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let established = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let (jobs, identities, validator, done) =
+                        (&jobs, &identities, &validator, &done);
+                    scope.spawn(move || {
+                        let mut established = 0u64;
+                        for job in jobs.iter().skip(w).step_by(workers) {
+                            established +=
+                                u64::from(handshake(identities, validator, at, mode, job));
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                        established
+                    })
+                })
+                .collect();
+            while handles.iter().any(|h| !h.is_finished()) {
+                progress(done.load(Ordering::Relaxed));
+                std::thread::sleep(WallDuration::from_millis(50));
+            }
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(0))
+                .sum::<u64>()
+        });
+        progress(count);
+        Ok(established)
+    }
+
+    fn workload_through_links(
+        &mut self,
+        names: &[String],
+        jobs: &[Job],
+        mode: Mode,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, NetError> {
+        self.record_frames = false;
+        for peer in self.peers.values_mut() {
+            peer.node.keep_sessions = false;
+        }
+        let mut established = 0;
+        let mut result = Ok(());
+        for (done, job) in jobs.iter().enumerate() {
+            let since = self.trace.len();
+            match self.handshake(&names[job.from], &names[job.to], mode) {
+                Ok(report) => established += u64::from(report.established),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+            self.trace.truncate(since);
+            progress(done as u64 + 1);
+        }
+        for peer in self.peers.values_mut() {
+            peer.node.keep_sessions = true;
+        }
+        self.record_frames = true;
+        result.map(|()| established)
+    }
+}
+
+/// One handshake between two peers, off the links, with its own seed.
+fn handshake(
+    identities: &[Arc<Identity>],
+    validator: &Arc<Validator>,
+    at: OffsetDateTime,
+    mode: Mode,
+    job: &Job,
+) -> bool {
+    let mut rng = ChaCha20Rng::seed_from_u64(job.seed);
+    let config = |i: usize| Config {
+        identity: Arc::clone(&identities[i]),
+        validator: Arc::clone(validator),
+        at,
+        mode,
+    };
+    let responder = identities[job.to].name.clone();
+    let (reply, m1) = initiate(config(job.from), &responder, &mut rng);
+    let Ok((finish, m2)) = respond(config(job.to), None, &m1, &mut rng) else {
+        return false;
+    };
+    let Ok((_, m3)) = reply.handle(&m2) else {
+        return false;
+    };
+    finish.handle(&m3).is_ok()
+}
