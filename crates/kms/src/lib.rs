@@ -1,2 +1,31 @@
-//! pkilab kms crate.
+//! pkilab's key-management service: AES-256-GCM, Ed25519, X25519 and RSA
+//! keys with owners, grants, versions and rotation, NIST SP 800-57
+//! lifecycle states, envelope encryption at rest under an Argon2id
+//! passphrase key, SQLite or PostgreSQL storage, and a hash-chained audit
+//! log.
+//!
+//! Every operation is a transaction: it loads the key (applying expiry and
+//! scheduled destruction that came due), checks access and state, acts,
+//! and appends its audit entry before committing. A refused operation
+//! rolls back and is audited on its own.
 #![forbid(unsafe_code)]
+
+mod admin;
+mod audit;
+mod envelope;
+mod error;
+mod keys;
+mod kms;
+mod lifecycle;
+mod material;
+mod operations;
+mod store;
+
+pub use audit::Entry as AuditEntry;
+pub use envelope::KdfParams;
+pub use error::KmsError;
+pub use keys::KeyInfo;
+pub use kms::{ADMIN, Kms, NewKey};
+pub use lifecycle::{State, Use, permits};
+pub use material::{KeyType, Material, verify_with_spki};
+pub use store::{Backend, Db};

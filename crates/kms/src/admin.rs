@@ -1,0 +1,203 @@
+//! Administration: grants, identity revocation, retiring old versions,
+//! changing the passphrase, and reading and checking the audit log.
+
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use crate::audit::{self, Entry, Record};
+use crate::envelope::{KdfParams, Kek};
+use crate::error::KmsError;
+use crate::keys::{self, KeyInfo};
+use crate::kms::{ADMIN, AUDIT_KEY, CHECK, KDF, Kms, done};
+use crate::material::KeyType;
+use crate::store::{Db, set_meta};
+
+impl Kms {
+    /// Versions below `version` stop decrypting and verifying.
+    pub async fn set_min_decrypt_version(
+        &self,
+        actor: &str,
+        name: &str,
+        version: i64,
+        now: OffsetDateTime,
+    ) -> Result<KeyInfo, KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let result = async {
+            let mut key = self.load(&mut tx, name, at).await?;
+            self.authorize(&mut tx, actor, Some(&key), "manage").await?;
+            if version < 1 || version > key.current_version {
+                return Err(KmsError::Malformed(format!(
+                    "key '{name}' has versions 1 to {}: {version} is out of range",
+                    key.current_version
+                )));
+            }
+            key.min_decrypt_version = version;
+            keys::save(&mut tx, &key).await?;
+            Ok(done(key, Some(version)))
+        }
+        .await;
+        self.finish(
+            tx,
+            (actor, "key.min-decrypt-version", Some(name)),
+            at,
+            result,
+        )
+        .await
+    }
+
+    /// Lets `identity` perform `operation` with key `name`.
+    pub async fn grant(
+        &self,
+        actor: &str,
+        name: &str,
+        identity: &str,
+        operation: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let result = async {
+            let key = self.load(&mut tx, name, at).await?;
+            self.authorize(&mut tx, actor, Some(&key), "manage").await?;
+            keys::valid_name(identity)?;
+            crate::operations::valid_operation(operation)?;
+            sqlx::query(
+                "DELETE FROM grants WHERE key_name = $1 AND identity = $2 AND operation = $3",
+            )
+            .bind(name.to_owned())
+            .bind(identity.to_owned())
+            .bind(operation.to_owned())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("INSERT INTO grants (key_name, identity, operation) VALUES ($1, $2, $3)")
+                .bind(name.to_owned())
+                .bind(identity.to_owned())
+                .bind(operation.to_owned())
+                .execute(&mut *tx)
+                .await?;
+            Ok(done((), None))
+        }
+        .await;
+        self.finish(
+            tx,
+            (actor, &format!("grant.{operation}:{identity}"), Some(name)),
+            at,
+            result,
+        )
+        .await
+    }
+
+    /// Revokes an identity: from now on it can neither create keys nor
+    /// obtain or use any.
+    pub async fn revoke_identity(
+        &self,
+        actor: &str,
+        identity: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let result = async {
+            if actor != ADMIN {
+                return Err(KmsError::Forbidden(format!(
+                    "only '{ADMIN}' revokes identities"
+                )));
+            }
+            keys::valid_name(identity)?;
+            sqlx::query("DELETE FROM identities WHERE name = $1")
+                .bind(identity.to_owned())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO identities (name, revoked_at) VALUES ($1, $2)")
+                .bind(identity.to_owned())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            Ok(done((), None))
+        }
+        .await;
+        self.finish(
+            tx,
+            (actor, &format!("identity.revoke:{identity}"), None),
+            at,
+            result,
+        )
+        .await
+    }
+
+    /// Rewraps every key version, the passphrase check and the audit key
+    /// under a KEK from `new_passphrase`, in one transaction.
+    pub async fn change_passphrase(
+        &mut self,
+        new_passphrase: &[u8],
+        memory_kib: u32,
+        now: OffsetDateTime,
+    ) -> Result<(), KmsError> {
+        let params = KdfParams::new(memory_kib);
+        let new_kek = Kek::derive(new_passphrase, &params)?;
+        let mut tx = self.db.pool.begin().await?;
+        let rows = sqlx::query("SELECT v.key_name, v.version, v.wrapped, k.key_type FROM versions v JOIN keys k ON k.name = v.key_name WHERE v.wrapped IS NOT NULL")
+            .fetch_all(&mut *tx).await?;
+        for row in rows {
+            let name: String = row.try_get(0)?;
+            let version: i64 = row.try_get(1)?;
+            let wrapped: Vec<u8> = row.try_get(2)?;
+            let key_type: String = row.try_get(3)?;
+            let key_type: KeyType = key_type.parse().map_err(KmsError::Store)?;
+            let material = self.kek.unwrap(&name, version, key_type, &wrapped)?;
+            sqlx::query("UPDATE versions SET wrapped = $1 WHERE key_name = $2 AND version = $3")
+                .bind(new_kek.wrap(&name, version, &material)?)
+                .bind(name)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let audit_wrapped: String = sqlx::query("SELECT value FROM meta WHERE name = $1")
+            .bind(AUDIT_KEY)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let audit_wrapped = hex::decode(audit_wrapped)
+            .map_err(|_| KmsError::Store("audit key is not hex".into()))?;
+        let audit_material = self
+            .kek
+            .unwrap("audit", 0, KeyType::Aes256Gcm, &audit_wrapped)?;
+        let json = serde_json::to_string(&params).map_err(|e| KmsError::Store(e.to_string()))?;
+        set_meta(&mut tx, KDF, &json).await?;
+        set_meta(&mut tx, CHECK, &hex::encode(new_kek.check_blob()?)).await?;
+        set_meta(
+            &mut tx,
+            AUDIT_KEY,
+            &hex::encode(new_kek.wrap("audit", 0, &audit_material)?),
+        )
+        .await?;
+        let entry = Record {
+            at: now.unix_timestamp(),
+            actor: ADMIN,
+            operation: "passphrase.change",
+            key: None,
+            version: None,
+            outcome: "ok",
+        };
+        audit::append(&mut tx, self.db.backend, &self.audit_key, &entry).await?;
+        tx.commit().await?;
+        self.kek = new_kek;
+        Ok(())
+    }
+
+    /// Checks the audit chain; returns how many entries it holds.
+    pub async fn audit_verify(&self) -> Result<usize, KmsError> {
+        audit::verify(&self.db, &self.audit_key).await
+    }
+
+    /// Every audit entry, oldest first.
+    pub async fn audit_entries(&self) -> Result<Vec<Entry>, KmsError> {
+        audit::entries(&self.db).await
+    }
+
+    /// The database (for tests that tamper with it).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}

@@ -1,0 +1,56 @@
+//! What can go wrong in the KMS. Every refusal says why, in one line.
+
+/// A KMS error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KmsError {
+    /// The passphrase does not open this key store.
+    #[error("wrong passphrase for this key store: check PKILAB_PASSPHRASE or --passphrase-file")]
+    WrongPassphrase,
+    /// No key has this name.
+    #[error("no key named '{0}': see `pkilab kms key list`")]
+    UnknownKey(String),
+    /// A key with this name exists.
+    #[error("a key named '{0}' already exists: choose another name")]
+    Duplicate(String),
+    /// A lifecycle transition that SP 800-57 does not allow.
+    #[error("key '{name}' cannot go from {from} to {to}")]
+    IllegalTransition {
+        /// The key.
+        name: String,
+        /// Its state.
+        from: crate::State,
+        /// The state asked for.
+        to: crate::State,
+    },
+    /// The key's state, version, type or access does not allow this.
+    #[error("{0}")]
+    Refused(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The key type has no such operation.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A ciphertext or wrapped key does not authenticate.
+    #[error("the ciphertext does not authenticate: it was altered, or the associated data differs")]
+    Unauthentic,
+    /// Input that is not what it should be.
+    #[error("{0}")]
+    Malformed(String),
+    /// A cryptographic backend failure.
+    #[error("cryptographic failure: {0}")]
+    Crypto(String),
+    /// The database.
+    #[error("key store database: {0}")]
+    Store(String),
+    /// The audit chain is broken.
+    #[error("audit log: {0}")]
+    Audit(String),
+}
+
+impl From<sqlx::Error> for KmsError {
+    fn from(e: sqlx::Error) -> Self {
+        KmsError::Store(e.to_string())
+    }
+}

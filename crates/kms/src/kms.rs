@@ -1,0 +1,497 @@
+//! The key-management service: opening the store under its passphrase,
+//! creating keys, moving them through their lifecycle, access control, and
+//! the audit entry every operation leaves, in the same transaction as the
+//! change it records.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_lc_rs::hmac;
+use sqlx::Row;
+use time::{Duration, OffsetDateTime};
+
+use crate::audit::{self, Record};
+use crate::envelope::{KdfParams, Kek};
+use crate::error::KmsError;
+use crate::keys::{self, KeyInfo, Tx};
+use crate::lifecycle::State;
+use crate::material::{KeyType, Material};
+use crate::store::{Db, set_meta};
+
+/// The operator identity: may do everything, on every key.
+pub const ADMIN: &str = "admin";
+
+/// A key to create.
+#[derive(Clone, Debug)]
+pub struct NewKey {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub key_type: KeyType,
+    /// Its owner; the caller when `None`.
+    pub owner: Option<String>,
+    /// Deactivate by itself this long after creation.
+    pub expires_in: Option<Duration>,
+    /// Rotate when this much time has passed since the newest version.
+    pub rotate_every: Option<Duration>,
+    /// Start pre-active instead of active.
+    pub pre_active: bool,
+}
+
+/// An open key store.
+pub struct Kms {
+    pub(crate) db: Db,
+    pub(crate) kek: Kek,
+    pub(crate) audit_key: hmac::Key,
+    pub(crate) cache: Mutex<HashMap<(String, i64), Arc<Material>>>,
+}
+
+impl std::fmt::Debug for Kms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kms")
+            .field("db", &self.db.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an operation produced, and the key version it used.
+pub(crate) struct Done<T> {
+    pub(crate) value: T,
+    pub(crate) version: Option<i64>,
+}
+
+pub(crate) fn done<T>(value: T, version: Option<i64>) -> Done<T> {
+    Done { value, version }
+}
+
+pub(crate) const KDF: &str = "kdf";
+pub(crate) const CHECK: &str = "passphrase_check";
+pub(crate) const AUDIT_KEY: &str = "audit_key";
+
+async fn audit_key(db: &Db, kek: &Kek) -> Result<hmac::Key, KmsError> {
+    let wrapped = db
+        .meta(AUDIT_KEY)
+        .await?
+        .ok_or_else(|| KmsError::Store("the audit key is missing".into()))?;
+    let wrapped =
+        hex::decode(wrapped).map_err(|_| KmsError::Store("audit key is not hex".into()))?;
+    let material = kek.unwrap("audit", 0, KeyType::Aes256Gcm, &wrapped)?;
+    Ok(hmac::Key::new(hmac::HMAC_SHA256, &material.bytes))
+}
+
+impl Kms {
+    /// Creates a key store at `location` under `passphrase`, with Argon2id
+    /// using `memory_kib` of memory.
+    pub async fn init(location: &str, passphrase: &[u8], memory_kib: u32) -> Result<Kms, KmsError> {
+        let db = Db::connect(location, true).await?;
+        if db.meta(KDF).await?.is_some() {
+            return Err(KmsError::Store(format!(
+                "{location} already holds a key store: open it, or choose another --db"
+            )));
+        }
+        let params = KdfParams::new(memory_kib);
+        let kek = Kek::derive(passphrase, &params)?;
+        let audit = Material::generate(KeyType::Aes256Gcm)?;
+        let mut tx = db.pool.begin().await?;
+        let json = serde_json::to_string(&params).map_err(|e| KmsError::Store(e.to_string()))?;
+        set_meta(&mut tx, KDF, &json).await?;
+        set_meta(&mut tx, CHECK, &hex::encode(kek.check_blob()?)).await?;
+        set_meta(
+            &mut tx,
+            AUDIT_KEY,
+            &hex::encode(kek.wrap("audit", 0, &audit)?),
+        )
+        .await?;
+        tx.commit().await?;
+        let audit_key = audit_key(&db, &kek).await?;
+        Ok(Kms {
+            db,
+            kek,
+            audit_key,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Opens an existing key store; a wrong passphrase is named as such.
+    pub async fn open(location: &str, passphrase: &[u8]) -> Result<Kms, KmsError> {
+        let db = Db::connect(location, false).await?;
+        let params = db.meta(KDF).await?.ok_or_else(|| {
+            KmsError::Store(format!(
+                "{location} holds no key store: create one with `pkilab kms --db {location} init`"
+            ))
+        })?;
+        let params: KdfParams = serde_json::from_str(&params)
+            .map_err(|e| KmsError::Store(format!("stored KDF parameters: {e}")))?;
+        let kek = Kek::derive(passphrase, &params)?;
+        let check = db
+            .meta(CHECK)
+            .await?
+            .and_then(|h| hex::decode(h).ok())
+            .ok_or_else(|| KmsError::Store("the passphrase check is missing".into()))?;
+        kek.verify(&check)?;
+        let audit_key = audit_key(&db, &kek).await?;
+        Ok(Kms {
+            db,
+            kek,
+            audit_key,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Runs the audit trail for an operation's result: on success the entry
+    /// joins `tx` and commits with it; on refusal `tx` is rolled back and
+    /// the refusal is recorded on its own.
+    pub(crate) async fn finish<T>(
+        &self,
+        mut tx: Tx<'_>,
+        record: (&str, &str, Option<&str>),
+        now: i64,
+        result: Result<Done<T>, KmsError>,
+    ) -> Result<T, KmsError> {
+        let (actor, operation, key) = record;
+        match result {
+            Ok(done) => {
+                let entry = Record {
+                    at: now,
+                    actor,
+                    operation,
+                    key,
+                    version: done.version,
+                    outcome: "ok",
+                };
+                audit::append(&mut tx, self.db.backend, &self.audit_key, &entry).await?;
+                tx.commit().await?;
+                Ok(done.value)
+            }
+            Err(error) => {
+                tx.rollback().await?;
+                let outcome = format!("refused: {error}");
+                let entry = Record {
+                    at: now,
+                    actor,
+                    operation,
+                    key,
+                    version: None,
+                    outcome: &outcome,
+                };
+                let mut tx = self.db.pool.begin().await?;
+                audit::append(&mut tx, self.db.backend, &self.audit_key, &entry).await?;
+                tx.commit().await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Loads a key inside `tx`, recording expiry or destruction that came due.
+    pub(crate) async fn load(
+        &self,
+        tx: &mut Tx<'_>,
+        name: &str,
+        now: i64,
+    ) -> Result<KeyInfo, KmsError> {
+        let (key, events) = keys::load(tx, name, now).await?;
+        for event in events {
+            let entry = Record {
+                at: now,
+                actor: "kms",
+                operation: event,
+                key: Some(name),
+                version: None,
+                outcome: "ok",
+            };
+            audit::append(tx, self.db.backend, &self.audit_key, &entry).await?;
+            if event == "key.destroyed" {
+                self.forget(name);
+            }
+        }
+        Ok(key)
+    }
+
+    fn forget(&self, name: &str) {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|(n, _), _| n != name);
+    }
+
+    /// Refuses revoked identities, and callers that neither own the key nor
+    /// hold a grant for `operation` on it.
+    pub(crate) async fn authorize(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &str,
+        key: Option<&KeyInfo>,
+        operation: &str,
+    ) -> Result<(), KmsError> {
+        let revoked: Option<Option<i64>> =
+            sqlx::query("SELECT revoked_at FROM identities WHERE name = $1")
+                .bind(actor.to_owned())
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+        if revoked.flatten().is_some() {
+            return Err(KmsError::Forbidden(format!(
+                "identity '{actor}' is revoked: it can neither create nor obtain keys"
+            )));
+        }
+        match key {
+            None => Ok(()),
+            Some(_) if actor == ADMIN => Ok(()),
+            Some(k) if k.owner == actor => Ok(()),
+            Some(k)
+                if k.grants
+                    .iter()
+                    .any(|(who, op)| who == actor && op == operation) =>
+            {
+                Ok(())
+            }
+            Some(k) => Err(KmsError::Forbidden(format!(
+                "'{actor}' may not {operation} with key '{}': it is owned by '{}' and '{actor}' holds no {operation} grant",
+                k.name, k.owner
+            ))),
+        }
+    }
+
+    /// Creates a key with its first version.
+    pub async fn create(
+        &self,
+        actor: &str,
+        new: &NewKey,
+        now: OffsetDateTime,
+    ) -> Result<KeyInfo, KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let result = self.create_in(&mut tx, actor, new, at).await;
+        self.finish(tx, (actor, "key.create", Some(&new.name)), at, result)
+            .await
+    }
+
+    async fn create_in(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &str,
+        new: &NewKey,
+        at: i64,
+    ) -> Result<Done<KeyInfo>, KmsError> {
+        keys::valid_name(&new.name)?;
+        self.authorize(tx, actor, None, "create").await?;
+        if let Some(owner) = &new.owner {
+            keys::valid_name(owner)?;
+        }
+        let positive = |d: Option<Duration>, what: &str| match d {
+            Some(d) if d <= Duration::ZERO => {
+                Err(KmsError::Malformed(format!("{what} must be positive")))
+            }
+            _ => Ok(d.map(|d| d.whole_seconds())),
+        };
+        let key = KeyInfo {
+            name: new.name.clone(),
+            key_type: new.key_type,
+            owner: new.owner.clone().unwrap_or_else(|| actor.to_owned()),
+            state: if new.pre_active {
+                State::PreActive
+            } else {
+                State::Active
+            },
+            created_at: at,
+            expires_at: positive(new.expires_in, "--expires-in")?.map(|s| at + s),
+            rotate_every: positive(new.rotate_every, "--rotate-every")?,
+            rotated_at: at,
+            destroy_at: None,
+            min_decrypt_version: 1,
+            current_version: 1,
+            grants: Vec::new(),
+        };
+        if keys::load(tx, &new.name, at).await.is_ok() {
+            return Err(KmsError::Duplicate(new.name.clone()));
+        }
+        let material = Material::generate(new.key_type)?;
+        keys::insert(tx, &key).await?;
+        keys::insert_version(
+            tx,
+            &key.name,
+            1,
+            self.kek.wrap(&key.name, 1, &material)?,
+            at,
+        )
+        .await?;
+        Ok(done(key, Some(1)))
+    }
+
+    /// Every key, as of `now`.
+    pub async fn list(&self, now: OffsetDateTime) -> Result<Vec<KeyInfo>, KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let mut out = Vec::new();
+        for name in keys::names(&mut tx).await? {
+            out.push(self.load(&mut tx, &name, at).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// One key, as of `now`.
+    pub async fn show(&self, name: &str, now: OffsetDateTime) -> Result<KeyInfo, KmsError> {
+        let mut tx = self.db.pool.begin().await?;
+        let key = self.load(&mut tx, name, now.unix_timestamp()).await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    /// Moves a key to `to` (activate, suspend, resume, deactivate,
+    /// compromise); destruction goes through [`Kms::schedule_destroy`].
+    pub async fn transition(
+        &self,
+        actor: &str,
+        name: &str,
+        to: State,
+        now: OffsetDateTime,
+    ) -> Result<KeyInfo, KmsError> {
+        let at = now.unix_timestamp();
+        let operation = format!("key.{}", to.name());
+        let mut tx = self.db.pool.begin().await?;
+        let result = async {
+            let mut key = self.load(&mut tx, name, at).await?;
+            self.authorize(&mut tx, actor, Some(&key), "manage").await?;
+            if to == State::Destroyed || !key.state.can_become(to) {
+                return Err(KmsError::IllegalTransition {
+                    name: name.to_owned(),
+                    from: key.state,
+                    to,
+                });
+            }
+            key.state = to;
+            keys::save(&mut tx, &key).await?;
+            Ok(done(key, None))
+        }
+        .await;
+        self.finish(tx, (actor, &operation, Some(name)), at, result)
+            .await
+    }
+
+    /// Schedules destruction `after` from now; it can be cancelled until it
+    /// happens. Only pre-active, deactivated and compromised keys qualify.
+    pub async fn schedule_destroy(
+        &self,
+        actor: &str,
+        name: &str,
+        after: Duration,
+        now: OffsetDateTime,
+    ) -> Result<KeyInfo, KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let result = async {
+            let mut key = self.load(&mut tx, name, at).await?;
+            self.authorize(&mut tx, actor, Some(&key), "destroy")
+                .await?;
+            if !key.state.can_become(State::Destroyed) {
+                return Err(KmsError::IllegalTransition {
+                    name: name.to_owned(),
+                    from: key.state,
+                    to: State::Destroyed,
+                });
+            }
+            if after < Duration::ZERO {
+                return Err(KmsError::Malformed("--after cannot be negative".into()));
+            }
+            key.destroy_at = Some(at + after.whole_seconds());
+            keys::save(&mut tx, &key).await?;
+            Ok(done(key, None))
+        }
+        .await;
+        let key = self
+            .finish(tx, (actor, "key.destroy-scheduled", Some(name)), at, result)
+            .await?;
+        if after == Duration::ZERO {
+            return self.show(name, now).await;
+        }
+        Ok(key)
+    }
+
+    /// Cancels a scheduled destruction.
+    pub async fn cancel_destroy(
+        &self,
+        actor: &str,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<KeyInfo, KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let result = async {
+            let mut key = self.load(&mut tx, name, at).await?;
+            self.authorize(&mut tx, actor, Some(&key), "destroy")
+                .await?;
+            if key.destroy_at.is_none() {
+                return Err(KmsError::Refused(format!(
+                    "key '{name}' has no destruction scheduled"
+                )));
+            }
+            key.destroy_at = None;
+            keys::save(&mut tx, &key).await?;
+            Ok(done(key, None))
+        }
+        .await;
+        self.finish(tx, (actor, "key.destroy-cancelled", Some(name)), at, result)
+            .await
+    }
+
+    /// Adds a version; new data uses it, old ciphertext still decrypts.
+    pub async fn rotate(
+        &self,
+        actor: &str,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<KeyInfo, KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let result = async {
+            let mut key = self.load(&mut tx, name, at).await?;
+            self.authorize(&mut tx, actor, Some(&key), "rotate").await?;
+            if key.state != State::Active {
+                return Err(KmsError::Refused(format!(
+                    "key '{name}' is {}: only an active key rotates",
+                    key.state
+                )));
+            }
+            let version = key.current_version + 1;
+            let material = Material::generate(key.key_type)?;
+            keys::insert_version(
+                &mut tx,
+                name,
+                version,
+                self.kek.wrap(name, version, &material)?,
+                at,
+            )
+            .await?;
+            key.current_version = version;
+            key.rotated_at = at;
+            keys::save(&mut tx, &key).await?;
+            Ok(done(key, Some(version)))
+        }
+        .await;
+        self.finish(tx, (actor, "key.rotate", Some(name)), at, result)
+            .await
+    }
+
+    /// Rotates every active key whose `rotate_every` has passed; returns
+    /// their names.
+    pub async fn rotate_due(
+        &self,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>, KmsError> {
+        let at = now.unix_timestamp();
+        let mut rotated = Vec::new();
+        for key in self.list(now).await? {
+            let due = key
+                .rotate_every
+                .is_some_and(|every| key.rotated_at + every <= at);
+            if due && key.state == State::Active {
+                self.rotate(actor, &key.name, now).await?;
+                rotated.push(key.name);
+            }
+        }
+        Ok(rotated)
+    }
+}

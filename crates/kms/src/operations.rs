@@ -1,0 +1,504 @@
+//! Cryptographic operations through the KMS: each checks the caller's
+//! access and the key's state, uses the version the data names (or the
+//! newest, for new data), and leaves an audit entry.
+//!
+//! Ciphertexts and signatures name their key and version:
+//! `pkilab:v1:<key>:<version>:<base64url>`. The key name and version are
+//! also bound into the AEAD associated data (or the OAEP label), so a
+//! ciphertext relabelled to another key or version does not open.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::error::KmsError;
+use crate::keys::{self, KeyInfo, Tx};
+use crate::kms::{Done, Kms, done};
+use crate::lifecycle::{Use, permits};
+use crate::material::{KeyType, Material, verify_with_spki};
+
+const OPERATIONS: [&str; 11] = [
+    "encrypt", "decrypt", "rewrap", "datakey", "sign", "verify", "export", "agree", "rotate",
+    "manage", "destroy",
+];
+
+/// Whether `operation` names something a grant can allow.
+pub(crate) fn valid_operation(operation: &str) -> Result<(), KmsError> {
+    if OPERATIONS.contains(&operation) {
+        Ok(())
+    } else {
+        Err(KmsError::Malformed(format!(
+            "unknown operation '{operation}': grant one of {}",
+            OPERATIONS.join(", ")
+        )))
+    }
+}
+
+/// A parsed `pkilab:v1:<key>:<version>:<data>`.
+struct Tagged {
+    key: String,
+    version: i64,
+    data: Vec<u8>,
+}
+
+fn tag(key: &str, version: i64, data: &[u8]) -> String {
+    format!("pkilab:v1:{key}:{version}:{}", URL_SAFE_NO_PAD.encode(data))
+}
+
+fn untag(text: &str, what: &str) -> Result<Tagged, KmsError> {
+    let bad = || {
+        KmsError::Malformed(format!(
+            "not a pkilab {what}: expected pkilab:v1:<key>:<version>:<base64url>"
+        ))
+    };
+    let mut parts = text.trim().splitn(5, ':');
+    let (Some("pkilab"), Some("v1"), Some(key), Some(version), Some(data)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(bad());
+    };
+    keys::valid_name(key)?;
+    Ok(Tagged {
+        key: key.to_owned(),
+        version: version.parse().map_err(|_| bad())?,
+        data: URL_SAFE_NO_PAD.decode(data).map_err(|_| bad())?,
+    })
+}
+
+/// What an operation is for: its grant name, what it does to data, and
+/// whether a compromised key may be used.
+#[derive(Clone, Copy)]
+struct Purpose(&'static str, Use, bool);
+
+fn data_aad(key: &str, version: i64, aad: &[u8]) -> Vec<u8> {
+    let mut out = b"pkilab-kms/1 data\0".to_vec();
+    out.extend_from_slice(key.as_bytes());
+    out.push(0);
+    out.extend_from_slice(&version.to_be_bytes());
+    out.extend_from_slice(aad);
+    out
+}
+
+impl Kms {
+    /// The material of one version, unwrapped once and then cached.
+    async fn material(
+        &self,
+        tx: &mut Tx<'_>,
+        key: &KeyInfo,
+        version: i64,
+    ) -> Result<Arc<Material>, KmsError> {
+        if version < key.min_decrypt_version {
+            return Err(KmsError::Refused(format!(
+                "version {version} of key '{}' is retired: the minimum decryption version is {}",
+                key.name, key.min_decrypt_version
+            )));
+        }
+        if version < 1 || version > key.current_version {
+            return Err(KmsError::Refused(format!(
+                "key '{}' has no version {version}",
+                key.name
+            )));
+        }
+        let id = (key.name.clone(), version);
+        if let Some(m) = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&id)
+        {
+            return Ok(Arc::clone(m));
+        }
+        let wrapped = keys::wrapped(tx, &key.name, version)
+            .await?
+            .ok_or_else(|| {
+                KmsError::Refused(format!(
+                    "key '{}' is destroyed: its material is gone",
+                    key.name
+                ))
+            })?;
+        let material = Arc::new(
+            self.kek
+                .unwrap(&key.name, version, key.key_type, &wrapped)?,
+        );
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id, Arc::clone(&material));
+        Ok(material)
+    }
+
+    /// Loads, authorizes and state-checks a key for one operation.
+    async fn prepare(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &str,
+        name: &str,
+        purpose: Purpose,
+        at: i64,
+    ) -> Result<KeyInfo, KmsError> {
+        let Purpose(operation, use_, allow_compromised) = purpose;
+        let key = self.load(tx, name, at).await?;
+        self.authorize(tx, actor, Some(&key), operation).await?;
+        permits(key.state, use_, allow_compromised)
+            .map_err(|why| KmsError::Refused(format!("key '{name}': {why}")))?;
+        Ok(key)
+    }
+
+    /// Encrypts with the newest version (AES-256-GCM or RSA-OAEP-SHA256).
+    pub async fn encrypt(
+        &self,
+        actor: &str,
+        name: &str,
+        aad: &[u8],
+        plaintext: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<String, KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let result = self
+            .encrypt_in(&mut tx, actor, name, aad, plaintext, at)
+            .await;
+        self.finish(tx, (actor, "encrypt", Some(name)), at, result)
+            .await
+    }
+
+    async fn encrypt_in(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &str,
+        name: &str,
+        aad: &[u8],
+        plaintext: &[u8],
+        at: i64,
+    ) -> Result<Done<String>, KmsError> {
+        let key = self
+            .prepare(tx, actor, name, Purpose("encrypt", Use::Protect, false), at)
+            .await?;
+        if !key.key_type.encrypts() {
+            return Err(KmsError::Unsupported(format!(
+                "key '{name}' is {}: it does not encrypt",
+                key.key_type
+            )));
+        }
+        let version = key.current_version;
+        let material = self.material(tx, &key, version).await?;
+        let sealed = material.encrypt(&data_aad(name, version, aad), plaintext)?;
+        Ok(done(tag(name, version, &sealed), Some(version)))
+    }
+
+    /// Decrypts a ciphertext from [`Kms::encrypt`] with the version it names.
+    pub async fn decrypt(
+        &self,
+        actor: &str,
+        ciphertext: &str,
+        aad: &[u8],
+        allow_compromised: bool,
+        now: OffsetDateTime,
+    ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+        let at = now.unix_timestamp();
+        let parsed = untag(ciphertext, "ciphertext");
+        let name = parsed.as_ref().map(|p| p.key.clone()).ok();
+        let mut tx = self.db.pool.begin().await?;
+        let result = match parsed {
+            Ok(p) => {
+                self.decrypt_in(&mut tx, actor, &p, aad, allow_compromised, at)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        self.finish(tx, (actor, "decrypt", name.as_deref()), at, result)
+            .await
+    }
+
+    async fn decrypt_in(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &str,
+        data: &Tagged,
+        aad: &[u8],
+        allow_compromised: bool,
+        at: i64,
+    ) -> Result<Done<Zeroizing<Vec<u8>>>, KmsError> {
+        let key = self
+            .prepare(
+                tx,
+                actor,
+                &data.key,
+                Purpose("decrypt", Use::Process, allow_compromised),
+                at,
+            )
+            .await?;
+        let material = self.material(tx, &key, data.version).await?;
+        let plaintext = material.decrypt(&data_aad(&data.key, data.version, aad), &data.data)?;
+        Ok(done(plaintext, Some(data.version)))
+    }
+
+    /// Moves a ciphertext to the newest version without returning the
+    /// plaintext.
+    pub async fn rewrap(
+        &self,
+        actor: &str,
+        ciphertext: &str,
+        aad: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<String, KmsError> {
+        let at = now.unix_timestamp();
+        let parsed = untag(ciphertext, "ciphertext");
+        let name = parsed.as_ref().map(|p| p.key.clone()).ok();
+        let mut tx = self.db.pool.begin().await?;
+        let result = match parsed {
+            Ok(p) => {
+                async {
+                    let key = self
+                        .prepare(
+                            &mut tx,
+                            actor,
+                            &p.key,
+                            Purpose("rewrap", Use::Protect, false),
+                            at,
+                        )
+                        .await?;
+                    let old = self.material(&mut tx, &key, p.version).await?;
+                    let plaintext = old.decrypt(&data_aad(&p.key, p.version, aad), &p.data)?;
+                    let version = key.current_version;
+                    let new = self.material(&mut tx, &key, version).await?;
+                    let sealed = new.encrypt(&data_aad(&p.key, version, aad), &plaintext)?;
+                    Ok(done(tag(&p.key, version, &sealed), Some(version)))
+                }
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        self.finish(tx, (actor, "rewrap", name.as_deref()), at, result)
+            .await
+    }
+
+    /// A fresh AES-256 data key: in the clear for immediate use, and
+    /// wrapped under `name` for storage beside the data.
+    pub async fn datakey(
+        &self,
+        actor: &str,
+        name: &str,
+        aad: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<(Zeroizing<Vec<u8>>, String), KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let result = async {
+            let key = self
+                .prepare(
+                    &mut tx,
+                    actor,
+                    name,
+                    Purpose("datakey", Use::Protect, false),
+                    at,
+                )
+                .await?;
+            if !key.key_type.encrypts() {
+                return Err(KmsError::Unsupported(format!(
+                    "key '{name}' is {}: it cannot wrap a data key",
+                    key.key_type
+                )));
+            }
+            let fresh = Material::generate(KeyType::Aes256Gcm)?;
+            let version = key.current_version;
+            let material = self.material(&mut tx, &key, version).await?;
+            let wrapped = material.encrypt(&data_aad(name, version, aad), &fresh.bytes)?;
+            Ok(done(
+                (fresh.bytes.clone(), tag(name, version, &wrapped)),
+                Some(version),
+            ))
+        }
+        .await;
+        self.finish(tx, (actor, "datakey", Some(name)), at, result)
+            .await
+    }
+
+    /// Signs with the newest version (Ed25519 or RSA-PSS-SHA256).
+    pub async fn sign(
+        &self,
+        actor: &str,
+        name: &str,
+        message: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<String, KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let result = async {
+            let key = self
+                .prepare(
+                    &mut tx,
+                    actor,
+                    name,
+                    Purpose("sign", Use::Protect, false),
+                    at,
+                )
+                .await?;
+            if !key.key_type.signs() {
+                return Err(KmsError::Unsupported(format!(
+                    "key '{name}' is {}: it does not sign",
+                    key.key_type
+                )));
+            }
+            let version = key.current_version;
+            let material = self.material(&mut tx, &key, version).await?;
+            Ok(done(
+                tag(name, version, &material.sign(message)?),
+                Some(version),
+            ))
+        }
+        .await;
+        self.finish(tx, (actor, "sign", Some(name)), at, result)
+            .await
+    }
+
+    /// Verifies a signature from [`Kms::sign`]; `Ok(false)` when it does not
+    /// verify.
+    pub async fn verify(
+        &self,
+        actor: &str,
+        message: &[u8],
+        signature: &str,
+        allow_compromised: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, KmsError> {
+        let at = now.unix_timestamp();
+        let parsed = untag(signature, "signature");
+        let name = parsed.as_ref().map(|p| p.key.clone()).ok();
+        let mut tx = self.db.pool.begin().await?;
+        let result = match parsed {
+            Ok(p) => {
+                async {
+                    let key = self
+                        .prepare(
+                            &mut tx,
+                            actor,
+                            &p.key,
+                            Purpose("verify", Use::Process, allow_compromised),
+                            at,
+                        )
+                        .await?;
+                    let material = self.material(&mut tx, &key, p.version).await?;
+                    let spki = material.public_spki()?;
+                    Ok(done(
+                        verify_with_spki(key.key_type, &spki, message, &p.data)?,
+                        Some(p.version),
+                    ))
+                }
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        self.finish(tx, (actor, "verify", name.as_deref()), at, result)
+            .await
+    }
+
+    /// X25519 with a peer's public key, using the newest version.
+    pub async fn agree(
+        &self,
+        actor: &str,
+        name: &str,
+        peer_public: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let result = async {
+            let key = self
+                .prepare(
+                    &mut tx,
+                    actor,
+                    name,
+                    Purpose("agree", Use::Protect, false),
+                    at,
+                )
+                .await?;
+            let version = key.current_version;
+            let material = self.material(&mut tx, &key, version).await?;
+            Ok(done(material.agree(peer_public)?, Some(version)))
+        }
+        .await;
+        self.finish(tx, (actor, "agree", Some(name)), at, result)
+            .await
+    }
+
+    /// The newest version's public key as PEM SubjectPublicKeyInfo.
+    pub async fn export_public(
+        &self,
+        actor: &str,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<String, KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let result = async {
+            let key = self
+                .prepare(
+                    &mut tx,
+                    actor,
+                    name,
+                    Purpose("export", Use::Public, false),
+                    at,
+                )
+                .await?;
+            let version = key.current_version;
+            let material = self.material(&mut tx, &key, version).await?;
+            Ok(done(
+                pem_lf("PUBLIC KEY", material.public_spki()?),
+                Some(version),
+            ))
+        }
+        .await;
+        self.finish(tx, (actor, "export.public", Some(name)), at, result)
+            .await
+    }
+
+    /// The newest version's private key as encrypted PKCS#8 (PBES2) PEM,
+    /// which `openssl pkey` opens with `export_passphrase`.
+    pub async fn export_private(
+        &self,
+        actor: &str,
+        name: &str,
+        export_passphrase: &[u8],
+        iterations: u32,
+        now: OffsetDateTime,
+    ) -> Result<String, KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.db.pool.begin().await?;
+        let result = async {
+            let key = self
+                .prepare(
+                    &mut tx,
+                    actor,
+                    name,
+                    Purpose("export", Use::Protect, false),
+                    at,
+                )
+                .await?;
+            let version = key.current_version;
+            let material = self.material(&mut tx, &key, version).await?;
+            let pkcs8 = material.private_pkcs8()?;
+            let pem =
+                pkilab_ca::encrypted_key::encrypt_pkcs8(&pkcs8, export_passphrase, iterations)
+                    .map_err(|e| KmsError::Crypto(e.to_string()))?;
+            Ok(done(pem, Some(version)))
+        }
+        .await;
+        self.finish(tx, (actor, "export.private", Some(name)), at, result)
+            .await
+    }
+}
+
+fn pem_lf(label: &str, der: Vec<u8>) -> String {
+    pem::encode_config(
+        &pem::Pem::new(label, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
