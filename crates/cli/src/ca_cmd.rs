@@ -109,7 +109,7 @@ enum CaCommand {
 
 /// PBKDF2 iterations for new key files: `PKILAB_PBKDF2_ITERATIONS` lowers
 /// the cost for test suites (at least 1,000); the default is 600,000.
-fn iterations() -> anyhow::Result<u32> {
+pub(crate) fn iterations() -> anyhow::Result<u32> {
     match std::env::var("PKILAB_PBKDF2_ITERATIONS") {
         Ok(text) => match text.parse::<u32>() {
             Ok(n) if n >= 1_000 => Ok(n),

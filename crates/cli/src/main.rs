@@ -6,6 +6,7 @@
 
 mod ca_cmd;
 mod inspect_cmd;
+mod kms_cmd;
 mod passphrase;
 mod scenario_cmd;
 mod verify_cmd;
@@ -32,6 +33,8 @@ enum Command {
     Verify(verify_cmd::VerifyArgs),
     /// Describe a certificate, CRL, CSR or key.
     Inspect(inspect_cmd::InspectArgs),
+    /// Key management: keys, lifecycle, encryption, signatures, audit.
+    Kms(kms_cmd::KmsArgs),
     /// Run, check and list scenario files.
     Scenario(scenario_cmd::ScenarioArgs),
     /// X.509 conformance: the x509-limbo harness.
@@ -54,6 +57,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ca(args) => ca_cmd::run(args),
         Command::Verify(args) => verify_cmd::run(args),
         Command::Inspect(args) => inspect_cmd::run(args),
+        Command::Kms(args) => kms_cmd::run(args),
         Command::Scenario(args) => scenario_cmd::run(args),
         Command::X509(args) => x509_cmd::run(args),
     }

@@ -1,0 +1,565 @@
+//! `pkilab kms --db F …`: the key-management service from the command line.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use pkilab_kms::{ADMIN, KeyInfo, KeyType, Kms, NewKey, State};
+use pkilab_scenario::SimDuration;
+use time::{Duration, OffsetDateTime};
+
+use crate::passphrase;
+
+/// Key management: keys, lifecycle, cryptographic operations, audit.
+#[derive(Debug, Args)]
+pub struct KmsArgs {
+    /// The key store: a SQLite file, or a postgres:// URL.
+    #[arg(long)]
+    db: String,
+    /// The identity acting (owners and grants are checked against it).
+    #[arg(long = "as", default_value = ADMIN)]
+    actor: String,
+    /// Read the passphrase from this file instead of PKILAB_PASSPHRASE.
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: KmsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum KmsCommand {
+    /// Create the key store.
+    Init,
+    /// Keys: create, list, show, lifecycle.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Revoke an identity: it can no longer create, obtain or use keys.
+    RevokeIdentity { identity: String },
+    /// Encrypt with a key's newest version; prints the ciphertext.
+    Encrypt {
+        name: String,
+        #[command(flatten)]
+        io: Io,
+    },
+    /// Decrypt a ciphertext (it names its key and version).
+    Decrypt {
+        #[command(flatten)]
+        io: Io,
+        /// Allow a compromised key to decrypt.
+        #[arg(long)]
+        allow_compromised: bool,
+    },
+    /// Move a ciphertext to its key's newest version.
+    Rewrap {
+        #[command(flatten)]
+        io: Io,
+    },
+    /// Sign the input; prints the signature.
+    Sign {
+        name: String,
+        #[command(flatten)]
+        io: Io,
+    },
+    /// Verify a signature over the input: exit 0 valid, 1 invalid.
+    Verify {
+        /// The signature (as `sign` printed it), or a file holding it.
+        #[arg(long)]
+        signature: String,
+        #[command(flatten)]
+        io: Io,
+        /// Allow a compromised key to verify.
+        #[arg(long)]
+        allow_compromised: bool,
+    },
+    /// A fresh AES-256 data key, plain (base64) and wrapped, as JSON.
+    Datakey {
+        name: String,
+        #[arg(long, default_value = "")]
+        aad: String,
+    },
+    /// Export the public key, or with --private the private key as
+    /// encrypted PKCS#8 under PKILAB_EXPORT_PASSPHRASE (or the store's).
+    Export {
+        name: String,
+        #[arg(long)]
+        private: bool,
+        #[arg(short = 'o', long)]
+        out: Option<PathBuf>,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Change the passphrase (new one from PKILAB_NEW_PASSPHRASE or
+    /// --new-passphrase-file); every key is rewrapped in one transaction.
+    Passphrase {
+        #[arg(long)]
+        new_passphrase_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Create a key.
+    Create {
+        name: String,
+        /// aes-256-gcm, ed25519, x25519, rsa-2048, rsa-3072 or rsa-4096.
+        #[arg(long = "type")]
+        key_type: String,
+        #[arg(long)]
+        owner: Option<String>,
+        /// Deactivate by itself after this long (30d, 12h, …).
+        #[arg(long)]
+        expires_in: Option<String>,
+        /// Rotation period for `key rotate-due`.
+        #[arg(long)]
+        rotate_every: Option<String>,
+        /// Start pre-active (activate it later).
+        #[arg(long)]
+        pre_active: bool,
+    },
+    /// Create COUNT keys named PREFIX-1, PREFIX-2, …, one transaction
+    /// each; prints each name once it is committed.
+    CreateMany {
+        prefix: String,
+        #[arg(long)]
+        count: u32,
+        #[arg(long = "type", default_value = "aes-256-gcm")]
+        key_type: String,
+    },
+    /// List keys.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one key.
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a version.
+    Rotate { name: String },
+    /// Rotate every key whose --rotate-every has passed.
+    RotateDue,
+    /// pre-active → active.
+    Activate { name: String },
+    /// active → suspended.
+    Suspend { name: String },
+    /// suspended → active.
+    Resume { name: String },
+    /// → deactivated (decrypt and verify only).
+    Deactivate { name: String },
+    /// → compromised.
+    Compromise { name: String },
+    /// Schedule destruction (cancellable until it happens).
+    Destroy {
+        name: String,
+        #[arg(long, default_value = "0s")]
+        after: String,
+    },
+    /// Cancel a scheduled destruction.
+    CancelDestroy { name: String },
+    /// Versions below N stop decrypting and verifying.
+    MinVersion { name: String, version: i64 },
+    /// Let IDENTITY perform OPERATION with the key.
+    Grant {
+        name: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        op: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain: exit 0 intact, 1 broken.
+    Verify,
+    /// Print every entry.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Input, output and associated data of a data operation.
+#[derive(Debug, Args)]
+struct Io {
+    /// Associated data, bound to the ciphertext.
+    #[arg(long, default_value = "")]
+    aad: String,
+    /// Read from this file instead of standard input.
+    #[arg(short = 'i', long = "in")]
+    input: Option<PathBuf>,
+    /// Write to this file instead of standard output.
+    #[arg(short = 'o', long = "out")]
+    output: Option<PathBuf>,
+}
+
+impl Io {
+    fn read(&self) -> anyhow::Result<Vec<u8>> {
+        match &self.input {
+            Some(path) => {
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+            }
+            None => {
+                let mut buffer = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut buffer)
+                    .context("cannot read standard input")?;
+                Ok(buffer)
+            }
+        }
+    }
+
+    fn read_text(&self) -> anyhow::Result<String> {
+        String::from_utf8(self.read()?)
+            .context("the input is not text: give the ciphertext as printed")
+    }
+
+    fn write(&self, bytes: &[u8]) -> anyhow::Result<()> {
+        write_out(self.output.as_deref(), bytes)
+    }
+}
+
+fn write_out(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match path {
+        Some(path) => pkilab_ca::disk::write_atomic(path, bytes, true)
+            .with_context(|| format!("cannot write {}", path.display())),
+        None => std::io::stdout()
+            .write_all(bytes)
+            .context("cannot write standard output"),
+    }
+}
+
+/// Argon2id memory for new stores: `PKILAB_ARGON2_MEMORY_KIB` (at least
+/// 1,024) lowers it for test suites; the default is 65,536 (RFC 9106).
+fn argon2_memory() -> anyhow::Result<u32> {
+    match std::env::var("PKILAB_ARGON2_MEMORY_KIB") {
+        Ok(text) => match text.parse::<u32>() {
+            Ok(n) if n >= 1024 => Ok(n),
+            _ => bail!("PKILAB_ARGON2_MEMORY_KIB is '{text}': give at least 1024, or unset it"),
+        },
+        Err(_) => Ok(65_536),
+    }
+}
+
+fn duration(text: &str, flag: &str) -> anyhow::Result<Duration> {
+    Ok(SimDuration::parse(text)
+        .with_context(|| flag.to_owned())?
+        .to_time())
+}
+
+/// Runs `kms`.
+pub fn run(args: KmsArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run_async(args))
+}
+
+async fn run_async(args: KmsArgs) -> anyhow::Result<ExitCode> {
+    let now = OffsetDateTime::now_utc();
+    let secret = passphrase::obtain(
+        args.passphrase_file.as_deref(),
+        matches!(args.command, KmsCommand::Init),
+    )?;
+    if let KmsCommand::Init = args.command {
+        Kms::init(&args.db, secret.as_bytes(), argon2_memory()?).await?;
+        println!("created a key store in {}", args.db);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut kms = Kms::open(&args.db, secret.as_bytes()).await?;
+    let actor = args.actor.as_str();
+    match args.command {
+        KmsCommand::Init => {}
+        KmsCommand::Key { command } => return key(&kms, actor, command, now).await,
+        KmsCommand::RevokeIdentity { identity } => {
+            kms.revoke_identity(actor, &identity, now).await?;
+            println!("revoked identity {identity}");
+        }
+        KmsCommand::Encrypt { name, io } => {
+            let ciphertext = kms
+                .encrypt(actor, &name, io.aad.as_bytes(), &io.read()?, now)
+                .await?;
+            io.write(format!("{ciphertext}\n").as_bytes())?;
+        }
+        KmsCommand::Decrypt {
+            io,
+            allow_compromised,
+        } => {
+            let plaintext = kms
+                .decrypt(
+                    actor,
+                    &io.read_text()?,
+                    io.aad.as_bytes(),
+                    allow_compromised,
+                    now,
+                )
+                .await?;
+            io.write(&plaintext)?;
+        }
+        KmsCommand::Rewrap { io } => {
+            let moved = kms
+                .rewrap(actor, &io.read_text()?, io.aad.as_bytes(), now)
+                .await?;
+            io.write(format!("{moved}\n").as_bytes())?;
+        }
+        KmsCommand::Sign { name, io } => {
+            let signature = kms.sign(actor, &name, &io.read()?, now).await?;
+            io.write(format!("{signature}\n").as_bytes())?;
+        }
+        KmsCommand::Verify {
+            signature,
+            io,
+            allow_compromised,
+        } => {
+            let signature = match std::fs::read_to_string(&signature) {
+                Ok(text) => text,
+                Err(_) => signature,
+            };
+            let valid = kms
+                .verify(actor, &io.read()?, &signature, allow_compromised, now)
+                .await?;
+            println!("{}", if valid { "valid" } else { "invalid" });
+            return Ok(if valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        KmsCommand::Datakey { name, aad } => {
+            use base64::Engine;
+            let (plain, wrapped) = kms.datakey(actor, &name, aad.as_bytes(), now).await?;
+            let json = serde_json::json!({
+                "plaintext": base64::engine::general_purpose::STANDARD.encode(&plain[..]),
+                "wrapped": wrapped,
+            });
+            println!("{json}");
+        }
+        KmsCommand::Export { name, private, out } => {
+            let pem = if private {
+                let export = match std::env::var("PKILAB_EXPORT_PASSPHRASE") {
+                    Ok(p) if !p.is_empty() => zeroize::Zeroizing::new(p),
+                    _ => secret.clone(),
+                };
+                kms.export_private(
+                    actor,
+                    &name,
+                    export.as_bytes(),
+                    crate::ca_cmd::iterations()?,
+                    now,
+                )
+                .await?
+            } else {
+                kms.export_public(actor, &name, now).await?
+            };
+            write_out(out.as_deref(), pem.as_bytes())?;
+        }
+        KmsCommand::Audit {
+            command: AuditCommand::Verify,
+        } => match kms.audit_verify().await {
+            Ok(n) => println!("audit log intact: {n} entries"),
+            Err(e) => {
+                println!("audit log BROKEN: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        },
+        KmsCommand::Audit {
+            command: AuditCommand::Show { json },
+        } => {
+            let entries = kms.audit_entries().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                for e in entries {
+                    let at = OffsetDateTime::from_unix_timestamp(e.at)
+                        .map(pkilab_verify::rfc3339)
+                        .unwrap_or_default();
+                    let key = match (&e.key, e.version) {
+                        (Some(k), Some(v)) => format!("{k} v{v}"),
+                        (Some(k), None) => k.clone(),
+                        _ => "-".into(),
+                    };
+                    println!(
+                        "{:>5}  {at}  {:<10} {:<24} {:<16} {}",
+                        e.seq, e.actor, e.operation, key, e.outcome
+                    );
+                }
+            }
+        }
+        KmsCommand::Passphrase {
+            new_passphrase_file,
+        } => {
+            let new = match new_passphrase_file {
+                Some(path) => passphrase::obtain(Some(&path), false)?,
+                None => match std::env::var("PKILAB_NEW_PASSPHRASE") {
+                    Ok(p) if !p.is_empty() => zeroize::Zeroizing::new(p),
+                    _ => bail!(
+                        "no new passphrase: set PKILAB_NEW_PASSPHRASE or pass --new-passphrase-file FILE"
+                    ),
+                },
+            };
+            kms.change_passphrase(new.as_bytes(), argon2_memory()?, now)
+                .await?;
+            println!("passphrase changed; every key was rewrapped");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn key(
+    kms: &Kms,
+    actor: &str,
+    command: KeyCommand,
+    now: OffsetDateTime,
+) -> anyhow::Result<ExitCode> {
+    let changed = match command {
+        KeyCommand::Create {
+            name,
+            key_type,
+            owner,
+            expires_in,
+            rotate_every,
+            pre_active,
+        } => {
+            let new = NewKey {
+                name,
+                key_type: key_type
+                    .parse::<KeyType>()
+                    .map_err(anyhow::Error::msg)
+                    .context("--type")?,
+                owner,
+                expires_in: expires_in
+                    .as_deref()
+                    .map(|d| duration(d, "--expires-in"))
+                    .transpose()?,
+                rotate_every: rotate_every
+                    .as_deref()
+                    .map(|d| duration(d, "--rotate-every"))
+                    .transpose()?,
+                pre_active,
+            };
+            kms.create(actor, &new, now).await?
+        }
+        KeyCommand::CreateMany {
+            prefix,
+            count,
+            key_type,
+        } => {
+            let key_type = key_type
+                .parse::<KeyType>()
+                .map_err(anyhow::Error::msg)
+                .context("--type")?;
+            let mut stdout = std::io::stdout();
+            for i in 1..=count {
+                let new = NewKey {
+                    name: format!("{prefix}-{i}"),
+                    key_type,
+                    owner: None,
+                    expires_in: None,
+                    rotate_every: None,
+                    pre_active: false,
+                };
+                kms.create(actor, &new, OffsetDateTime::now_utc()).await?;
+                writeln!(stdout, "{}", new.name)?;
+                stdout.flush()?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        KeyCommand::List { json } => {
+            let keys = kms.list(now).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&keys)?);
+            } else {
+                println!(
+                    "{:<24} {:<12} {:<12} {:>7}  owner",
+                    "name", "type", "state", "version"
+                );
+                for k in keys {
+                    println!(
+                        "{:<24} {:<12} {:<12} {:>7}  {}",
+                        k.name, k.key_type, k.state, k.current_version, k.owner
+                    );
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        KeyCommand::Show { name, json } => {
+            let k = kms.show(&name, now).await?;
+            print_key(&k, json)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        KeyCommand::Rotate { name } => kms.rotate(actor, &name, now).await?,
+        KeyCommand::RotateDue => {
+            let rotated = kms.rotate_due(actor, now).await?;
+            println!(
+                "rotated {} key(s){}{}",
+                rotated.len(),
+                if rotated.is_empty() { "" } else { ": " },
+                rotated.join(", ")
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        KeyCommand::Activate { name } | KeyCommand::Resume { name } => {
+            kms.transition(actor, &name, State::Active, now).await?
+        }
+        KeyCommand::Suspend { name } => kms.transition(actor, &name, State::Suspended, now).await?,
+        KeyCommand::Deactivate { name } => {
+            kms.transition(actor, &name, State::Deactivated, now)
+                .await?
+        }
+        KeyCommand::Compromise { name } => {
+            kms.transition(actor, &name, State::Compromised, now)
+                .await?
+        }
+        KeyCommand::Destroy { name, after } => {
+            kms.schedule_destroy(actor, &name, duration(&after, "--after")?, now)
+                .await?
+        }
+        KeyCommand::CancelDestroy { name } => kms.cancel_destroy(actor, &name, now).await?,
+        KeyCommand::MinVersion { name, version } => {
+            kms.set_min_decrypt_version(actor, &name, version, now)
+                .await?
+        }
+        KeyCommand::Grant { name, to, op } => {
+            kms.grant(actor, &name, &to, &op, now).await?;
+            println!("granted {op} on {name} to {to}");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    print_key(&changed, false)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_key(k: &KeyInfo, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(k)?);
+        return Ok(());
+    }
+    let time = |t: Option<i64>| {
+        t.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+            .map_or_else(|| "-".to_owned(), pkilab_verify::rfc3339)
+    };
+    println!(
+        "{} ({}), {}, version {}, owner {}",
+        k.name, k.key_type, k.state, k.current_version, k.owner
+    );
+    println!(
+        "  expires: {}  destroy at: {}  min decrypt version: {}",
+        time(k.expires_at),
+        time(k.destroy_at),
+        k.min_decrypt_version
+    );
+    for (who, op) in &k.grants {
+        println!("  grant: {who} may {op}");
+    }
+    Ok(())
+}
