@@ -143,6 +143,27 @@ impl Material {
         Ok(Material { key_type, bytes })
     }
 
+    /// Imports material: 32 raw bytes for AES, Ed25519 (seed) and X25519,
+    /// PKCS#8 DER for RSA of the stated size.
+    pub fn import(key_type: KeyType, bytes: &[u8]) -> Result<Material, KmsError> {
+        let material = Material::from_bytes(key_type, Zeroizing::new(bytes.to_vec()));
+        match key_type.rsa_size() {
+            None if bytes.len() == 32 => Ok(material),
+            None => Err(KmsError::Malformed(format!("a {key_type} key is 32 bytes"))),
+            Some(size) => {
+                let key = PrivateDecryptingKey::from_pkcs8(bytes)
+                    .map_err(|_| KmsError::Malformed("not an RSA PKCS#8 private key".into()))?;
+                let bits = key.key_size_bits();
+                if bits != size_bits(size) {
+                    return Err(KmsError::Malformed(format!(
+                        "an RSA-{bits} key is not {key_type}"
+                    )));
+                }
+                Ok(material)
+            }
+        }
+    }
+
     /// Material from stored bytes.
     pub(crate) fn from_bytes(key_type: KeyType, bytes: Zeroizing<Vec<u8>>) -> Material {
         Material { key_type, bytes }
@@ -326,6 +347,14 @@ pub fn verify_with_spki(
                 .is_ok())
         }
         t => Err(KmsError::Unsupported(format!("a {t} key does not verify"))),
+    }
+}
+
+fn size_bits(size: KeySize) -> usize {
+    match size {
+        KeySize::Rsa2048 => 2048,
+        KeySize::Rsa3072 => 3072,
+        _ => 4096,
     }
 }
 
