@@ -4,7 +4,17 @@
 
 mod common;
 
-use common::{NOW, PASSPHRASE, new_key, sqlite};
+on_both!(
+    encryption_survives_rotation_and_rewrap_moves_to_the_newest_version,
+    each_illegal_transition_is_refused_with_its_states,
+    each_state_refuses_what_it_must,
+    keys_expire_and_rotate_by_the_clock,
+    owners_grants_and_revoked_identities,
+    a_wrong_passphrase_is_named_and_a_change_rewraps_everything,
+    the_audit_chain_catches_edits_deletions_and_reordering,
+);
+
+use common::{NOW, PASSPHRASE, Store, new_key};
 use pkilab_kms::{ADMIN, KeyType, Kms, KmsError, State};
 use time::Duration;
 
@@ -15,9 +25,7 @@ fn refused<T: std::fmt::Debug>(result: Result<T, KmsError>) -> String {
     }
 }
 
-#[tokio::test]
-async fn encryption_survives_rotation_and_rewrap_moves_to_the_newest_version() {
-    let s = sqlite().await;
+async fn encryption_survives_rotation_and_rewrap_moves_to_the_newest_version(s: Store) {
     let k = &s.kms;
     k.create("alice", &new_key("orders", KeyType::Aes256Gcm), NOW)
         .await
@@ -75,9 +83,7 @@ async fn encryption_survives_rotation_and_rewrap_moves_to_the_newest_version() {
     );
 }
 
-#[tokio::test]
-async fn each_illegal_transition_is_refused_with_its_states() {
-    let s = sqlite().await;
+async fn each_illegal_transition_is_refused_with_its_states(s: Store) {
     let k = &s.kms;
     k.create(ADMIN, &new_key("k", KeyType::Ed25519), NOW)
         .await
@@ -98,9 +104,7 @@ async fn each_illegal_transition_is_refused_with_its_states() {
     assert_eq!(why, "key 'k' cannot go from compromised to deactivated");
 }
 
-#[tokio::test]
-async fn each_state_refuses_what_it_must() {
-    let s = sqlite().await;
+async fn each_state_refuses_what_it_must(s: Store) {
     let k = &s.kms;
     k.create(ADMIN, &new_key("s", KeyType::Ed25519), NOW)
         .await
@@ -163,9 +167,7 @@ async fn each_state_refuses_what_it_must() {
     assert!(refused(k.cancel_destroy(ADMIN, "s", later).await).contains("no destruction"));
 }
 
-#[tokio::test]
-async fn keys_expire_and_rotate_by_the_clock() {
-    let s = sqlite().await;
+async fn keys_expire_and_rotate_by_the_clock(s: Store) {
     let k = &s.kms;
     let mut spec = new_key("session", KeyType::Aes256Gcm);
     spec.expires_in = Some(Duration::days(1));
@@ -210,9 +212,7 @@ async fn keys_expire_and_rotate_by_the_clock() {
     );
 }
 
-#[tokio::test]
-async fn owners_grants_and_revoked_identities() {
-    let s = sqlite().await;
+async fn owners_grants_and_revoked_identities(s: Store) {
     let k = &s.kms;
     k.create("alice", &new_key("team", KeyType::Aes256Gcm), NOW)
         .await
@@ -250,9 +250,7 @@ async fn owners_grants_and_revoked_identities() {
     assert!(refused(k.revoke_identity("alice", "carol", NOW).await).contains("only 'admin'"));
 }
 
-#[tokio::test]
-async fn a_wrong_passphrase_is_named_and_a_change_rewraps_everything() {
-    let mut s = sqlite().await;
+async fn a_wrong_passphrase_is_named_and_a_change_rewraps_everything(mut s: Store) {
     s.kms
         .create(ADMIN, &new_key("a", KeyType::Aes256Gcm), NOW)
         .await
@@ -300,10 +298,8 @@ async fn a_wrong_passphrase_is_named_and_a_change_rewraps_everything() {
     );
 }
 
-#[tokio::test]
-async fn the_audit_chain_catches_edits_deletions_and_reordering() {
+async fn the_audit_chain_catches_edits_deletions_and_reordering(s: Store) {
     use sqlx::Executor;
-    let s = sqlite().await;
     let k = &s.kms;
     k.create(ADMIN, &new_key("a", KeyType::Aes256Gcm), NOW)
         .await

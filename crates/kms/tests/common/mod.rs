@@ -16,6 +16,70 @@ pub struct Store {
     _dir: tempfile::TempDir,
 }
 
+/// A fresh key store in its own PostgreSQL database, when
+/// `PKILAB_TEST_POSTGRES_URL` names a server. With
+/// `PKILAB_REQUIRE_POSTGRES=1` (as CI sets) a missing server fails.
+pub async fn postgres() -> Option<Store> {
+    use sqlx::Executor;
+    let Ok(base) = std::env::var("PKILAB_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("PKILAB_REQUIRE_POSTGRES").is_err(),
+            "PKILAB_REQUIRE_POSTGRES is set but PKILAB_TEST_POSTGRES_URL is not: run `eval \"$(bash .ci/postgres)\"`"
+        );
+        eprintln!("PKILAB_TEST_POSTGRES_URL is unset: the PostgreSQL run of this test is skipped");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&base)
+        .await
+        .expect("PostgreSQL reachable");
+    let name = format!("pkilab_{}", hex::encode(rand_bytes()));
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create database");
+    admin.close().await;
+    let (server, _) = base.rsplit_once('/').expect("URL with a database");
+    let location = format!("{server}/{name}");
+    let kms = Kms::init(&location, PASSPHRASE, MEMORY_KIB)
+        .await
+        .expect("init");
+    let dir = tempfile::tempdir().expect("temp dir");
+    Some(Store {
+        kms,
+        location,
+        _dir: dir,
+    })
+}
+
+fn rand_bytes() -> [u8; 8] {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new()
+        .hash_one(std::time::SystemTime::now())
+        .to_be_bytes()
+}
+
+/// Runs each named test body against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! on_both {
+    ($($body:ident),* $(,)?) => {
+        $(
+            mod $body {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$body(super::common::sqlite().await).await;
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(store) = super::common::postgres().await {
+                        super::$body(store).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
 /// A fresh SQLite key store.
 pub async fn sqlite() -> Store {
     let dir = tempfile::tempdir().expect("temp dir");
