@@ -277,10 +277,22 @@ async fn run_async(args: KmsArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut kms = Kms::open(&args.db, secret.as_bytes()).await?;
-    let actor = args.actor.as_str();
-    match args.command {
+    let code = dispatch(&mut kms, &args.actor, args.command, &secret, now).await;
+    // Data-path audit entries are written in groups: write the last ones.
+    kms.flush().await?;
+    code
+}
+
+async fn dispatch(
+    kms: &mut Kms,
+    actor: &str,
+    command: KmsCommand,
+    secret: &zeroize::Zeroizing<String>,
+    now: OffsetDateTime,
+) -> anyhow::Result<ExitCode> {
+    match command {
         KmsCommand::Init => {}
-        KmsCommand::Key { command } => return key(&kms, actor, command, now).await,
+        KmsCommand::Key { command } => return key(kms, actor, command, now).await,
         KmsCommand::RevokeIdentity { identity } => {
             kms.revoke_identity(actor, &identity, now).await?;
             println!("revoked identity {identity}");

@@ -22,7 +22,7 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<KeyInfo, KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = async {
             let mut key = self.load(&mut tx, name, at).await?;
             self.authorize(&mut tx, actor, Some(&key), "manage").await?;
@@ -56,7 +56,7 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<(), KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = async {
             let key = self.load(&mut tx, name, at).await?;
             self.authorize(&mut tx, actor, Some(&key), "manage").await?;
@@ -97,7 +97,7 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<(), KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = async {
             if actor != ADMIN {
                 return Err(KmsError::Forbidden(format!(
@@ -136,7 +136,7 @@ impl Kms {
     ) -> Result<(), KmsError> {
         let params = KdfParams::new(memory_kib);
         let new_kek = Kek::derive(new_passphrase, &params)?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let rows = sqlx::query("SELECT v.key_name, v.version, v.wrapped, k.key_type FROM versions v JOIN keys k ON k.name = v.key_name WHERE v.wrapped IS NOT NULL")
             .fetch_all(&mut *tx).await?;
         for row in rows {
@@ -188,11 +188,13 @@ impl Kms {
 
     /// Checks the audit chain; returns how many entries it holds.
     pub async fn audit_verify(&self) -> Result<usize, KmsError> {
+        self.flush().await?;
         audit::verify(&self.db, &self.audit_key).await
     }
 
     /// Every audit entry, oldest first.
     pub async fn audit_entries(&self) -> Result<Vec<Entry>, KmsError> {
+        self.flush().await?;
         audit::entries(&self.db).await
     }
 

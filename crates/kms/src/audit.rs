@@ -1,12 +1,15 @@
 //! The audit log: one entry per operation (who, what, which key and
-//! version, outcome, when), each hashing the one before it. The newest
+//! version, outcome, when), each hashing the one before it. Entries are
+//! stored in blocks, one row per write (a state change writes a block of
+//! one; queued data-path entries are written as one block), so a group
+//! commit costs one INSERT however many entries it holds. The newest
 //! entry's sequence number and hash are kept in `meta`, authenticated with
 //! an HMAC key that is itself wrapped under the passphrase, so deleting
 //! entries from the end is caught too. Entries never hold key material or
 //! plaintext.
 
 use aws_lc_rs::{digest, hmac};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::error::KmsError;
@@ -16,7 +19,7 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 const HEAD: &str = "audit_head";
 
 /// One audit entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// Position in the log, from 1.
     pub seq: i64,
@@ -85,6 +88,21 @@ pub(crate) async fn append(
     key: &hmac::Key,
     record: &Record<'_>,
 ) -> Result<(), KmsError> {
+    append_many(tx, backend, key, std::slice::from_ref(record)).await
+}
+
+/// Appends `records`, in order, inside `tx`, as one block: the head is
+/// read once, the chain computed in memory, one row inserted and the head
+/// moved once.
+pub(crate) async fn append_many(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    key: &hmac::Key,
+    records: &[Record<'_>],
+) -> Result<(), KmsError> {
+    if records.is_empty() {
+        return Ok(());
+    }
     let lock = if backend == Backend::Postgres {
         " FOR UPDATE"
     } else {
@@ -97,28 +115,36 @@ pub(crate) async fn append(
             .await?
             .map(|r| r.try_get(0))
             .transpose()?;
-    let (seq, prev) = match head.as_deref().map(parse_head).transpose()? {
-        Some((seq, hash, _)) => (seq + 1, hash),
-        None => (1, GENESIS.to_owned()),
+    let (mut seq, mut prev) = match head.as_deref().map(parse_head).transpose()? {
+        Some((seq, hash, _)) => (seq, hash),
+        None => (0, GENESIS.to_owned()),
     };
-    let hash = entry_hash(&prev, seq, record);
-    sqlx::query(
-        "INSERT INTO audit (seq, at, actor, operation, key_name, version, outcome, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(seq)
-    .bind(record.at)
-    .bind(record.actor.to_owned())
-    .bind(record.operation.to_owned())
-    .bind(record.key.map(str::to_owned))
-    .bind(record.version)
-    .bind(record.outcome.to_owned())
-    .bind(prev)
-    .bind(hash.clone())
-    .execute(&mut **tx)
-    .await?;
-    let tag = head_tag(key, seq, &hash);
-    set_meta(tx, HEAD, &format!("{seq}:{hash}:{tag}")).await
+    let first = seq + 1;
+    let mut block = Vec::with_capacity(records.len());
+    for record in records {
+        seq += 1;
+        let hash = entry_hash(&prev, seq, record);
+        block.push(Entry {
+            seq,
+            at: record.at,
+            actor: record.actor.to_owned(),
+            operation: record.operation.to_owned(),
+            key: record.key.map(str::to_owned),
+            version: record.version,
+            outcome: record.outcome.to_owned(),
+            prev_hash: std::mem::replace(&mut prev, hash.clone()),
+            hash,
+        });
+    }
+    let json = serde_json::to_string(&block).map_err(|e| KmsError::Audit(e.to_string()))?;
+    sqlx::query("INSERT INTO audit (seq, last_seq, entries) VALUES ($1, $2, $3)")
+        .bind(first)
+        .bind(seq)
+        .bind(json)
+        .execute(&mut **tx)
+        .await?;
+    let tag = head_tag(key, seq, &prev);
+    set_meta(tx, HEAD, &format!("{seq}:{prev}:{tag}")).await
 }
 
 fn parse_head(text: &str) -> Result<(i64, String, String), KmsError> {
@@ -136,28 +162,32 @@ fn parse_head(text: &str) -> Result<(i64, String, String), KmsError> {
 
 /// Every entry, oldest first.
 pub(crate) async fn entries(db: &Db) -> Result<Vec<Entry>, KmsError> {
-    let rows = sqlx::query(
-        "SELECT seq, at, actor, operation, key_name, version, outcome, prev_hash, hash
-         FROM audit ORDER BY seq",
-    )
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Entry {
-                seq: r.try_get(0)?,
-                at: r.try_get(1)?,
-                actor: r.try_get(2)?,
-                operation: r.try_get(3)?,
-                key: r.try_get(4)?,
-                version: r.try_get(5)?,
-                outcome: r.try_get(6)?,
-                prev_hash: r.try_get(7)?,
-                hash: r.try_get(8)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(KmsError::from)
+    let rows = sqlx::query("SELECT seq, last_seq, entries FROM audit ORDER BY seq")
+        .fetch_all(&db.pool)
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let first: i64 = row.try_get(0)?;
+        let last: i64 = row.try_get(1)?;
+        let text: String = row.try_get(2)?;
+        let block: Vec<Entry> = serde_json::from_str(&text).map_err(|e| {
+            KmsError::Audit(format!(
+                "the block starting at entry {first} was edited: {e}"
+            ))
+        })?;
+        let (Some(head), Some(tail)) = (block.first(), block.last()) else {
+            return Err(KmsError::Audit(format!(
+                "the block starting at entry {first} was emptied"
+            )));
+        };
+        if head.seq != first || tail.seq != last {
+            return Err(KmsError::Audit(format!(
+                "the block starting at entry {first} does not hold entries {first} to {last}: it was edited or moved"
+            )));
+        }
+        out.extend(block);
+    }
+    Ok(out)
 }
 
 /// Checks the chain and its authenticated head; returns how many entries

@@ -44,6 +44,7 @@ pub struct Kms {
     pub(crate) kek: Kek,
     pub(crate) audit_key: hmac::Key,
     pub(crate) cache: Mutex<HashMap<(String, i64), Arc<Material>>>,
+    pub(crate) fast: crate::fast::FastState,
 }
 
 impl std::fmt::Debug for Kms {
@@ -109,6 +110,7 @@ impl Kms {
             kek,
             audit_key,
             cache: Mutex::new(HashMap::new()),
+            fast: crate::fast::FastState::default(),
         })
     }
 
@@ -135,6 +137,7 @@ impl Kms {
             kek,
             audit_key,
             cache: Mutex::new(HashMap::new()),
+            fast: crate::fast::FastState::default(),
         })
     }
 
@@ -161,6 +164,14 @@ impl Kms {
                 };
                 audit::append(&mut tx, self.db.backend, &self.audit_key, &entry).await?;
                 tx.commit().await?;
+                if let Some(name) = key
+                    && (operation.starts_with("key.") || operation.starts_with("grant."))
+                {
+                    self.fast.forget(name);
+                }
+                if operation.starts_with("identity.") {
+                    self.fast.forget_revocations();
+                }
                 Ok(done.value)
             }
             Err(error) => {
@@ -190,6 +201,7 @@ impl Kms {
         now: i64,
     ) -> Result<KeyInfo, KmsError> {
         let (key, events) = keys::load(tx, name, now).await?;
+        self.fast.remember(&key);
         for event in events {
             let entry = Record {
                 at: now,
@@ -261,7 +273,7 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<KeyInfo, KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = self.create_in(&mut tx, actor, new, at).await;
         self.finish(tx, (actor, "key.create", Some(&new.name)), at, result)
             .await
@@ -322,7 +334,7 @@ impl Kms {
     /// Every key, as of `now`.
     pub async fn list(&self, now: OffsetDateTime) -> Result<Vec<KeyInfo>, KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let mut out = Vec::new();
         for name in keys::names(&mut tx).await? {
             out.push(self.load(&mut tx, &name, at).await?);
@@ -333,7 +345,7 @@ impl Kms {
 
     /// One key, as of `now`.
     pub async fn show(&self, name: &str, now: OffsetDateTime) -> Result<KeyInfo, KmsError> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let key = self.load(&mut tx, name, now.unix_timestamp()).await?;
         tx.commit().await?;
         Ok(key)
@@ -350,7 +362,7 @@ impl Kms {
     ) -> Result<KeyInfo, KmsError> {
         let at = now.unix_timestamp();
         let operation = format!("key.{}", to.name());
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = async {
             let mut key = self.load(&mut tx, name, at).await?;
             self.authorize(&mut tx, actor, Some(&key), "manage").await?;
@@ -380,7 +392,7 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<KeyInfo, KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = async {
             let mut key = self.load(&mut tx, name, at).await?;
             self.authorize(&mut tx, actor, Some(&key), "destroy")
@@ -417,7 +429,7 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<KeyInfo, KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = async {
             let mut key = self.load(&mut tx, name, at).await?;
             self.authorize(&mut tx, actor, Some(&key), "destroy")
@@ -444,7 +456,7 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<KeyInfo, KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = async {
             let mut key = self.load(&mut tx, name, at).await?;
             self.authorize(&mut tx, actor, Some(&key), "rotate").await?;

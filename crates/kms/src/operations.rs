@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::error::KmsError;
+use crate::fast::Queued;
 use crate::keys::{self, KeyInfo, Tx};
 use crate::kms::{Done, Kms, done};
 use crate::lifecycle::{Use, permits};
@@ -134,6 +135,44 @@ impl Kms {
         Ok(material)
     }
 
+    /// A version's material from the cache, when the version is in range.
+    fn cached_material(&self, key: &KeyInfo, version: i64) -> Option<Arc<Material>> {
+        if version < key.min_decrypt_version || version > key.current_version {
+            return None;
+        }
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(key.name.clone(), version))
+            .cloned()
+    }
+
+    /// Queues the audit entry of a data-path operation and returns its
+    /// result.
+    async fn finish_queued<T>(
+        &self,
+        actor: &str,
+        operation: &'static str,
+        key: &str,
+        at: i64,
+        result: Result<Done<T>, KmsError>,
+    ) -> Result<T, KmsError> {
+        let (outcome, version) = match &result {
+            Ok(done) => ("ok".to_owned(), done.version),
+            Err(e) => (format!("refused: {e}"), None),
+        };
+        self.queue_audit(Queued {
+            at,
+            actor: actor.to_owned(),
+            operation,
+            key: key.to_owned(),
+            version,
+            outcome,
+        })
+        .await?;
+        result.map(|done| done.value)
+    }
+
     /// Loads, authorizes and state-checks a key for one operation.
     async fn prepare(
         &self,
@@ -161,7 +200,26 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<String, KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        if let Some(key) = self.cached_key(name, at)
+            && let Some(material) = self.cached_material(&key, key.current_version)
+        {
+            let result = async {
+                self.check_cached(actor, &key, "encrypt", Use::Protect, false)
+                    .await?;
+                if !key.key_type.encrypts() {
+                    return Err(KmsError::Unsupported(format!(
+                        "key '{name}' is {}: it does not encrypt",
+                        key.key_type
+                    )));
+                }
+                let version = key.current_version;
+                let sealed = material.encrypt(&data_aad(name, version, aad), plaintext)?;
+                Ok(done(tag(name, version, &sealed), Some(version)))
+            }
+            .await;
+            return self.finish_queued(actor, "encrypt", name, at, result).await;
+        }
+        let mut tx = self.begin().await?;
         let result = self
             .encrypt_in(&mut tx, actor, name, aad, plaintext, at)
             .await;
@@ -205,7 +263,22 @@ impl Kms {
         let at = now.unix_timestamp();
         let parsed = untag(ciphertext, "ciphertext");
         let name = parsed.as_ref().map(|p| p.key.clone()).ok();
-        let mut tx = self.db.pool.begin().await?;
+        if let Ok(p) = &parsed
+            && let Some(key) = self.cached_key(&p.key, at)
+            && let Some(material) = self.cached_material(&key, p.version)
+        {
+            let result = async {
+                self.check_cached(actor, &key, "decrypt", Use::Process, allow_compromised)
+                    .await?;
+                let plaintext = material.decrypt(&data_aad(&p.key, p.version, aad), &p.data)?;
+                Ok(done(plaintext, Some(p.version)))
+            }
+            .await;
+            return self
+                .finish_queued(actor, "decrypt", &p.key, at, result)
+                .await;
+        }
+        let mut tx = self.begin().await?;
         let result = match parsed {
             Ok(p) => {
                 self.decrypt_in(&mut tx, actor, &p, aad, allow_compromised, at)
@@ -252,7 +325,7 @@ impl Kms {
         let at = now.unix_timestamp();
         let parsed = untag(ciphertext, "ciphertext");
         let name = parsed.as_ref().map(|p| p.key.clone()).ok();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = match parsed {
             Ok(p) => {
                 async {
@@ -290,7 +363,7 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<(Zeroizing<Vec<u8>>, String), KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = async {
             let key = self
                 .prepare(
@@ -330,7 +403,7 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<String, KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = async {
             let key = self
                 .prepare(
@@ -372,7 +445,7 @@ impl Kms {
         let at = now.unix_timestamp();
         let parsed = untag(signature, "signature");
         let name = parsed.as_ref().map(|p| p.key.clone()).ok();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = match parsed {
             Ok(p) => {
                 async {
@@ -409,7 +482,7 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = async {
             let key = self
                 .prepare(
@@ -437,7 +510,7 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<String, KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = async {
             let key = self
                 .prepare(
@@ -471,7 +544,7 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<String, KmsError> {
         let at = now.unix_timestamp();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let result = async {
             let key = self
                 .prepare(

@@ -2,7 +2,8 @@
 //! default, PostgreSQL for a `postgres://` URL, through sqlx's `Any`
 //! driver with one schema and numbered migrations.
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::ConnectOptions;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};
 
 use crate::error::KmsError;
@@ -52,14 +53,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE identities (name TEXT PRIMARY KEY, revoked_at BIGINT);
      CREATE TABLE audit (
         seq BIGINT PRIMARY KEY,
-        at BIGINT NOT NULL,
-        actor TEXT NOT NULL,
-        operation TEXT NOT NULL,
-        key_name TEXT,
-        version BIGINT,
-        outcome TEXT NOT NULL,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL);",
+        last_seq BIGINT NOT NULL,
+        entries TEXT NOT NULL);",
 ];
 
 impl Db {
@@ -94,8 +89,12 @@ impl Db {
                     Ok(())
                 })
             });
+        let connect = url
+            .parse::<AnyConnectOptions>()
+            .map_err(|e| KmsError::Store(format!("cannot open {location}: {e}")))?
+            .disable_statement_logging();
         let pool = options
-            .connect(&url)
+            .connect_with(connect)
             .await
             .map_err(|e| KmsError::Store(format!("cannot open {location}: {e}")))?;
         let db = Db { pool, backend };

@@ -325,43 +325,48 @@ async fn the_audit_chain_catches_edits_deletions_and_reordering(s: Store) {
         "the log holds no plaintext"
     );
     let pool = k.db().pool();
-    // Edit.
-    pool.execute("UPDATE audit SET actor = 'mallory' WHERE seq = 2")
+    // Blocks: [1] create, [2] the first encrypt, [3, 4, 5] the queued
+    // data-path entries, written together.
+    let edit = |from: &'static str, to: &'static str| {
+        format!("UPDATE audit SET entries = replace(entries, '{from}', '{to}') WHERE seq = 2")
+    };
+    pool.execute(edit("\"actor\":\"admin\"", "\"actor\":\"mallory\"").as_str())
         .await
         .expect("edit");
     assert!(refused(k.audit_verify().await).contains("entry 2 was edited"));
-    pool.execute("UPDATE audit SET actor = 'admin' WHERE seq = 2")
+    pool.execute(edit("\"actor\":\"mallory\"", "\"actor\":\"admin\"").as_str())
         .await
         .expect("undo");
     assert_eq!(k.audit_verify().await.expect("restored"), 5);
-    // Reorder: swap the contents of two entries.
-    pool.execute("UPDATE audit SET seq = 100 WHERE seq = 2")
+    // Reorder: swap the first two blocks, renumbered to look in place.
+    let swap = |a: &'static str, b: &'static str| async move {
+        pool.execute(
+            format!("UPDATE audit SET seq = 100, last_seq = 100 WHERE seq = {a}").as_str(),
+        )
         .await
         .expect("a");
-    pool.execute("UPDATE audit SET seq = 2 WHERE seq = 3")
+        pool.execute(
+            format!("UPDATE audit SET seq = {a}, last_seq = {a} WHERE seq = {b}").as_str(),
+        )
         .await
         .expect("b");
-    pool.execute("UPDATE audit SET seq = 3 WHERE seq = 100")
+        pool.execute(
+            format!("UPDATE audit SET seq = {b}, last_seq = {b} WHERE seq = 100").as_str(),
+        )
         .await
         .expect("c");
-    assert!(refused(k.audit_verify().await).contains("does not follow"));
-    pool.execute("UPDATE audit SET seq = 100 WHERE seq = 2")
-        .await
-        .expect("a");
-    pool.execute("UPDATE audit SET seq = 2 WHERE seq = 3")
-        .await
-        .expect("b");
-    pool.execute("UPDATE audit SET seq = 3 WHERE seq = 100")
-        .await
-        .expect("c");
+    };
+    swap("1", "2").await;
+    assert!(refused(k.audit_verify().await).contains("moved"));
+    swap("1", "2").await;
     assert_eq!(k.audit_verify().await.expect("restored"), 5);
-    // Delete from the middle, then from the end.
-    pool.execute("DELETE FROM audit WHERE seq = 5")
-        .await
-        .expect("delete last");
-    assert!(refused(k.audit_verify().await).contains("deleted from the end"));
+    // Delete the last block, then the first.
     pool.execute("DELETE FROM audit WHERE seq = 3")
         .await
-        .expect("delete middle");
-    assert!(refused(k.audit_verify().await).contains("entry 3 is missing"));
+        .expect("delete the last block");
+    assert!(refused(k.audit_verify().await).contains("deleted from the end"));
+    pool.execute("DELETE FROM audit WHERE seq = 1")
+        .await
+        .expect("delete the first block");
+    assert!(refused(k.audit_verify().await).contains("entry 1 is missing"));
 }
