@@ -29,6 +29,12 @@ pub enum KmsError {
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// The caller's identity is revoked.
+    #[error("identity '{0}' is revoked: it can neither create nor obtain keys")]
+    RevokedIdentity(String),
+    /// The key's lifecycle state does not allow this.
+    #[error("{0}")]
+    KeyState(String),
     /// The key type has no such operation.
     #[error("{0}")]
     Unsupported(String),
@@ -47,6 +53,28 @@ pub enum KmsError {
     /// The audit chain is broken.
     #[error("audit log: {0}")]
     Audit(String),
+}
+
+impl KmsError {
+    /// A stable kebab-case id for the kind of error.
+    pub fn id(&self) -> &'static str {
+        match self {
+            KmsError::WrongPassphrase => "wrong-passphrase",
+            KmsError::UnknownKey(_) => "unknown-key",
+            KmsError::Duplicate(_) => "duplicate",
+            KmsError::IllegalTransition { .. } => "illegal-transition",
+            KmsError::Refused(_) => "refused",
+            KmsError::Forbidden(_) => "forbidden",
+            KmsError::RevokedIdentity(_) => "revoked",
+            KmsError::KeyState(_) => "key-state",
+            KmsError::Unsupported(_) => "unsupported",
+            KmsError::Unauthentic => "unauthentic",
+            KmsError::Malformed(_) => "malformed",
+            KmsError::Crypto(_) => "crypto",
+            KmsError::Store(_) => "store",
+            KmsError::Audit(_) => "audit",
+        }
+    }
 }
 
 impl From<sqlx::Error> for KmsError {

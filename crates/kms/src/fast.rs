@@ -99,9 +99,9 @@ impl Kms {
 
     /// The cached key, if fresh and nothing about it comes due at `at`.
     pub(crate) fn cached_key(&self, name: &str, at: i64) -> Option<Arc<KeyInfo>> {
-        self.fast.key(name).filter(|k| {
-            k.expires_at.is_none_or(|t| t > at) && k.destroy_at.is_none_or(|t| t > at)
-        })
+        self.fast
+            .key(name)
+            .filter(|k| k.expires_at.is_none_or(|t| t > at) && k.destroy_at.is_none_or(|t| t > at))
     }
 
     /// Access and state checks from cached data, as the transactional path
@@ -115,9 +115,7 @@ impl Kms {
         allow_compromised: bool,
     ) -> Result<(), KmsError> {
         if self.revoked_identities().await?.contains(actor) {
-            return Err(KmsError::Forbidden(format!(
-                "identity '{actor}' is revoked: it can neither create nor obtain keys"
-            )));
+            return Err(KmsError::RevokedIdentity(actor.to_owned()));
         }
         let allowed = actor == ADMIN
             || key.owner == actor
@@ -132,7 +130,7 @@ impl Kms {
             )));
         }
         permits(key.state, use_, allow_compromised)
-            .map_err(|why| KmsError::Refused(format!("key '{}': {why}", key.name)))
+            .map_err(|why| KmsError::KeyState(format!("key '{}': {why}", key.name)))
     }
 
     /// Queues a data-path audit entry, writing the queue when it is full or

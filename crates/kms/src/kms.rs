@@ -243,9 +243,7 @@ impl Kms {
                 .map(|r| r.try_get(0))
                 .transpose()?;
         if revoked.flatten().is_some() {
-            return Err(KmsError::Forbidden(format!(
-                "identity '{actor}' is revoked: it can neither create nor obtain keys"
-            )));
+            return Err(KmsError::RevokedIdentity(actor.to_owned()));
         }
         match key {
             None => Ok(()),
@@ -272,9 +270,21 @@ impl Kms {
         new: &NewKey,
         now: OffsetDateTime,
     ) -> Result<KeyInfo, KmsError> {
+        self.create_with(actor, new, None, now).await
+    }
+
+    /// Creates a key whose first version is `material` (imported), or fresh
+    /// material when `None`.
+    pub async fn create_with(
+        &self,
+        actor: &str,
+        new: &NewKey,
+        material: Option<Material>,
+        now: OffsetDateTime,
+    ) -> Result<KeyInfo, KmsError> {
         let at = now.unix_timestamp();
         let mut tx = self.begin().await?;
-        let result = self.create_in(&mut tx, actor, new, at).await;
+        let result = self.create_in(&mut tx, actor, new, material, at).await;
         self.finish(tx, (actor, "key.create", Some(&new.name)), at, result)
             .await
     }
@@ -284,6 +294,7 @@ impl Kms {
         tx: &mut Tx<'_>,
         actor: &str,
         new: &NewKey,
+        material: Option<Material>,
         at: i64,
     ) -> Result<Done<KeyInfo>, KmsError> {
         keys::valid_name(&new.name)?;
@@ -318,7 +329,16 @@ impl Kms {
         if keys::load(tx, &new.name, at).await.is_ok() {
             return Err(KmsError::Duplicate(new.name.clone()));
         }
-        let material = Material::generate(new.key_type)?;
+        let material = match material {
+            Some(m) if m.key_type == new.key_type => m,
+            Some(m) => {
+                return Err(KmsError::Malformed(format!(
+                    "imported {} material for a {} key",
+                    m.key_type, new.key_type
+                )));
+            }
+            None => Material::generate(new.key_type)?,
+        };
         keys::insert(tx, &key).await?;
         keys::insert_version(
             tx,
@@ -455,6 +475,18 @@ impl Kms {
         name: &str,
         now: OffsetDateTime,
     ) -> Result<KeyInfo, KmsError> {
+        self.rotate_with(actor, name, None, now).await
+    }
+
+    /// Adds a version holding `material` (imported), or fresh material when
+    /// `None`.
+    pub async fn rotate_with(
+        &self,
+        actor: &str,
+        name: &str,
+        material: Option<Material>,
+        now: OffsetDateTime,
+    ) -> Result<KeyInfo, KmsError> {
         let at = now.unix_timestamp();
         let mut tx = self.begin().await?;
         let result = async {
@@ -467,7 +499,16 @@ impl Kms {
                 )));
             }
             let version = key.current_version + 1;
-            let material = Material::generate(key.key_type)?;
+            let material = match material {
+                Some(m) if m.key_type == key.key_type => m,
+                Some(m) => {
+                    return Err(KmsError::Malformed(format!(
+                        "imported {} material for a {} key",
+                        m.key_type, key.key_type
+                    )));
+                }
+                None => Material::generate(key.key_type)?,
+            };
             keys::insert_version(
                 &mut tx,
                 name,

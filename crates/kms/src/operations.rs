@@ -21,9 +21,9 @@ use crate::kms::{Done, Kms, done};
 use crate::lifecycle::{Use, permits};
 use crate::material::{KeyType, Material, verify_with_spki};
 
-const OPERATIONS: [&str; 11] = [
-    "encrypt", "decrypt", "rewrap", "datakey", "sign", "verify", "export", "agree", "rotate",
-    "manage", "destroy",
+const OPERATIONS: [&str; 12] = [
+    "encrypt", "decrypt", "rewrap", "datakey", "sign", "verify", "export", "agree", "obtain",
+    "rotate", "manage", "destroy",
 ];
 
 /// Whether `operation` names something a grant can allow.
@@ -186,7 +186,7 @@ impl Kms {
         let key = self.load(tx, name, at).await?;
         self.authorize(tx, actor, Some(&key), operation).await?;
         permits(key.state, use_, allow_compromised)
-            .map_err(|why| KmsError::Refused(format!("key '{name}': {why}")))?;
+            .map_err(|why| KmsError::KeyState(format!("key '{name}': {why}")))?;
         Ok(key)
     }
 
@@ -499,6 +499,42 @@ impl Kms {
         }
         .await;
         self.finish(tx, (actor, "agree", Some(name)), at, result)
+            .await
+    }
+
+    /// Hands out a symmetric key's newest version, for distribution to a
+    /// group over an authenticated channel: needs an `obtain` grant (or
+    /// ownership) and an active key.
+    pub async fn obtain(
+        &self,
+        actor: &str,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<(i64, Zeroizing<Vec<u8>>), KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.begin().await?;
+        let result = async {
+            let key = self
+                .prepare(
+                    &mut tx,
+                    actor,
+                    name,
+                    Purpose("obtain", Use::Protect, false),
+                    at,
+                )
+                .await?;
+            if key.key_type != KeyType::Aes256Gcm {
+                return Err(KmsError::Unsupported(format!(
+                    "key '{name}' is {}: only AES group keys are handed out",
+                    key.key_type
+                )));
+            }
+            let version = key.current_version;
+            let material = self.material(&mut tx, &key, version).await?;
+            Ok(done((version, material.bytes.clone()), Some(version)))
+        }
+        .await;
+        self.finish(tx, (actor, "obtain", Some(name)), at, result)
             .await
     }
 

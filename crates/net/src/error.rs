@@ -17,6 +17,15 @@ pub enum NetError {
     /// The CA refused.
     #[error(transparent)]
     Ca(#[from] pkilab_ca::Error),
+    /// The key-management node refused a setup step.
+    #[error("kms: {0}")]
+    Kms(#[from] pkilab_kms::KmsError),
+    /// A key-management step in a network without a KMS node.
+    #[error("this network has no KMS node: declare one")]
+    NoKms,
+    /// The simulation could not start what it needs.
+    #[error("{0}")]
+    Setup(String),
     /// The validator refused its inputs.
     #[error(transparent)]
     Verify(#[from] pkilab_verify::Error),

@@ -12,6 +12,8 @@
 pub mod adversary;
 mod error;
 pub mod intercept;
+mod kms_node;
+mod kms_steps;
 mod mitm;
 mod network;
 mod node;
@@ -23,6 +25,7 @@ mod workload;
 
 pub use error::NetError;
 pub use intercept::{Context, Frame, Interceptor, Verdict};
+pub use kms_steps::FetchReport;
 pub use mitm::Mitm;
 pub use network::Network;
 pub use pki::PkiSpec;

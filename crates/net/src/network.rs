@@ -43,6 +43,8 @@ pub struct Network {
     pub(crate) record_frames: bool,
     queue: VecDeque<Frame>,
     delayed: Vec<(OffsetDateTime, Frame)>,
+    /// The key-management node, if the network has one.
+    pub(crate) kms: Option<crate::kms_node::KmsNode>,
 }
 
 impl std::fmt::Debug for Network {
@@ -73,6 +75,7 @@ impl Network {
             record_frames: true,
             queue: VecDeque::new(),
             delayed: Vec::new(),
+            kms: None,
         })
     }
 
@@ -184,7 +187,7 @@ impl Network {
         }
     }
 
-    fn event(&mut self, event: Event) {
+    pub(crate) fn event(&mut self, event: Event) {
         let is_frame = matches!(event, Event::Frame { .. });
         if self.record_frames || !is_frame {
             self.trace.push(event);
@@ -309,6 +312,9 @@ impl Network {
             match output {
                 Output::Reply(bytes) => self.send_frame(&frame.to, &frame.from, bytes),
                 Output::Established(identity) => {
+                    if let Some(kms) = self.kms.as_mut().filter(|k| k.name == frame.to) {
+                        kms.sessions.insert(frame.from.clone(), identity.clone());
+                    }
                     let authentication = match identity {
                         PeerIdentity::Anonymous => "anonymous".to_owned(),
                         PeerIdentity::Verified(v) => format!("verified as {}", v.name()),
@@ -336,6 +342,7 @@ impl Network {
                         to: frame.to.clone(),
                         bytes: plaintext.len(),
                     });
+                    self.on_application(&frame.from, &frame.to, &plaintext);
                 }
             }
         }
@@ -369,6 +376,9 @@ impl Network {
     pub fn revoke(&mut self, peer: &str, reason: RevocationReason) -> Result<(), NetError> {
         let serial = self.peer(peer)?.serial.clone();
         self.pki.revoke(serial, reason, self.now);
+        if let Some(kms) = &self.kms {
+            kms.revoke_identity(peer, self.now)?;
+        }
         Ok(())
     }
 

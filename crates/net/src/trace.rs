@@ -86,6 +86,20 @@ pub enum Event {
         /// What it read.
         text: String,
     },
+    /// A peer received a group key from the KMS node.
+    KeyDelivered {
+        /// Simulated Unix time.
+        at: i64,
+        /// The peer.
+        peer: String,
+        /// The key's name.
+        key: String,
+        /// Its version.
+        version: i64,
+        /// First 4 bytes of SHA-256 of the key, hex: shows who holds the
+        /// same key without showing the key.
+        fingerprint: String,
+    },
     /// Something the narration should say.
     Note {
         /// Simulated Unix time.

@@ -51,6 +51,7 @@ pub enum PeerIdentity {
 pub struct VerifiedPeer {
     subjects: Vec<String>,
     name: String,
+    chain: Vec<Vec<u8>>,
 }
 
 impl VerifiedPeer {
@@ -62,6 +63,12 @@ impl VerifiedPeer {
     /// The name the peer was verified for.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The chain it presented (DER, leaf first), for checking it again
+    /// later, at another time or against a newer CRL.
+    pub fn chain(&self) -> &[Vec<u8>] {
+        &self.chain
     }
 }
 
@@ -195,7 +202,11 @@ fn verify_peer(
         ));
     }
     let name = expected_peer.map_or(name, str::to_owned);
-    Ok(VerifiedPeer { subjects, name })
+    Ok(VerifiedPeer {
+        subjects,
+        name,
+        chain: auth.chain.clone(),
+    })
 }
 
 /// The leaf's Ed25519 key and first dNSName (or CN).
