@@ -40,6 +40,9 @@ pub(crate) struct KmsNode {
     pub(crate) sessions: BTreeMap<String, PeerIdentity>,
 }
 
+/// A refusal: reason id and detail.
+type Refused = (String, String);
+
 /// What the node decided about one request.
 pub(crate) enum Answer {
     /// The key went out.
@@ -155,7 +158,7 @@ impl KmsNode {
         key: &str,
         validator: &Validator,
         now: OffsetDateTime,
-    ) -> Result<(i64, zeroize::Zeroizing<Vec<u8>>), (String, String)> {
+    ) -> Result<(i64, zeroize::Zeroizing<Vec<u8>>), Refused> {
         let verified = match self.sessions.get(from) {
             Some(PeerIdentity::Verified(v)) => v,
             _ => {
