@@ -68,7 +68,8 @@ pub fn messages(trace: &[Event], steps: &[Range<usize>]) -> Vec<MessageEvent> {
 pub fn participants(scenario: &Scenario, messages: &[MessageEvent]) -> Vec<String> {
     let appears = |name: &str| messages.iter().any(|m| m.from == name || m.to == name);
     let mut order = Vec::new();
-    for peer in &scenario.peers {
+    let kms = scenario.kms.iter().map(|k| &k.name);
+    for peer in scenario.peers.iter().chain(kms) {
         if appears(peer) {
             order.push(peer.clone());
         }

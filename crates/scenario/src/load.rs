@@ -13,6 +13,7 @@ use crate::duration::SimDuration;
 use crate::model::{AdversaryDoc, AdversaryKind, MitmCertificate, PeersDoc, ScenarioDoc};
 use crate::script::{Adversary, Scenario};
 
+mod kms;
 mod steps;
 
 /// Reason ids a handshake or a message can be refused with. An expectation
@@ -36,6 +37,11 @@ pub const REASON_IDS: &[&str] = &[
     "unexpected-message",
     "no-certificate",
     "dropped",
+    "forbidden",
+    "unknown-key",
+    "key-state",
+    "unauthenticated",
+    "no-session",
 ];
 
 /// Most generated peers a scenario may ask for.
@@ -146,7 +152,18 @@ impl Checker<'_> {
             )
         })?;
         let peers = self.peers(&doc.peers)?;
-        let known: BTreeSet<&str> = peers.iter().map(String::as_str).collect();
+        let peer_names: BTreeSet<&str> = peers.iter().map(String::as_str).collect();
+        let kms = doc
+            .kms
+            .as_ref()
+            .map(|k| self.kms(k, &peer_names))
+            .transpose()?;
+        // The KMS node is a node like the peers: it handshakes and can sit
+        // at the end of an adversary's link.
+        let mut known = peer_names.clone();
+        if let Some(k) = &kms {
+            known.insert(k.name.as_str());
+        }
         let adversaries = doc
             .adversaries
             .iter()
@@ -166,10 +183,15 @@ impl Checker<'_> {
                 step,
                 &known,
                 &adversaries,
-                certificate_validity,
-                crl_validity,
+                kms.as_ref(),
+                (certificate_validity, crl_validity),
             )?;
-            self.possible(step.referenced, &checked.action, &mut sessions)?;
+            self.possible(
+                step.referenced,
+                &checked.action,
+                kms.as_ref(),
+                &mut sessions,
+            )?;
             steps.push(checked);
         }
         if steps.is_empty() {
@@ -193,6 +215,7 @@ impl Checker<'_> {
             certificate_validity,
             peers,
             adversaries,
+            kms,
             steps,
         })
     }

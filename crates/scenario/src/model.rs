@@ -27,6 +27,9 @@ pub struct ScenarioDoc {
     /// Adversaries on links.
     #[serde(default)]
     pub adversaries: Vec<Spanned<AdversaryDoc>>,
+    /// A key-management node and the group keys it serves.
+    #[serde(default)]
+    pub kms: Option<Spanned<KmsDoc>>,
     /// What happens, in order.
     pub steps: Vec<Spanned<StepDoc>>,
 }
@@ -64,6 +67,30 @@ pub enum PeersDoc {
         /// Name prefix.
         prefix: String,
     },
+}
+
+/// `kms: { name, keys: [...] }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KmsDoc {
+    /// The node's name on the network (default `kms`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Group keys it holds.
+    #[serde(default)]
+    pub keys: Vec<Spanned<GroupKeyDoc>>,
+}
+
+/// One group key: `{ name, members, expires-in }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GroupKeyDoc {
+    /// The key's name.
+    pub name: String,
+    /// Peers that may fetch it.
+    pub members: Vec<String>,
+    /// It deactivates by itself after this much simulated time.
+    pub expires_in: Option<Spanned<String>>,
 }
 
 /// What an adversary does.
@@ -154,6 +181,10 @@ pub struct StepDoc {
     pub decrypt_recorded: Option<DecryptDoc>,
     /// Many handshakes among generated peers.
     pub handshakes: Option<WorkloadDoc>,
+    /// A peer fetches a group key from the KMS node over its session.
+    pub fetch_key: Option<FetchKeyDoc>,
+    /// The KMS node rotates a group key.
+    pub rotate_key: Option<RotateKeyDoc>,
     /// What must be true after the step.
     pub expect: Option<Spanned<ExpectDoc>>,
     /// A sentence for the narration.
@@ -234,6 +265,24 @@ pub struct DecryptDoc {
     pub by: String,
 }
 
+/// `fetch-key: { peer, key }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchKeyDoc {
+    /// Who asks.
+    pub peer: String,
+    /// Which group key.
+    pub key: String,
+}
+
+/// `rotate-key: { key }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKeyDoc {
+    /// Which group key.
+    pub key: String,
+}
+
 /// How workload pairs are chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -279,4 +328,6 @@ pub struct ExpectDoc {
     pub delivered: Option<bool>,
     /// Workload: how many handshakes were established.
     pub established: Option<u64>,
+    /// Key steps: the key version delivered or created.
+    pub version: Option<i64>,
 }

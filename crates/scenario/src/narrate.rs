@@ -25,6 +25,8 @@ pub fn title(action: &Action) -> String {
         Action::Handshakes { count, mode, .. } => {
             format!("{count} handshakes ({})", mode_id(*mode))
         }
+        Action::FetchKey { peer, key } => format!("{peer} asks the KMS for group key {key}"),
+        Action::RotateKey { key } => format!("the KMS rotates group key {key}"),
     }
 }
 
@@ -72,7 +74,43 @@ pub fn step(
             observed.established.unwrap_or(0),
             scenario.peers.len()
         )],
+        Action::FetchKey { peer, key } => fetch(network, peer, key, observed),
+        Action::RotateKey { key } => vec![format!(
+            "Group key {key} now has version {}. New data uses it; members must fetch it, and what was protected under earlier versions still opens with them.",
+            observed.version.unwrap_or(0)
+        )],
     }
+}
+
+fn fetch(network: &Network, peer: &str, key: &str, observed: &Observed) -> Vec<String> {
+    let mut lines = Vec::new();
+    if observed.delivered == Some(true) {
+        let fingerprint = network.trace().iter().rev().find_map(|e| match e {
+            pkilab_net::Event::KeyDelivered {
+                peer: p,
+                key: k,
+                fingerprint,
+                ..
+            } if p == peer && k == key => Some(fingerprint.clone()),
+            _ => None,
+        });
+        lines.push(format!(
+            "The KMS checked {peer}'s certificate again, now, against the current CRL, and its grant on {key}; it sent version {} inside their session, so only {peer} could open it (fingerprint {}).",
+            observed.version.unwrap_or(0),
+            fingerprint.unwrap_or_default()
+        ));
+    } else {
+        let reason = observed.reason.as_deref().unwrap_or("unknown");
+        lines.push(format!(
+            "{peer} got no key ({reason}): {}.",
+            observed.detail.as_deref().unwrap_or("no detail")
+        ));
+        lines.push(explain(reason).to_owned());
+    }
+    if observed.attacker_reads == Some(true) {
+        lines.push("An attacker read the exchange, key included.".to_owned());
+    }
+    lines
 }
 
 fn handshake(
@@ -175,6 +213,18 @@ pub fn explain(reason: &str) -> &'static str {
             "The record's authentication tag does not verify: it was altered in transit."
         }
         "dropped" => "Encryption protects secrecy and integrity, not delivery.",
+        "forbidden" => "The KMS hands a key only to its owner and to identities granted it.",
+        "unknown-key" => "The KMS holds no key by that name.",
+        "key-state" => {
+            "The key's lifecycle state forbids it: an expired or deactivated key protects nothing new, and a suspended or compromised one is not handed out."
+        }
+        "unauthenticated" => {
+            "Over an unauthenticated session the KMS cannot know who is asking, so it gives nothing."
+        }
+        "no-session" => "A key travels only inside an established, authenticated session.",
+        "unexpected-message" => {
+            "The receiver had no session for this frame: one side believes a handshake finished that the other refused."
+        }
         _ => "The protocol refused to continue.",
     }
 }

@@ -71,6 +71,9 @@ pub struct Observed {
     /// Workload: established count.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub established: Option<u64>,
+    /// Key steps: the version delivered or created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
 }
 
 /// One expectation, compared.
@@ -152,6 +155,11 @@ pub fn compare(expect: &Expectation, observed: &Observed) -> Vec<Check> {
         "established",
         expect.established.map(|n| n.to_string()),
         observed.established.map(|n| n.to_string()),
+    );
+    check(
+        "version",
+        expect.version.map(|n| n.to_string()),
+        observed.version.map(|n| n.to_string()),
     );
     checks
 }

@@ -60,6 +60,7 @@ fn setup(scenario: &Scenario, seed: u64) -> Result<Network, NetError> {
     for peer in &scenario.peers {
         network.add_peer(peer)?;
     }
+    setup_kms(&mut network, scenario)?;
     for a in &scenario.adversaries {
         let kind = match a.kind {
             model::AdversaryKind::Eavesdropper => AdversaryKind::Eavesdropper,
@@ -78,6 +79,20 @@ fn setup(scenario: &Scenario, seed: u64) -> Result<Network, NetError> {
         network.add_adversary(&a.name, kind, &a.link.0, &a.link.1, &a.victim)?;
     }
     Ok(network)
+}
+
+fn setup_kms(network: &mut Network, scenario: &Scenario) -> Result<(), NetError> {
+    if let Some(kms) = &scenario.kms {
+        network.add_kms(&kms.name)?;
+        for key in &kms.keys {
+            network.create_group_key(
+                &key.name,
+                &key.members,
+                key.expires_in.map(|d| d.to_time()),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `scenario` and reports every step.
@@ -173,6 +188,17 @@ fn perform(
         Action::DecryptRecorded { by } => {
             observed.attacker_reads = Some(network.decrypt_recorded(by)? > 0)
         }
+        Action::FetchKey { peer, key } => {
+            let report = network.fetch_key(peer, key)?;
+            observed.delivered = Some(report.delivered);
+            observed.version = report.version;
+            observed.attacker_reads = Some(report.attacker_reads);
+            if let Some(refusal) = report.refused {
+                observed.reason = Some(refusal.reason);
+                observed.detail = Some(format!("{} refused: {}", refusal.by, refusal.detail));
+            }
+        }
+        Action::RotateKey { key } => observed.version = Some(network.rotate_group_key(key)?),
         Action::Handshakes { count, mode, .. } => {
             let total = *count;
             let progress = &mut options.progress;

@@ -35,8 +35,30 @@ pub struct Scenario {
     pub peers: Vec<String>,
     /// Adversaries, in install order.
     pub adversaries: Vec<Adversary>,
+    /// The key-management node, if any.
+    pub kms: Option<KmsSetup>,
     /// Steps, in order.
     pub steps: Vec<Step>,
+}
+
+/// A key-management node and its group keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KmsSetup {
+    /// Its name on the network.
+    pub name: String,
+    /// Its group keys.
+    pub keys: Vec<GroupKey>,
+}
+
+/// A group key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupKey {
+    /// Name.
+    pub name: String,
+    /// Peers that may fetch it.
+    pub members: Vec<String>,
+    /// Lifetime from the start of the run.
+    pub expires_in: Option<SimDuration>,
 }
 
 /// An adversary on a link.
@@ -123,6 +145,18 @@ pub enum Action {
         /// The adversary.
         by: String,
     },
+    /// A peer fetches a group key.
+    FetchKey {
+        /// Who asks.
+        peer: String,
+        /// Which key.
+        key: String,
+    },
+    /// The KMS node rotates a group key.
+    RotateKey {
+        /// Which key.
+        key: String,
+    },
     /// A workload of handshakes among the peers.
     Handshakes {
         /// How many.
@@ -147,6 +181,8 @@ impl Action {
             Action::Compromise { .. } => "compromise",
             Action::DecryptRecorded { .. } => "decrypt-recorded",
             Action::Handshakes { .. } => "handshakes",
+            Action::FetchKey { .. } => "fetch-key",
+            Action::RotateKey { .. } => "rotate-key",
         }
     }
 }
@@ -164,6 +200,8 @@ pub struct Expectation {
     pub delivered: Option<bool>,
     /// Workload: number established.
     pub established: Option<u64>,
+    /// Key steps: the version delivered or created.
+    pub version: Option<i64>,
 }
 
 impl Expectation {

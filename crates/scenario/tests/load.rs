@@ -148,3 +148,62 @@ fn a_misspelt_mode_lists_the_modes_once_located() {
     );
     assert!(e.to_string().starts_with("s.yaml:10:"), "{e}");
 }
+
+const KMS: &str = "\
+name: keys
+summary: key steps
+clock: 2026-01-01T00:00:00Z
+pki: { root: R }
+peers: [alice, bob]
+kms:
+  keys:
+    - { name: team, members: [alice], expires-in: 30d }
+steps:
+  - handshake: { from: alice, to: kms }
+  - fetch-key: { peer: alice, key: team }
+    expect: { delivered: true, version: 1 }
+  - rotate-key: { key: team }
+    expect: { version: 2 }
+";
+
+#[test]
+fn key_steps_resolve_against_the_kms_section() {
+    let s = load_str("s.yaml", KMS).expect("valid");
+    let kms = s.kms.expect("a KMS node");
+    assert_eq!(kms.name, "kms");
+    assert_eq!(kms.keys[0].expires_in.map(|d| d.0), Some(30 * 86_400));
+    assert_eq!(
+        s.steps[1].action,
+        Action::FetchKey {
+            peer: "alice".into(),
+            key: "team".into()
+        }
+    );
+    assert_eq!(s.steps[1].expect.version, Some(1));
+}
+
+#[test]
+fn key_steps_that_cannot_happen_are_refused_with_their_line() {
+    let e = error_of(&KMS.replace("  - handshake: { from: alice, to: kms }\n", ""));
+    assert_eq!(e.line, 10, "{e}");
+    assert!(e.message.contains("before any handshake with 'kms'"), "{e}");
+    let e = error_of(&KMS.replace(
+        "key: team }\n    expect: { delivered",
+        "key: payroll }\n    expect: { delivered",
+    ));
+    assert!(e.message.contains("unknown group key 'payroll'"), "{e}");
+    let e = error_of(&KMS.replace("members: [alice]", "members: [mallory]"));
+    assert!(
+        e.message
+            .contains("member 'mallory' of key 'team' is not a peer"),
+        "{e}"
+    );
+    let e = error_of(&KMS.replace("kms:\n  keys:", "kms:\n  name: bob\n  keys:"));
+    assert!(e.message.contains("'bob' is also a peer"), "{e}");
+    let e = error_of(&KMS.replace("expect: { version: 2 }", "expect: { delivered: true }"));
+    assert!(
+        e.message
+            .contains("`delivered` cannot be expected of a rotate-key step"),
+        "{e}"
+    );
+}

@@ -8,7 +8,7 @@ use serde_saphyr::{Location, Spanned};
 use super::{Checked, Checker, REASON_IDS, REVOCATION_REASONS, pair};
 use crate::duration::SimDuration;
 use crate::model::{ExpectDoc, Outcome, StepDoc};
-use crate::script::{Action, Adversary, Expectation, Step};
+use crate::script::{Action, Adversary, Expectation, KmsSetup, Step};
 
 impl Checker<'_> {
     pub(super) fn step(
@@ -16,8 +16,8 @@ impl Checker<'_> {
         doc: &Spanned<StepDoc>,
         peers: &BTreeSet<&str>,
         adversaries: &[Adversary],
-        cert_validity: SimDuration,
-        crl_validity: SimDuration,
+        kms: Option<&KmsSetup>,
+        (cert_validity, crl_validity): (SimDuration, SimDuration),
     ) -> Checked<Step> {
         let at = doc.referenced;
         let s = &doc.value;
@@ -101,9 +101,24 @@ impl Checker<'_> {
                 mode: w.mode,
             });
         }
+        if let Some(f) = &s.fetch_key {
+            let kms = self.kms_for(at, kms, &f.key)?;
+            self.known_peer(at, &f.peer, peers)?;
+            if f.peer == kms.name {
+                return Err(self.err(at, "the KMS node cannot fetch from itself", "name a peer"));
+            }
+            actions.push(Action::FetchKey {
+                peer: f.peer.clone(),
+                key: f.key.clone(),
+            });
+        }
+        if let Some(r) = &s.rotate_key {
+            self.kms_for(at, kms, &r.key)?;
+            actions.push(Action::RotateKey { key: r.key.clone() });
+        }
         let action = match actions.len() {
             1 => actions.remove(0),
-            0 => return Err(self.err(at, "this step does nothing", "give it one action: handshake, send, advance, issue, revoke, publish-crl, compromise, decrypt-recorded or handshakes (write `publish-crl: {}` when it takes no options)")),
+            0 => return Err(self.err(at, "this step does nothing", "give it one action: handshake, send, advance, issue, revoke, publish-crl, compromise, decrypt-recorded, handshakes, fetch-key or rotate-key (write `publish-crl: {}` when it takes no options)")),
             _ => return Err(self.err(at, format!("this step has {} actions", actions.len()), "split it: one action per step")),
         };
         let expect = match &s.expect {
@@ -116,6 +131,34 @@ impl Checker<'_> {
             expect,
             note: s.note.clone(),
         })
+    }
+
+    /// The KMS node, which must exist and hold `key`.
+    fn kms_for<'k>(
+        &self,
+        at: Location,
+        kms: Option<&'k KmsSetup>,
+        key: &str,
+    ) -> Checked<&'k KmsSetup> {
+        let Some(kms) = kms else {
+            return Err(self.err(
+                at,
+                "a key step needs a KMS node",
+                "declare one: kms: { keys: [{ name: team, members: [alice, bob] }] }",
+            ));
+        };
+        if !kms.keys.iter().any(|k| k.name == key) {
+            let names: Vec<&str> = kms.keys.iter().map(|k| k.name.as_str()).collect();
+            return Err(self.err(
+                at,
+                format!("unknown group key '{key}'"),
+                format!(
+                    "declare it under kms.keys (known: {})",
+                    super::list(names.into_iter())
+                ),
+            ));
+        }
+        Ok(kms)
     }
 
     fn distinct(&self, at: Location, from: &str, to: &str) -> Checked<()> {
@@ -137,6 +180,8 @@ impl Checker<'_> {
             Action::Send { .. } => &["delivered", "reason", "attacker_reads"],
             Action::DecryptRecorded { .. } => &["attacker_reads"],
             Action::Handshakes { .. } => &["established"],
+            Action::FetchKey { .. } => &["delivered", "reason", "attacker_reads", "version"],
+            Action::RotateKey { .. } => &["version"],
             _ => &[],
         };
         let given = [
@@ -145,6 +190,7 @@ impl Checker<'_> {
             ("attacker_reads", e.attacker_reads.is_some()),
             ("delivered", e.delivered.is_some()),
             ("established", e.established.is_some()),
+            ("version", e.version.is_some()),
         ];
         for (key, present) in given {
             if present && !allowed.contains(&key) {
@@ -188,17 +234,35 @@ impl Checker<'_> {
             attacker_reads: e.attacker_reads,
             delivered: e.delivered,
             established: e.established,
+            version: e.version,
         })
     }
 
     /// Steps that cannot happen in this order: a message before any
-    /// handshake between the two peers.
+    /// handshake between the two peers, a key fetch before any handshake
+    /// with the KMS node.
     pub(super) fn possible(
         &self,
         at: Location,
         action: &Action,
+        kms: Option<&KmsSetup>,
         sessions: &mut BTreeSet<(String, String)>,
     ) -> Checked<()> {
+        if let (Action::FetchKey { peer, .. }, Some(kms)) = (action, kms)
+            && !sessions.contains(&pair(peer, &kms.name))
+        {
+            return Err(self.err(
+                at,
+                format!(
+                    "'{peer}' fetches a key before any handshake with '{}'",
+                    kms.name
+                ),
+                format!(
+                    "add a handshake step: handshake: {{ from: {peer}, to: {} }}",
+                    kms.name
+                ),
+            ));
+        }
         match action {
             Action::Handshake { from, to, .. } => {
                 sessions.insert(pair(from, to));
