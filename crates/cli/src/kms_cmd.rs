@@ -37,6 +37,11 @@ enum KmsCommand {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Second factor for destructive operations of the HTTPS API.
+    Mfa {
+        #[command(subcommand)]
+        command: MfaCommand,
+    },
     /// Revoke an identity: it can no longer create, obtain or use keys.
     RevokeIdentity { identity: String },
     /// Encrypt with a key's newest version; prints the ciphertext.
@@ -178,6 +183,13 @@ enum KeyCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum MfaCommand {
+    /// Enroll an identity (a client certificate's CN) for TOTP; prints the
+    /// otpauth:// URI to load into an authenticator.
+    Enroll { identity: String },
+}
+
+#[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Check the hash chain: exit 0 intact, 1 broken.
     Verify,
@@ -293,6 +305,12 @@ async fn dispatch(
     match command {
         KmsCommand::Init => {}
         KmsCommand::Key { command } => return key(kms, actor, command, now).await,
+        KmsCommand::Mfa {
+            command: MfaCommand::Enroll { identity },
+        } => {
+            let uri = kms.mfa_enroll(actor, &identity, now).await?;
+            println!("{}", *uri);
+        }
         KmsCommand::RevokeIdentity { identity } => {
             kms.revoke_identity(actor, &identity, now).await?;
             println!("revoked identity {identity}");

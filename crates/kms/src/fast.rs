@@ -36,8 +36,8 @@ pub const QUEUE_AGE: WallDuration = WallDuration::from_millis(200);
 pub(crate) struct Queued {
     pub(crate) at: i64,
     pub(crate) actor: String,
-    pub(crate) operation: &'static str,
-    pub(crate) key: String,
+    pub(crate) operation: String,
+    pub(crate) key: Option<String>,
     pub(crate) version: Option<i64>,
     pub(crate) outcome: String,
 }
@@ -174,8 +174,8 @@ impl Kms {
             .map(|q| Record {
                 at: q.at,
                 actor: &q.actor,
-                operation: q.operation,
-                key: Some(&q.key),
+                operation: &q.operation,
+                key: q.key.as_deref(),
                 version: q.version,
                 outcome: &q.outcome,
             })

@@ -19,6 +19,7 @@ mod keys;
 mod kms;
 mod lifecycle;
 mod material;
+mod mfa;
 mod operations;
 mod store;
 
@@ -30,4 +31,5 @@ pub use keys::KeyInfo;
 pub use kms::{ADMIN, Kms, NewKey};
 pub use lifecycle::{State, Use, permits};
 pub use material::{KeyType, Material, verify_with_spki};
+pub use mfa::{STEP as TOTP_STEP, totp_code};
 pub use store::{Backend, Db};

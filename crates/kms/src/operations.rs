@@ -164,8 +164,8 @@ impl Kms {
         self.queue_audit(Queued {
             at,
             actor: actor.to_owned(),
-            operation,
-            key: key.to_owned(),
+            operation: operation.to_owned(),
+            key: Some(key.to_owned()),
             version,
             outcome,
         })

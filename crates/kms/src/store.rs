@@ -55,6 +55,10 @@ const MIGRATIONS: &[&str] = &[
         seq BIGINT PRIMARY KEY,
         last_seq BIGINT NOT NULL,
         entries TEXT NOT NULL);",
+    "CREATE TABLE mfa (
+        identity TEXT PRIMARY KEY,
+        secret {blob} NOT NULL,
+        last_step BIGINT NOT NULL);",
 ];
 
 impl Db {
@@ -163,6 +167,7 @@ impl Db {
             "grants",
             "identities",
             "audit",
+            "mfa",
             "schema_version",
         ] {
             self.pool

@@ -1,0 +1,76 @@
+#![allow(clippy::panic)]
+//! TOTP for destructive operations: a good code works once, a wrong or
+//! reused one is refused, and only enrolled identities have codes.
+
+mod common;
+
+on_both!(a_totp_code_works_once);
+
+use common::{NOW, Store};
+use pkilab_kms::{ADMIN, TOTP_STEP, totp_code};
+use time::Duration;
+
+fn secret_of(uri: &str) -> Vec<u8> {
+    let encoded = uri
+        .split("secret=")
+        .nth(1)
+        .and_then(|s| s.split('&').next())
+        .expect("secret in the URI");
+    let (mut out, mut buffer, mut bits) = (Vec::new(), 0u32, 0u32);
+    for c in encoded.bytes() {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => panic!("not base32: {c}"),
+        };
+        buffer = (buffer << 5) | u32::from(value);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    out
+}
+
+async fn a_totp_code_works_once(s: Store) {
+    let k = &s.kms;
+    let uri = k.mfa_enroll(ADMIN, "alice", NOW).await.expect("enroll");
+    assert!(
+        uri.starts_with("otpauth://totp/pkilab:alice?secret="),
+        "{}",
+        *uri
+    );
+    let secret = secret_of(&uri);
+    assert_eq!(secret.len(), 20);
+    let step = NOW.unix_timestamp() / TOTP_STEP;
+    let code = format!("{:06}", totp_code(&secret, step));
+    let wrong = format!("{:06}", (totp_code(&secret, step) + 1) % 1_000_000);
+    assert!(
+        k.mfa_check("alice", &wrong, NOW)
+            .await
+            .expect_err("wrong")
+            .to_string()
+            .contains("wrong TOTP code")
+    );
+    k.mfa_check("alice", &code, NOW).await.expect("first use");
+    let reused = k.mfa_check("alice", &code, NOW).await.expect_err("reused");
+    assert!(reused.to_string().contains("already used"), "{reused}");
+    // The next step's code works (one step of drift is allowed), once.
+    let later = NOW + Duration::seconds(TOTP_STEP);
+    let next = format!("{:06}", totp_code(&secret, step + 1));
+    k.mfa_check("alice", &next, later).await.expect("next step");
+    assert!(
+        k.mfa_check("bob", &code, NOW)
+            .await
+            .expect_err("not enrolled")
+            .to_string()
+            .contains("not enrolled")
+    );
+    assert!(
+        k.mfa_enroll("alice", "bob", NOW).await.is_err(),
+        "only admin enrolls"
+    );
+    let log = format!("{:?}", k.audit_entries().await.expect("audit"));
+    assert!(!log.contains(&code), "codes are not logged");
+}
