@@ -148,7 +148,7 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
                 iterations: iterations()?,
             };
             CaStore::init(&dir, &options, secret.as_bytes(), now)?;
-            println!("created {} CA in {}", algorithm, dir.display());
+            outln!("created {} CA in {}", algorithm, dir.display());
         }
         CaCommand::Issue {
             dir,
@@ -194,7 +194,7 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             if let Some(key) = issued.key {
                 write_atomic(&suffixed(&out, ".key"), key.as_bytes(), true)?;
             }
-            println!(
+            outln!(
                 "issued serial {} to {}",
                 issued.serial,
                 suffixed(&out, ".crt").display()
@@ -217,7 +217,7 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
                 (None, None) => bail!("give --serial HEX or --cert FILE"),
             };
             store.revoke(&serial, reason, now)?;
-            println!(
+            outln!(
                 "revoked {serial} ({reason}); run `pkilab ca crl --dir {}` to publish it",
                 dir.display()
             );
@@ -238,7 +238,7 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             if let Some(out) = out {
                 write_atomic(&out, pem.as_bytes(), false)?;
             }
-            println!("published {}", dir.join("crl.pem").display());
+            outln!("published {}", dir.join("crl.pem").display());
         }
         CaCommand::List { dir, json } => list(&dir, json)?,
     }
@@ -254,12 +254,14 @@ fn suffixed(prefix: &Path, suffix: &str) -> PathBuf {
 fn list(dir: &Path, json: bool) -> anyhow::Result<()> {
     let store = CaStore::open(dir)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(store.issued())?);
+        outln!("{}", serde_json::to_string_pretty(store.issued())?);
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<40}  {:<8}  {:<20}  subject",
-        "serial", "status", "not after"
+        "serial",
+        "status",
+        "not after"
     );
     for record in store.issued() {
         let status = if record.status == Status::Revoked {
@@ -270,9 +272,12 @@ fn list(dir: &Path, json: bool) -> anyhow::Result<()> {
         let not_after = OffsetDateTime::from_unix_timestamp(record.not_after)
             .map(pkilab_verify::rfc3339)
             .unwrap_or_default();
-        println!(
+        outln!(
             "{:<40}  {:<8}  {:<20}  {}",
-            record.serial, status, not_after, record.subject
+            record.serial,
+            status,
+            not_after,
+            record.subject
         );
     }
     Ok(())

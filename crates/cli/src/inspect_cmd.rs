@@ -23,6 +23,6 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
             args.file.display()
         )
     })?;
-    print!("{text}");
+    out!("{text}");
     Ok(ExitCode::SUCCESS)
 }

@@ -252,7 +252,7 @@ fn write_out(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Argon2id memory for new stores: `PKILAB_ARGON2_MEMORY_KIB` (at least
 /// 1,024) lowers it for test suites; the default is 65,536 (RFC 9106).
-fn argon2_memory() -> anyhow::Result<u32> {
+pub(crate) fn argon2_memory() -> anyhow::Result<u32> {
     match std::env::var("PKILAB_ARGON2_MEMORY_KIB") {
         Ok(text) => match text.parse::<u32>() {
             Ok(n) if n >= 1024 => Ok(n),
@@ -285,7 +285,7 @@ async fn run_async(args: KmsArgs) -> anyhow::Result<ExitCode> {
     )?;
     if let KmsCommand::Init = args.command {
         Kms::init(&args.db, secret.as_bytes(), argon2_memory()?).await?;
-        println!("created a key store in {}", args.db);
+        outln!("created a key store in {}", args.db);
         return Ok(ExitCode::SUCCESS);
     }
     let mut kms = Kms::open(&args.db, secret.as_bytes()).await?;
@@ -309,11 +309,11 @@ async fn dispatch(
             command: MfaCommand::Enroll { identity },
         } => {
             let uri = kms.mfa_enroll(actor, &identity, now).await?;
-            println!("{}", *uri);
+            outln!("{}", *uri);
         }
         KmsCommand::RevokeIdentity { identity } => {
             kms.revoke_identity(actor, &identity, now).await?;
-            println!("revoked identity {identity}");
+            outln!("revoked identity {identity}");
         }
         KmsCommand::Encrypt { name, io } => {
             let ciphertext = kms
@@ -358,7 +358,7 @@ async fn dispatch(
             let valid = kms
                 .verify(actor, &io.read()?, &signature, allow_compromised, now)
                 .await?;
-            println!("{}", if valid { "valid" } else { "invalid" });
+            outln!("{}", if valid { "valid" } else { "invalid" });
             return Ok(if valid {
                 ExitCode::SUCCESS
             } else {
@@ -372,7 +372,7 @@ async fn dispatch(
                 "plaintext": base64::engine::general_purpose::STANDARD.encode(&plain[..]),
                 "wrapped": wrapped,
             });
-            println!("{json}");
+            outln!("{json}");
         }
         KmsCommand::Export { name, private, out } => {
             let pem = if private {
@@ -396,9 +396,9 @@ async fn dispatch(
         KmsCommand::Audit {
             command: AuditCommand::Verify,
         } => match kms.audit_verify().await {
-            Ok(n) => println!("audit log intact: {n} entries"),
+            Ok(n) => outln!("audit log intact: {n} entries"),
             Err(e) => {
-                println!("audit log BROKEN: {e}");
+                outln!("audit log BROKEN: {e}");
                 return Ok(ExitCode::from(1));
             }
         },
@@ -407,7 +407,7 @@ async fn dispatch(
         } => {
             let entries = kms.audit_entries().await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&entries)?);
+                outln!("{}", serde_json::to_string_pretty(&entries)?);
             } else {
                 for e in entries {
                     let at = OffsetDateTime::from_unix_timestamp(e.at)
@@ -418,9 +418,13 @@ async fn dispatch(
                         (Some(k), None) => k.clone(),
                         _ => "-".into(),
                     };
-                    println!(
+                    outln!(
                         "{:>5}  {at}  {:<10} {:<24} {:<16} {}",
-                        e.seq, e.actor, e.operation, key, e.outcome
+                        e.seq,
+                        e.actor,
+                        e.operation,
+                        key,
+                        e.outcome
                     );
                 }
             }
@@ -439,7 +443,7 @@ async fn dispatch(
             };
             kms.change_passphrase(new.as_bytes(), argon2_memory()?, now)
                 .await?;
-            println!("passphrase changed; every key was rewrapped");
+            outln!("passphrase changed; every key was rewrapped");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -507,16 +511,23 @@ async fn key(
         KeyCommand::List { json } => {
             let keys = kms.list(now).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&keys)?);
+                outln!("{}", serde_json::to_string_pretty(&keys)?);
             } else {
-                println!(
+                outln!(
                     "{:<24} {:<12} {:<12} {:>7}  owner",
-                    "name", "type", "state", "version"
+                    "name",
+                    "type",
+                    "state",
+                    "version"
                 );
                 for k in keys {
-                    println!(
+                    outln!(
                         "{:<24} {:<12} {:<12} {:>7}  {}",
-                        k.name, k.key_type, k.state, k.current_version, k.owner
+                        k.name,
+                        k.key_type,
+                        k.state,
+                        k.current_version,
+                        k.owner
                     );
                 }
             }
@@ -530,7 +541,7 @@ async fn key(
         KeyCommand::Rotate { name } => kms.rotate(actor, &name, now).await?,
         KeyCommand::RotateDue => {
             let rotated = kms.rotate_due(actor, now).await?;
-            println!(
+            outln!(
                 "rotated {} key(s){}{}",
                 rotated.len(),
                 if rotated.is_empty() { "" } else { ": " },
@@ -561,7 +572,7 @@ async fn key(
         }
         KeyCommand::Grant { name, to, op } => {
             kms.grant(actor, &name, &to, &op, now).await?;
-            println!("granted {op} on {name} to {to}");
+            outln!("granted {op} on {name} to {to}");
             return Ok(ExitCode::SUCCESS);
         }
     };
@@ -571,25 +582,29 @@ async fn key(
 
 fn print_key(k: &KeyInfo, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(k)?);
+        outln!("{}", serde_json::to_string_pretty(k)?);
         return Ok(());
     }
     let time = |t: Option<i64>| {
         t.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
             .map_or_else(|| "-".to_owned(), pkilab_verify::rfc3339)
     };
-    println!(
+    outln!(
         "{} ({}), {}, version {}, owner {}",
-        k.name, k.key_type, k.state, k.current_version, k.owner
+        k.name,
+        k.key_type,
+        k.state,
+        k.current_version,
+        k.owner
     );
-    println!(
+    outln!(
         "  expires: {}  destroy at: {}  min decrypt version: {}",
         time(k.expires_at),
         time(k.destroy_at),
         k.min_decrypt_version
     );
     for (who, op) in &k.grants {
-        println!("  grant: {who} may {op}");
+        outln!("  grant: {who} may {op}");
     }
     Ok(())
 }

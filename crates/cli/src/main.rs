@@ -4,11 +4,23 @@
 //! (an invalid certificate, a failed expectation), 2 unusable input.
 #![forbid(unsafe_code)]
 
+/// `println!` that treats a closed pipe (`pkilab … | head`) as the end of
+/// the output, not an error.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::emit(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` with the same treatment.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::emit(format_args!($($arg)*)) };
+}
+
 mod ca_cmd;
 mod inspect_cmd;
 mod kms_cmd;
 mod passphrase;
 mod scenario_cmd;
+mod serve_cmd;
 mod verify_cmd;
 mod x509_cmd;
 
@@ -35,10 +47,26 @@ enum Command {
     Inspect(inspect_cmd::InspectArgs),
     /// Key management: keys, lifecycle, encryption, signatures, audit.
     Kms(kms_cmd::KmsArgs),
+    /// Serve the CA and KMS over HTTPS (mTLS from our own CA).
+    Serve(serve_cmd::ServeArgs),
     /// Run, check and list scenario files.
     Scenario(scenario_cmd::ScenarioArgs),
     /// X.509 conformance: the x509-limbo harness.
     X509(x509_cmd::X509Args),
+}
+
+/// Writes to standard output; a reader that went away ends the program
+/// quietly, as `head` expects.
+pub(crate) fn emit(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write standard output: {e}");
+        std::process::exit(2);
+    }
 }
 
 fn main() -> ExitCode {
@@ -59,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => inspect_cmd::run(args),
         Command::Kms(args) => kms_cmd::run(args),
         Command::Scenario(args) => scenario_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
         Command::X509(args) => x509_cmd::run(args),
     }
 }

@@ -138,17 +138,17 @@ fn run_all(
                 let file = dir.join(format!("{stem}.{}", format.extension()));
                 std::fs::write(&file, rendered)
                     .with_context(|| format!("cannot write {}", file.display()))?;
-                println!(
+                outln!(
                     "{} {}",
                     if report.passed { "PASS" } else { "FAIL" },
                     file.display()
                 );
             }
-            None => print!("{rendered}"),
+            None => out!("{rendered}"),
         }
     }
     if scenarios.len() > 1 && format == Format::Text {
-        println!(
+        outln!(
             "\n{} of {} scenarios passed.",
             scenarios.len() - failed.len(),
             scenarios.len()
@@ -204,7 +204,7 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
     match load_all(path)? {
         Ok(scenarios) => {
             for s in &scenarios {
-                println!("ok  {}  ({} steps)", s.path, s.steps.len());
+                outln!("ok  {}  ({} steps)", s.path, s.steps.len());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -224,7 +224,7 @@ fn list(dir: &Path) -> anyhow::Result<ExitCode> {
                 .max()
                 .unwrap_or(0);
             for s in &scenarios {
-                println!("{:width$}  {}", file_name(&s.path), s.summary);
+                outln!("{:width$}  {}", file_name(&s.path), s.summary);
             }
             Ok(ExitCode::SUCCESS)
         }

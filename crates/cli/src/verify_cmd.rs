@@ -127,9 +127,9 @@ fn print(verdict: &Verdict, json: bool) -> anyhow::Result<()> {
             }
             other => serde_json::json!({ "valid": other.is_valid() }),
         };
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        outln!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        println!("{verdict}");
+        outln!("{verdict}");
     }
     Ok(())
 }

@@ -41,7 +41,7 @@ fn limbo(file: &PathBuf) -> anyhow::Result<ExitCode> {
         )
     })?;
     let report = limbo.run();
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    outln!("{}", serde_json::to_string_pretty(&report)?);
     let disagreements = report.disagreements(&limbo);
     for d in &disagreements {
         eprintln!(

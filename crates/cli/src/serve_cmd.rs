@@ -1,0 +1,53 @@
+//! `pkilab serve`: the HTTPS API.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use pkilab_server::Config;
+
+use crate::passphrase;
+
+/// Serve the CA and KMS over HTTPS with mTLS from the CA in --ca-dir.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The CA directory (`pkilab ca init`); its CRL is watched.
+    #[arg(long)]
+    ca_dir: PathBuf,
+    /// The key store: a SQLite file (created when missing) or postgres:// URL.
+    #[arg(long)]
+    db: String,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// YAML configuration: admins, rate-limit, body-limit, timeouts.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Read the passphrase (CA and key store) from this file.
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+}
+
+/// Runs `serve`.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = match &args.config {
+        Some(path) => Config::load(path).map_err(anyhow::Error::msg)?,
+        None => Config::default(),
+    };
+    let secret = passphrase::obtain(args.passphrase_file.as_deref(), false)?;
+    let kdf_kib = crate::kms_cmd::argon2_memory()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let server =
+            pkilab_server::bind(&args.ca_dir, &args.db, args.listen, config, secret, kdf_kib)
+                .await?;
+        outln!("listening on https://{}", server.local_addr()?);
+        server.run().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

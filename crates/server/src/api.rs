@@ -1,0 +1,326 @@
+//! The router, the per-request middleware (rate limit, audit), the caller's
+//! identity and role, and the public and certificate routes.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use pkilab_ca::store::{CaStore, IssueOptions};
+use pkilab_ca::{RevocationReason, Serial};
+use pkilab_kms::{ADMIN, Kms};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+use zeroize::Zeroizing;
+
+use crate::errors::ApiError;
+use crate::limits::Limiter;
+use crate::tls::CaView;
+
+/// What every handler shares.
+pub struct AppState {
+    pub(crate) kms: Kms,
+    pub(crate) ca: Arc<CaView>,
+    pub(crate) passphrase: Zeroizing<String>,
+    pub(crate) admins: BTreeSet<String>,
+    pub(crate) limiter: Limiter,
+}
+
+/// Who is on the other end of a connection.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The CN of a verified client certificate.
+    pub identity: Option<String>,
+    /// The peer address.
+    pub addr: SocketAddr,
+}
+
+/// An authenticated caller: the certificate CN, and the name the KMS acts
+/// for (`admin` for the admin role).
+pub(crate) struct Actor {
+    pub(crate) identity: String,
+    pub(crate) kms_actor: String,
+    pub(crate) admin: bool,
+}
+
+impl AppState {
+    pub(crate) fn actor(&self, caller: &Caller) -> Result<Actor, ApiError> {
+        let identity = caller
+            .identity
+            .clone()
+            .ok_or_else(ApiError::unauthenticated)?;
+        let admin = self.admins.contains(&identity);
+        if identity == ADMIN && !admin {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "the name '{ADMIN}' is reserved for the operator role; this certificate does not hold it"
+                ),
+            ));
+        }
+        let kms_actor = if admin {
+            ADMIN.to_owned()
+        } else {
+            identity.clone()
+        };
+        Ok(Actor {
+            identity,
+            kms_actor,
+            admin,
+        })
+    }
+
+    /// Checks the `X-Pkilab-Totp` code of a destructive operation.
+    pub(crate) async fn second_factor(
+        &self,
+        actor: &Actor,
+        headers: &HeaderMap,
+    ) -> Result<(), ApiError> {
+        let code = headers
+            .get("x-pkilab-totp")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "totp-required",
+                    "this operation is destructive: send a TOTP code in X-Pkilab-Totp",
+                )
+            })?;
+        self.kms
+            .mfa_check(&actor.identity, code, OffsetDateTime::now_utc())
+            .await
+            .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, "totp-refused", e.to_string()))
+    }
+}
+
+pub(crate) type Shared = Arc<AppState>;
+
+/// Every route.
+pub fn router(state: Shared, body_limit: usize) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/ca/chain", get(ca_chain))
+        .route("/v1/ca/crl", get(ca_crl))
+        .route("/v1/certs", post(issue_cert))
+        .route("/v1/certs/{serial}/revoke", post(revoke_cert))
+        .merge(crate::keys_api::routes())
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
+        .with_state(state)
+}
+
+/// Rate limit before, audit after, for every request.
+async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let caller = request.extensions().get::<Caller>().cloned();
+    let who = caller.as_ref().map_or_else(
+        || "anonymous".to_owned(),
+        |c| {
+            c.identity
+                .clone()
+                .unwrap_or_else(|| format!("anonymous@{}", c.addr.ip()))
+        },
+    );
+    let operation = format!("http {} {}", request.method(), request.uri().path());
+    let response = match state.limiter.take(&who) {
+        Ok(()) => next.run(request).await,
+        Err(wait) => {
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                format!("too many requests from {who}: retry in {wait} s"),
+            );
+            e.retry_after = Some(wait);
+            e.into_response()
+        }
+    };
+    let outcome = response.status().as_u16().to_string();
+    if let Err(e) = state
+        .kms
+        .audit_event(&who, &operation, None, &outcome, OffsetDateTime::now_utc())
+        .await
+    {
+        tracing::error!("audit: {e}");
+    }
+    response
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "no such route: see /v1/openapi.json",
+    )
+}
+
+async fn ca_chain(State(state): State<Shared>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
+        state.ca.chain_pem(),
+    )
+        .into_response()
+}
+
+async fn ca_crl(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let pem = state
+        .ca
+        .crl_pem()
+        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "no-crl", e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response())
+}
+
+/// `POST /v1/certs` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CertRequest {
+    csr: String,
+    name: Option<String>,
+    days: Option<i64>,
+    server: Option<bool>,
+}
+
+/// Runs a blocking CA operation off the async workers.
+async fn with_store<T: Send + 'static>(
+    state: &Shared,
+    work: impl FnOnce(&mut CaStore, &[u8]) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let dir = state.ca.dir().to_owned();
+    let passphrase = state.passphrase.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut store = CaStore::open(&dir)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ca", e.to_string()))?;
+        work(&mut store, passphrase.as_bytes())
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ca", e.to_string()))?
+}
+
+async fn issue_cert(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<CertRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let actor = state.actor(&caller)?;
+    let Json(request) = body?;
+    let name = request.name.unwrap_or_else(|| actor.identity.clone());
+    if name != actor.identity && !actor.admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "'{}' may request certificates for itself only, not for '{name}'",
+                actor.identity
+            ),
+        ));
+    }
+    let days = request.days.unwrap_or(90);
+    if !(1..=825).contains(&days) {
+        return Err(ApiError::bad_request(format!(
+            "days is {days}: give 1 to 825"
+        )));
+    }
+    let options = IssueOptions {
+        name,
+        dns: vec![],
+        ips: vec![],
+        client: !request.server.unwrap_or(false),
+        server: request.server.unwrap_or(false),
+        days,
+        csr: Some(request.csr.into_bytes()),
+        iterations: pkilab_ca::encrypted_key::DEFAULT_ITERATIONS,
+    };
+    let issued = with_store(&state, move |store, passphrase| {
+        store
+            .issue(&options, passphrase, OffsetDateTime::now_utc())
+            .map_err(|e| ApiError::bad_request(e.to_string()))
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "serial": issued.serial.to_string(),
+            "certificate": issued.certificate,
+            "chain": issued.chain,
+        })),
+    ))
+}
+
+/// `POST /v1/certs/{serial}/revoke` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RevokeRequest {
+    reason: Option<String>,
+}
+
+async fn revoke_cert(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(serial): Path<String>,
+    headers: HeaderMap,
+    body: Result<Option<Json<RevokeRequest>>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = state.actor(&caller)?;
+    let body = body?;
+    let serial: Serial = serial
+        .parse()
+        .map_err(|e: pkilab_ca::RequestError| ApiError::bad_request(e.to_string()))?;
+    let reason: RevocationReason = body
+        .and_then(|Json(b)| b.reason)
+        .unwrap_or_else(|| "unspecified".into())
+        .parse()
+        .map_err(|e: pkilab_ca::RequestError| ApiError::bad_request(e.to_string()))?;
+    state.second_factor(&actor, &headers).await?;
+    let (identity, admin) = (actor.identity.clone(), actor.admin);
+    let text = serial.to_string();
+    with_store(&state, move |store, passphrase| {
+        let owner = store
+            .issued()
+            .iter()
+            .find(|r| r.serial == text)
+            .map(|r| r.subject.clone());
+        match owner {
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown-serial",
+                    format!("no certificate with serial {text} was issued by this CA"),
+                ));
+            }
+            Some(owner) if owner != identity && !admin => {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    format!("'{identity}' may revoke only its own certificates"),
+                ));
+            }
+            Some(_) => {}
+        }
+        let now = OffsetDateTime::now_utc();
+        store
+            .revoke(&serial, reason, now)
+            .map_err(|e| ApiError::new(StatusCode::CONFLICT, "refused", e.to_string()))?;
+        store
+            .publish_crl(passphrase, now, Duration::hours(168))
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ca", e.to_string()))?;
+        Ok(Json(
+            json!({ "serial": text, "status": "revoked", "crl": "published" }),
+        ))
+    })
+    .await
+}

@@ -1,0 +1,145 @@
+//! The server's configuration file (YAML), every field optional.
+//!
+//! ```yaml
+//! admins: [admin]            # certificate CNs with the admin role
+//! rate-limit: { per-second: 200, burst: 400 }   # token bucket per client
+//! body-limit: 65536          # bytes; larger bodies get 413
+//! idle-timeout: 30s          # a connection silent this long is closed
+//! handshake-timeout: 10s     # a TLS handshake must finish within this
+//! server-name: localhost     # dNSName of the server certificate issued on first start
+//! ```
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Token bucket parameters.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RateLimit {
+    /// Tokens added per second.
+    pub per_second: f64,
+    /// Bucket size.
+    pub burst: f64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ConfigDoc {
+    admins: Option<Vec<String>>,
+    rate_limit: Option<RateLimit>,
+    body_limit: Option<usize>,
+    idle_timeout: Option<String>,
+    handshake_timeout: Option<String>,
+    server_name: Option<String>,
+}
+
+/// The effective configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// CNs with the admin role.
+    pub admins: BTreeSet<String>,
+    /// Per-client token bucket.
+    pub rate_limit: RateLimit,
+    /// Largest request body, bytes.
+    pub body_limit: usize,
+    /// A connection with no traffic for this long is closed.
+    pub idle_timeout: Duration,
+    /// The TLS handshake must complete within this.
+    pub handshake_timeout: Duration,
+    /// Name on the server certificate issued on first start.
+    pub server_name: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            admins: BTreeSet::from(["admin".to_owned()]),
+            rate_limit: RateLimit {
+                per_second: 200.0,
+                burst: 400.0,
+            },
+            body_limit: 64 * 1024,
+            idle_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(10),
+            server_name: "localhost".into(),
+        }
+    }
+}
+
+fn seconds(text: &str, key: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let (digits, unit) = trimmed.split_at(
+        trimmed
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(trimmed.len()),
+    );
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{key}: '{text}' is not a duration like 30s or 2m"))?;
+    let scale = match unit {
+        "ms" => return Ok(Duration::from_millis(n)),
+        "s" | "" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(format!("{key}: unit '{unit}' unknown: use ms, s, m or h")),
+    };
+    Ok(Duration::from_secs(n * scale))
+}
+
+impl Config {
+    /// Reads `path`; errors name the file and, where known, the line.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses configuration text.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let doc: ConfigDoc = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+        let mut config = Config::default();
+        if let Some(admins) = doc.admins {
+            config.admins = admins.into_iter().collect();
+        }
+        if let Some(limit) = doc.rate_limit {
+            if !(limit.per_second > 0.0 && limit.burst >= 1.0) {
+                return Err("rate-limit: per-second must be positive and burst at least 1".into());
+            }
+            config.rate_limit = limit;
+        }
+        if let Some(limit) = doc.body_limit {
+            config.body_limit = limit;
+        }
+        if let Some(t) = doc.idle_timeout {
+            config.idle_timeout = seconds(&t, "idle-timeout")?;
+        }
+        if let Some(t) = doc.handshake_timeout {
+            config.handshake_timeout = seconds(&t, "handshake-timeout")?;
+        }
+        if let Some(name) = doc.server_name {
+            config.server_name = name;
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = Config::parse(
+            "admins: [root-ops]\nidle-timeout: 2s\nrate-limit: { per-second: 5, burst: 10 }\n",
+        )
+        .expect("valid");
+        assert!(c.admins.contains("root-ops") && !c.admins.contains("admin"));
+        assert_eq!(c.idle_timeout, Duration::from_secs(2));
+        assert_eq!(c.rate_limit.burst, 10.0);
+        assert!(Config::parse("idle-timeout: soon\n").is_err());
+        assert!(Config::parse("colour: blue\n").is_err());
+    }
+}

@@ -1,0 +1,252 @@
+//! Key routes: create, list, show, and the operations on one key. Binary
+//! values travel as standard base64; ciphertexts and signatures in their
+//! `pkilab:v1:` form.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use pkilab_kms::{KeyInfo, KeyType, NewKey, State as KeyState};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::api::{Actor, Caller, Shared};
+use crate::errors::ApiError;
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/v1/keys", post(create).get(list))
+        .route("/v1/keys/{name}", get(show))
+        .route("/v1/keys/{name}/{operation}", post(operate))
+}
+
+type Body<T> = Result<Json<T>, JsonRejection>;
+
+fn b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+    STANDARD
+        .decode(text)
+        .map_err(|e| ApiError::bad_request(format!("{field} is not standard base64: {e}")))
+}
+
+fn duration(field: &str, text: &str) -> Result<Duration, ApiError> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    let n: i64 = digits.parse().map_err(|_| {
+        ApiError::bad_request(format!("{field} '{text}' is not a duration like 30d"))
+    })?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "{field} '{text}': use s, m, h, d or w"
+            )));
+        }
+    };
+    Ok(Duration::seconds(n.saturating_mul(scale)))
+}
+
+/// `POST /v1/keys` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRequest {
+    name: String,
+    #[serde(rename = "type")]
+    key_type: String,
+    owner: Option<String>,
+    expires_in: Option<String>,
+    rotate_every: Option<String>,
+}
+
+async fn create(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    body: Body<CreateRequest>,
+) -> Result<(StatusCode, Json<KeyInfo>), ApiError> {
+    let actor = state.actor(&caller)?;
+    let Json(request) = body?;
+    if request.owner.as_ref().is_some_and(|o| *o != actor.identity) && !actor.admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only an admin creates keys for another owner",
+        ));
+    }
+    let new = NewKey {
+        name: request.name,
+        key_type: request
+            .key_type
+            .parse::<KeyType>()
+            .map_err(ApiError::bad_request)?,
+        owner: Some(request.owner.unwrap_or_else(|| actor.identity.clone())),
+        expires_in: request
+            .expires_in
+            .as_deref()
+            .map(|d| duration("expires_in", d))
+            .transpose()?,
+        rotate_every: request
+            .rotate_every
+            .as_deref()
+            .map(|d| duration("rotate_every", d))
+            .transpose()?,
+        pre_active: false,
+    };
+    let key = state
+        .kms
+        .create(&actor.kms_actor, &new, OffsetDateTime::now_utc())
+        .await?;
+    Ok((StatusCode::CREATED, Json(key)))
+}
+
+fn visible(actor: &Actor, key: &KeyInfo) -> bool {
+    actor.admin
+        || key.owner == actor.identity
+        || key.grants.iter().any(|(who, _)| *who == actor.identity)
+}
+
+async fn list(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<KeyInfo>>, ApiError> {
+    let actor = state.actor(&caller)?;
+    let keys = state.kms.list(OffsetDateTime::now_utc()).await?;
+    Ok(Json(
+        keys.into_iter().filter(|k| visible(&actor, k)).collect(),
+    ))
+}
+
+async fn show(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Result<Json<KeyInfo>, ApiError> {
+    let actor = state.actor(&caller)?;
+    let key = state.kms.show(&name, OffsetDateTime::now_utc()).await?;
+    if !visible(&actor, &key) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("'{}' has no access to key '{name}'", actor.identity),
+        ));
+    }
+    Ok(Json(key))
+}
+
+/// The body of any operation on a key; which fields apply depends on it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperationRequest {
+    plaintext: Option<String>,
+    ciphertext: Option<String>,
+    aad: Option<String>,
+    message: Option<String>,
+    signature: Option<String>,
+    reason: Option<String>,
+    after: Option<String>,
+}
+
+fn need<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str, ApiError> {
+    value
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request(format!("this operation needs `{field}`")))
+}
+
+async fn operate(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path((name, operation)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Option<Json<OperationRequest>>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = state.actor(&caller)?;
+    let request = body?.map(|Json(r)| r).unwrap_or_default();
+    let now = OffsetDateTime::now_utc();
+    let who = actor.kms_actor.as_str();
+    let aad = request.aad.as_deref().unwrap_or("").as_bytes();
+    let kms = &state.kms;
+    let ciphertext_of_this_key = |c: &str| -> Result<(), ApiError> {
+        if c.starts_with(&format!("pkilab:v1:{name}:")) {
+            Ok(())
+        } else {
+            Err(ApiError::bad_request(format!(
+                "the ciphertext does not belong to key '{name}'"
+            )))
+        }
+    };
+    Ok(Json(match operation.as_str() {
+        "encrypt" => {
+            let plaintext = b64("plaintext", need("plaintext", &request.plaintext)?)?;
+            json!({ "ciphertext": kms.encrypt(who, &name, aad, &plaintext, now).await? })
+        }
+        "decrypt" => {
+            let ciphertext = need("ciphertext", &request.ciphertext)?;
+            ciphertext_of_this_key(ciphertext)?;
+            let plaintext = kms.decrypt(who, ciphertext, aad, false, now).await?;
+            json!({ "plaintext": STANDARD.encode(&plaintext[..]) })
+        }
+        "rewrap" => {
+            let ciphertext = need("ciphertext", &request.ciphertext)?;
+            ciphertext_of_this_key(ciphertext)?;
+            json!({ "ciphertext": kms.rewrap(who, ciphertext, aad, now).await? })
+        }
+        "sign" => {
+            let message = b64("message", need("message", &request.message)?)?;
+            json!({ "signature": kms.sign(who, &name, &message, now).await? })
+        }
+        "verify" => {
+            let message = b64("message", need("message", &request.message)?)?;
+            let signature = need("signature", &request.signature)?;
+            ciphertext_of_this_key(signature)?;
+            json!({ "valid": kms.verify(who, &message, signature, false, now).await? })
+        }
+        "datakey" => {
+            let (plain, wrapped) = kms.datakey(who, &name, aad, now).await?;
+            json!({ "plaintext": STANDARD.encode(&plain[..]), "wrapped": wrapped })
+        }
+        "rotate" => json!(kms.rotate(who, &name, now).await?),
+        "revoke" => {
+            state.second_factor(&actor, &headers).await?;
+            let to = match request.reason.as_deref() {
+                None | Some("superseded" | "cessation-of-operation" | "deactivated") => {
+                    KeyState::Deactivated
+                }
+                Some("key-compromise" | "compromised") => KeyState::Compromised,
+                Some(other) => {
+                    return Err(ApiError::bad_request(format!(
+                        "reason '{other}': use superseded, cessation-of-operation or key-compromise"
+                    )));
+                }
+            };
+            json!(kms.transition(who, &name, to, now).await?)
+        }
+        "destroy" => {
+            state.second_factor(&actor, &headers).await?;
+            let after = request
+                .after
+                .as_deref()
+                .map(|d| duration("after", d))
+                .transpose()?
+                .unwrap_or(Duration::ZERO);
+            json!(kms.schedule_destroy(who, &name, after, now).await?)
+        }
+        other => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                format!(
+                    "no operation '{other}': use encrypt, decrypt, rewrap, sign, verify, datakey, rotate, revoke or destroy"
+                ),
+            ));
+        }
+    }))
+}

@@ -1,0 +1,50 @@
+//! pkilab's HTTPS API: the CA and the KMS as a service.
+//!
+//! - TLS (rustls) asks every client for a certificate and checks it with
+//!   `pkilab_verify` against our CA and its current CRL, reloaded when the
+//!   CA publishes a new one: a revoked, expired or foreign certificate is
+//!   refused in the handshake. A connection without one reaches only the
+//!   public routes.
+//! - A client is the CN of its certificate; roles come from the config,
+//!   per-key access from the KMS's owners and grants.
+//! - A token bucket per client, TOTP for destructive operations, and an
+//!   audit entry for every request.
+#![forbid(unsafe_code)]
+
+mod api;
+mod config;
+mod errors;
+mod idle;
+mod keys_api;
+mod limits;
+mod openapi;
+mod serve;
+mod tls;
+
+pub use config::{Config, RateLimit};
+pub use openapi::{PATHS as ROUTES, document as openapi_document};
+pub use serve::{Server, bind};
+pub use tls::{CaView, ClientVerifier};
+
+/// What keeps the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A file or setting is unusable.
+    #[error("{0}")]
+    Setup(String),
+    /// The CA directory.
+    #[error(transparent)]
+    Store(#[from] pkilab_ca::store::StoreError),
+    /// The CA.
+    #[error(transparent)]
+    Ca(#[from] pkilab_ca::Error),
+    /// A file write.
+    #[error(transparent)]
+    Io(#[from] pkilab_ca::disk::IoError),
+    /// The validator's inputs.
+    #[error(transparent)]
+    Verify(#[from] pkilab_verify::Error),
+    /// The key store.
+    #[error(transparent)]
+    Kms(#[from] pkilab_kms::KmsError),
+}

@@ -1,0 +1,182 @@
+//! Binding and serving: the TLS acceptor with our client verifier, a
+//! handshake deadline, an idle deadline, and HTTP/1.1 with keep-alive.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use pkilab_ca::store::CaStore;
+use pkilab_kms::Kms;
+use rustls::ServerConfig;
+use time::{Duration, OffsetDateTime};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+use x509_parser::prelude::{FromDer, X509Certificate};
+use zeroize::Zeroizing;
+
+use crate::ServerError;
+use crate::api::{AppState, Caller, router};
+use crate::config::Config;
+use crate::idle::Idle;
+use crate::limits::Limiter;
+use crate::tls::{CaView, ClientVerifier, server_identity};
+
+/// A bound server, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: Router,
+    state: Arc<AppState>,
+    config: Config,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the CA in `ca_dir` (issuing the server certificate and a first CRL
+/// when missing), the key store `db` (created when missing, with Argon2id at
+/// `kdf_kib`), and binds `listen`.
+pub async fn bind(
+    ca_dir: &Path,
+    db: &str,
+    listen: SocketAddr,
+    config: Config,
+    passphrase: Zeroizing<String>,
+    kdf_kib: u32,
+) -> Result<Server, ServerError> {
+    if !ca_dir.join("crl.pem").exists() {
+        let mut store = CaStore::open(ca_dir)?;
+        store.publish_crl(
+            passphrase.as_bytes(),
+            OffsetDateTime::now_utc(),
+            Duration::hours(168),
+        )?;
+    }
+    let ca = Arc::new(CaView::open(ca_dir)?);
+    let (chain, key) = server_identity(ca_dir, &config.server_name, passphrase.as_bytes())?;
+    let is_sqlite_file = !db.starts_with("postgres");
+    let kms = if is_sqlite_file && !Path::new(db.trim_start_matches("sqlite://")).exists() {
+        Kms::init(db, passphrase.as_bytes(), kdf_kib).await?
+    } else {
+        Kms::open(db, passphrase.as_bytes()).await?
+    };
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = Arc::new(ClientVerifier::new(Arc::clone(&ca), &provider));
+    let mut tls = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServerError::Setup(format!("TLS: {e}")))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .map_err(|e| ServerError::Setup(format!("server certificate: {e}")))?;
+    // No resumption: every connection presents and is checked against the
+    // CRL in force, so a revocation applies to the next connection.
+    tls.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    tls.send_tls13_tickets = 0;
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| ServerError::Setup(format!("cannot listen on {listen}: {e}")))?;
+    let state = Arc::new(AppState {
+        kms,
+        ca,
+        passphrase,
+        admins: config.admins.clone(),
+        limiter: Limiter::new(config.rate_limit),
+    });
+    Ok(Server {
+        listener,
+        acceptor: TlsAcceptor::from(Arc::new(tls)),
+        router: router(Arc::clone(&state), config.body_limit),
+        state,
+        config,
+    })
+}
+
+fn common_name(der: &[u8]) -> Option<String> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let cn = cert
+        .subject()
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_owned();
+    Some(cn)
+}
+
+impl Server {
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr, ServerError> {
+        self.listener
+            .local_addr()
+            .map_err(|e| ServerError::Setup(e.to_string()))
+    }
+
+    /// Serves until the process ends.
+    pub async fn run(self) -> Result<(), ServerError> {
+        let flusher = Arc::clone(&self.state);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+            loop {
+                tick.tick().await;
+                if let Err(e) = flusher.kms.flush().await {
+                    tracing::error!("audit flush: {e}");
+                }
+            }
+        });
+        loop {
+            let (tcp, addr) = match self.listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let acceptor = self.acceptor.clone();
+            let router = self.router.clone();
+            let config = self.config.clone();
+            tokio::spawn(async move {
+                let _ = tcp.set_nodelay(true);
+                let tls = match tokio::time::timeout(config.handshake_timeout, acceptor.accept(tcp))
+                    .await
+                {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(e)) => return tracing::info!("{addr}: TLS handshake refused: {e}"),
+                    Err(_) => return tracing::info!("{addr}: TLS handshake timed out"),
+                };
+                let identity = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|certs| certs.first())
+                    .and_then(|leaf| common_name(leaf));
+                let caller = Caller { identity, addr };
+                let service = router.map_request(move |mut request: Request<Incoming>| {
+                    request.extensions_mut().insert(caller.clone());
+                    request
+                });
+                let io = TokioIo::new(Idle::new(tls, config.idle_timeout));
+                let result = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(config.idle_timeout)
+                    .serve_connection(io, TowerToHyperService::new(service))
+                    .await;
+                if let Err(e) = result {
+                    tracing::debug!("{addr}: {e}");
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,563 @@
+#![allow(clippy::panic)]
+//! `pkilab serve` with real clients: curl and openssl s_client, client
+//! certificates from our own CA, revocation taking effect without a
+//! restart, rate limits, TOTP, and bad input.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+const PASSPHRASE: &str = "server test passphrase";
+
+fn pkilab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pkilab"))
+        .args(args)
+        .env("PKILAB_PASSPHRASE", PASSPHRASE)
+        .env("PKILAB_PBKDF2_ITERATIONS", "1000")
+        .env("PKILAB_ARGON2_MEMORY_KIB", "1024")
+        .output()
+        .expect("pkilab runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8")
+}
+
+struct Lab {
+    dir: tempfile::TempDir,
+    port: u16,
+    server: Child,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+impl Lab {
+    fn start(config: &str) -> Lab {
+        let dir = tempfile::tempdir().expect("temp");
+        let ca = dir.path().join("ca");
+        ok(&pkilab(&[
+            "ca",
+            "init",
+            "--dir",
+            s(&ca),
+            "--name",
+            "Test Root",
+            "--intermediate",
+            "Test Issuing",
+        ]));
+        let config_path = dir.path().join("server.yaml");
+        std::fs::write(&config_path, config).expect("config");
+        let mut server = Command::new(env!("CARGO_BIN_EXE_pkilab"))
+            .args(["serve", "--ca-dir", s(&ca), "--db"])
+            .arg(dir.path().join("kms.db"))
+            .args(["--listen", "127.0.0.1:0", "--config", s(&config_path)])
+            .env("PKILAB_PASSPHRASE", PASSPHRASE)
+            .env("PKILAB_PBKDF2_ITERATIONS", "1000")
+            .env("PKILAB_ARGON2_MEMORY_KIB", "1024")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        let mut line = String::new();
+        BufReader::new(server.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("a line");
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no address in '{line}'"));
+        Lab { dir, port, server }
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca")
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("kms.db")
+    }
+
+    /// A client certificate (leaf + chain in one file) and its key.
+    fn client(&self, name: &str) -> (PathBuf, PathBuf) {
+        let prefix = self.dir.path().join(name);
+        ok(&pkilab(&[
+            "ca",
+            "issue",
+            "--dir",
+            s(&self.ca()),
+            "--name",
+            name,
+            "--client",
+            "--out",
+            s(&prefix),
+        ]));
+        let full = self.dir.path().join(format!("{name}.full.crt"));
+        let mut pem = std::fs::read_to_string(format!("{}.crt", prefix.display())).expect("crt");
+        pem.push_str(
+            &std::fs::read_to_string(format!("{}.chain.crt", prefix.display())).expect("chain"),
+        );
+        std::fs::write(&full, pem).expect("write");
+        (full, PathBuf::from(format!("{}.key", prefix.display())))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.port)
+    }
+
+    /// curl as `client` (or anonymously); returns (status, body, curl's
+    /// exit code and stderr).
+    fn curl(
+        &self,
+        client: Option<&(PathBuf, PathBuf)>,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[&str],
+    ) -> (u16, String, i32, String) {
+        let mut c = Command::new("curl");
+        c.args(["-sS", "-o", "-", "-w", "\n%{http_code}", "--cacert"])
+            .arg(self.ca().join("root.crt"))
+            .args(["-X", method, &self.url(path)]);
+        if let Some((cert, key)) = client {
+            c.arg("--cert")
+                .arg(cert)
+                .arg("--key")
+                .arg(key)
+                .args(["--pass", PASSPHRASE]);
+        }
+        if let Some(body) = body {
+            c.args([
+                "-H",
+                "content-type: application/json",
+                "--data-binary",
+                body,
+            ]);
+        }
+        for h in headers {
+            c.args(["-H", h]);
+        }
+        let out = c.output().expect("curl");
+        let stdout = text(&out.stdout);
+        let (body, status) = stdout.rsplit_once('\n').unwrap_or(("", "0"));
+        (
+            status.trim().parse().unwrap_or(0),
+            body.to_owned(),
+            out.status.code().unwrap_or(-1),
+            text(&out.stderr),
+        )
+    }
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn curl_creates_a_key_encrypts_and_decrypts_and_others_cannot() {
+    let lab = Lab::start("{}");
+    let alice = lab.client("alice");
+    let bob = lab.client("bob");
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys",
+        Some(r#"{"name":"orders","type":"aes-256-gcm"}"#),
+        &[],
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(json(&body)["owner"], "alice");
+    let request = format!(
+        r#"{{"plaintext":"{}","aad":"invoice-7"}}"#,
+        b64(b"pay bob 10")
+    );
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys/orders/encrypt",
+        Some(&request),
+        &[],
+    );
+    assert_eq!(status, 200, "{body}");
+    let ciphertext = json(&body)["ciphertext"]
+        .as_str()
+        .expect("ciphertext")
+        .to_owned();
+    let request = format!(r#"{{"ciphertext":"{ciphertext}","aad":"invoice-7"}}"#);
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys/orders/decrypt",
+        Some(&request),
+        &[],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["plaintext"], b64(b"pay bob 10"));
+    // Bob holds a valid certificate but no grant: 403, with the reason.
+    let (status, body, ..) = lab.curl(
+        Some(&bob),
+        "POST",
+        "/v1/keys/orders/decrypt",
+        Some(&request),
+        &[],
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        json(&body)["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("'bob' may not decrypt"),
+        "{body}"
+    );
+    let (status, body, ..) = lab.curl(Some(&bob), "GET", "/v1/keys", None, &[]);
+    assert_eq!(
+        (status, json(&body)),
+        (200, serde_json::json!([])),
+        "bob sees none of alice's keys"
+    );
+    let (status, body, ..) = lab.curl(Some(&alice), "GET", "/v1/openapi.json", None, &[]);
+    assert_eq!(status, 200);
+    let paths = json(&body)["paths"].as_object().expect("paths").len();
+    assert_eq!(paths, pkilab_server::ROUTES.len());
+}
+
+#[test]
+fn without_a_certificate_only_public_routes_answer() {
+    let lab = Lab::start("{}");
+    let (status, body, ..) = lab.curl(None, "GET", "/v1/health", None, &[]);
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    let (status, body, ..) = lab.curl(None, "GET", "/v1/ca/chain", None, &[]);
+    assert_eq!(status, 200);
+    assert_eq!(body.matches("BEGIN CERTIFICATE").count(), 2);
+    let (status, body, ..) = lab.curl(None, "GET", "/v1/ca/crl", None, &[]);
+    assert_eq!(status, 200);
+    assert!(body.contains("BEGIN X509 CRL"));
+    let (status, body, ..) = lab.curl(None, "GET", "/v1/keys", None, &[]);
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(json(&body)["error"], "unauthenticated");
+}
+
+fn refused_in_handshake(lab: &Lab, client: &(PathBuf, PathBuf), alert: &str) {
+    let (status, _, code, stderr) = lab.curl(Some(client), "GET", "/v1/keys", None, &[]);
+    assert_eq!(status, 0, "no HTTP answer");
+    assert_ne!(code, 0);
+    assert!(stderr.contains(alert), "curl: {stderr}");
+    let mut s_client = Command::new("openssl")
+        .args([
+            "s_client",
+            "-ign_eof",
+            "-connect",
+            &format!("127.0.0.1:{}", lab.port),
+            "-CAfile",
+        ])
+        .arg(lab.ca().join("root.crt"))
+        .arg("-cert")
+        .arg(&client.0)
+        .arg("-key")
+        .arg(&client.1)
+        .args(["-pass", &format!("pass:{PASSPHRASE}")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl");
+    {
+        use std::io::Write;
+        let mut stdin = s_client.stdin.take().expect("stdin");
+        let _ = stdin.write_all(b"GET /v1/keys HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    }
+    let out = s_client.wait_with_output().expect("s_client");
+    let said = text(&out.stdout) + &text(&out.stderr);
+    assert!(said.contains(alert), "openssl s_client: {said}");
+}
+
+#[test]
+fn revoked_expired_and_foreign_certificates_are_refused_in_the_handshake() {
+    let lab = Lab::start("{}");
+    let carol = lab.client("carol");
+    assert_eq!(lab.curl(Some(&carol), "GET", "/v1/keys", None, &[]).0, 200);
+    ok(&pkilab(&[
+        "ca",
+        "revoke",
+        "--dir",
+        s(&lab.ca()),
+        "--cert",
+        &format!("{}/carol.crt", lab.dir.path().display()),
+        "--reason",
+        "key-compromise",
+    ]));
+    ok(&pkilab(&["ca", "crl", "--dir", s(&lab.ca())]));
+    refused_in_handshake(&lab, &carol, "certificate revoked");
+
+    // A certificate from another CA.
+    let other = lab.dir.path().join("other");
+    ok(&pkilab(&[
+        "ca",
+        "init",
+        "--dir",
+        s(&other),
+        "--name",
+        "Other Root",
+    ]));
+    let prefix = lab.dir.path().join("stranger");
+    ok(&pkilab(&[
+        "ca",
+        "issue",
+        "--dir",
+        s(&other),
+        "--name",
+        "stranger",
+        "--client",
+        "--out",
+        s(&prefix),
+    ]));
+    let stranger = (
+        PathBuf::from(format!("{}.crt", prefix.display())),
+        PathBuf::from(format!("{}.key", prefix.display())),
+    );
+    refused_in_handshake(&lab, &stranger, "unknown ca");
+
+    // An expired one: valid for one second from the issuing CA's start.
+    let expired = expired_client(&lab);
+    refused_in_handshake(&lab, &expired, "certificate expired");
+}
+
+fn expired_client(lab: &Lab) -> (PathBuf, PathBuf) {
+    use pkilab_ca::{CaKey, CertificateAuthority, LeafRequest, Serial, SigningAlgorithm};
+    let issuing_pem = std::fs::read(lab.ca().join("issuing.crt")).expect("issuing");
+    let issuing_der = pem::parse(&issuing_pem).expect("pem").into_contents();
+    let key = CaKey::from_encrypted(
+        &std::fs::read(lab.ca().join("issuing.key")).expect("key"),
+        PASSPHRASE.as_bytes(),
+    )
+    .expect("key opens");
+    let issuing = CertificateAuthority::from_parts(issuing_der, key).expect("issuing CA");
+    let (_, parsed) =
+        x509_parser::parse_x509_certificate(
+            issuing.certificate_der(),
+        )
+        .expect("parse");
+    let start = parsed.validity().not_before.to_datetime();
+    let leaf_key = CaKey::generate(SigningAlgorithm::Ed25519).expect("key");
+    let mut request = LeafRequest::new("dave", start, start + time::Duration::seconds(1));
+    request.client = true;
+    std::thread::sleep(Duration::from_secs(2));
+    let issued = issuing
+        .issue(&request, &leaf_key.public_key_spki_der(), Serial::random())
+        .expect("issue");
+    let cert = lab.dir.path().join("dave.crt");
+    let key = lab.dir.path().join("dave.key");
+    std::fs::write(
+        &cert,
+        pem::encode(&pem::Pem::new("CERTIFICATE", issued.der)),
+    )
+    .expect("write");
+    std::fs::write(
+        &key,
+        leaf_key
+            .to_encrypted_pem(PASSPHRASE.as_bytes(), 1000)
+            .expect("pem"),
+    )
+    .expect("write");
+    (cert, key)
+}
+
+#[test]
+fn a_flood_is_limited_per_client() {
+    let lab = Lab::start("rate-limit: { per-second: 1, burst: 5 }\n");
+    let mallory = lab.client("mallory");
+    let alice = lab.client("alice");
+    let mut statuses = Vec::new();
+    let mut retry_after = false;
+    for _ in 0..10 {
+        let out = Command::new("curl")
+            .args(["-sS", "-D", "-", "-o", "/dev/null", "--cacert"])
+            .arg(lab.ca().join("root.crt"))
+            .arg("--cert")
+            .arg(&mallory.0)
+            .arg("--key")
+            .arg(&mallory.1)
+            .args(["--pass", PASSPHRASE])
+            .arg(lab.url("/v1/keys"))
+            .output()
+            .expect("curl");
+        let head = text(&out.stdout);
+        let status: u16 = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        retry_after |= status == 429 && head.to_ascii_lowercase().contains("retry-after:");
+        statuses.push(status);
+    }
+    assert!(
+        statuses.iter().filter(|s| **s == 429).count() >= 4,
+        "{statuses:?}"
+    );
+    assert!(retry_after, "429 carries Retry-After");
+    assert_eq!(
+        lab.curl(Some(&alice), "GET", "/v1/keys", None, &[]).0,
+        200,
+        "alice is still served"
+    );
+}
+
+fn totp_for(lab: &Lab, identity: &str) -> Vec<u8> {
+    let uri = ok(&pkilab(&[
+        "kms",
+        "--db",
+        s(&lab.db()),
+        "mfa",
+        "enroll",
+        identity,
+    ]));
+    let encoded = uri
+        .split("secret=")
+        .nth(1)
+        .and_then(|s| s.split('&').next())
+        .expect("secret");
+    let (mut out, mut buffer, mut bits) = (Vec::new(), 0u32, 0u32);
+    for c in encoded.bytes() {
+        let v = if c.is_ascii_uppercase() {
+            c - b'A'
+        } else {
+            c - b'2' + 26
+        };
+        buffer = (buffer << 5) | u32::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn destructive_operations_need_a_fresh_totp_code() {
+    let lab = Lab::start("{}");
+    let alice = lab.client("alice");
+    let (status, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys",
+        Some(r#"{"name":"old","type":"ed25519"}"#),
+        &[],
+    );
+    assert_eq!(status, 201);
+    let (status, body, ..) = lab.curl(Some(&alice), "POST", "/v1/keys/old/revoke", Some("{}"), &[]);
+    assert_eq!(
+        (status, json(&body)["error"].as_str()),
+        (401, Some("totp-required")),
+        "{body}"
+    );
+    let secret = totp_for(&lab, "alice");
+    let step = time::OffsetDateTime::now_utc().unix_timestamp() / pkilab_kms::TOTP_STEP;
+    let code = pkilab_kms::totp_code(&secret, step);
+    let wrong = format!("x-pkilab-totp: {:06}", (code + 1) % 1_000_000);
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys/old/revoke",
+        Some("{}"),
+        &[&wrong],
+    );
+    assert_eq!(status, 403, "{body}");
+    let right = format!("x-pkilab-totp: {code:06}");
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys/old/revoke",
+        Some("{}"),
+        &[&right],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["state"], "deactivated");
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys/old/destroy",
+        Some("{}"),
+        &[&right],
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("already used"), "{body}");
+}
+
+#[test]
+fn bad_input_gets_precise_answers_and_idle_clients_are_dropped() {
+    let lab = Lab::start("body-limit: 1024\nidle-timeout: 1s\nhandshake-timeout: 2s\n");
+    let alice = lab.client("alice");
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys",
+        Some(r#"{"name": "k", "type": }"#),
+        &[],
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        json(&body)["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("JSON"),
+        "{body}"
+    );
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys",
+        Some(r#"{"name": "k", "type": "des"}"#),
+        &[],
+    );
+    assert_eq!(status, 400, "{body}");
+    let big = format!(r#"{{"plaintext":"{}"}}"#, "A".repeat(4096));
+    let (status, body, ..) = lab.curl(Some(&alice), "POST", "/v1/keys/k/encrypt", Some(&big), &[]);
+    assert_eq!(status, 413, "{body}");
+    let (status, body, ..) = lab.curl(Some(&alice), "GET", "/v1/nothing-here", None, &[]);
+    assert_eq!(
+        (status, json(&body)["error"].as_str()),
+        (404, Some("not-found"))
+    );
+    // A client that connects and says nothing is cut off.
+    let mut idle = std::net::TcpStream::connect(("127.0.0.1", lab.port)).expect("connect");
+    idle.set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    let started = std::time::Instant::now();
+    let mut buffer = [0u8; 16];
+    let read = idle.read(&mut buffer);
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(14),
+        "closed by the server, not by our timeout"
+    );
+    // The server is still there.
+    assert_eq!(lab.curl(None, "GET", "/v1/health", None, &[]).0, 200);
+}
