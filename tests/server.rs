@@ -360,10 +360,7 @@ fn expired_client(lab: &Lab) -> (PathBuf, PathBuf) {
     .expect("key opens");
     let issuing = CertificateAuthority::from_parts(issuing_der, key).expect("issuing CA");
     let (_, parsed) =
-        x509_parser::parse_x509_certificate(
-            issuing.certificate_der(),
-        )
-        .expect("parse");
+        x509_parser::parse_x509_certificate(issuing.certificate_der()).expect("parse");
     let start = parsed.validity().not_before.to_datetime();
     let leaf_key = CaKey::generate(SigningAlgorithm::Ed25519).expect("key");
     let mut request = LeafRequest::new("dave", start, start + time::Duration::seconds(1));

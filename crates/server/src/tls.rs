@@ -243,7 +243,7 @@ pub fn server_identity(
     if !cert_path.exists() {
         let mut store = CaStore::open(dir)?;
         let ips = name.parse().map(|ip| vec![ip]).unwrap_or_default();
-        let options = IssueOptions {
+        let mut options = IssueOptions {
             name: name.to_owned(),
             dns: vec![],
             ips,
@@ -253,7 +253,17 @@ pub fn server_identity(
             csr: None,
             iterations: pkilab_ca::encrypted_key::DEFAULT_ITERATIONS,
         };
-        let issued = store.issue(&options, passphrase, OffsetDateTime::now_utc())?;
+        let now = OffsetDateTime::now_utc();
+        let issued = match store.issue(&options, passphrase, now) {
+            // A year, or as long as the issuing CA still lives.
+            Err(pkilab_ca::store::StoreError::Ca(pkilab_ca::Error::Request(
+                pkilab_ca::RequestError::OutlivesIssuer { max_days, .. },
+            ))) if max_days >= 1 => {
+                options.days = max_days;
+                store.issue(&options, passphrase, now)?
+            }
+            other => other?,
+        };
         let key = issued
             .key
             .ok_or_else(|| ServerError::Setup("the CA returned no key".into()))?;
