@@ -36,6 +36,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Config::load(path).map_err(anyhow::Error::msg)?,
         None => Config::default(),
     };
+    // Refusals and errors go to stderr; RUST_LOG=debug shows more.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
     let secret = passphrase::obtain(args.passphrase_file.as_deref(), false)?;
     let kdf_kib = crate::kms_cmd::argon2_memory()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
