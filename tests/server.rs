@@ -246,6 +246,24 @@ fn curl_creates_a_key_encrypts_and_decrypts_and_others_cannot() {
     assert_eq!(status, 200);
     let paths = json(&body)["paths"].as_object().expect("paths").len();
     assert_eq!(paths, pkilab_server::ROUTES.len());
+    // Every request is in the audit log, with who, what and the outcome;
+    // the plaintext is not.
+    std::thread::sleep(Duration::from_millis(600));
+    let log = ok(&pkilab(&["kms", "--db", s(&lab.db()), "audit", "show"]));
+    let has = |actor: &str, what: &str, outcome: &str| {
+        log.lines()
+            .any(|l| l.contains(actor) && l.contains(what) && l.trim_end().ends_with(outcome))
+    };
+    assert!(
+        has("alice", "http POST /v1/keys/orders/encrypt", "200"),
+        "{log}"
+    );
+    assert!(
+        has("bob", "http POST /v1/keys/orders/decrypt", "403"),
+        "{log}"
+    );
+    assert!(!log.contains(&b64(b"pay bob 10")), "{log}");
+    assert!(ok(&pkilab(&["kms", "--db", s(&lab.db()), "audit", "verify"])).contains("intact"));
 }
 
 #[test]
