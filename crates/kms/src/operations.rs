@@ -190,55 +190,6 @@ impl Kms {
         Ok(key)
     }
 
-    /// One operation on one key, in one transaction: load the key (expiry
-    /// and destruction applied), check access and state for `purpose`, run
-    /// `work`, audit the outcome as `audit`.
-    async fn on_key<T>(
-        &self,
-        actor: &str,
-        name: &str,
-        audit: &str,
-        purpose: Purpose,
-        now: OffsetDateTime,
-        work: impl AsyncFnOnce(&mut Tx<'static>, KeyInfo) -> Result<Done<T>, KmsError>,
-    ) -> Result<T, KmsError> {
-        let at = now.unix_timestamp();
-        let mut tx = self.begin().await?;
-        let result = match self.prepare(&mut tx, actor, name, purpose, at).await {
-            Ok(key) => work(&mut tx, key).await,
-            Err(e) => Err(e),
-        };
-        self.finish(tx, (actor, audit, Some(name)), at, result)
-            .await
-    }
-
-    /// [`Kms::on_key`] for input that names its key and version
-    /// (`pkilab:v1:…`); unparsable input is refused and audited.
-    async fn on_tagged<T>(
-        &self,
-        actor: &str,
-        text: &str,
-        what: &str,
-        purpose: Purpose,
-        now: OffsetDateTime,
-        work: impl AsyncFnOnce(&mut Tx<'static>, KeyInfo, Tagged) -> Result<Done<T>, KmsError>,
-    ) -> Result<T, KmsError> {
-        match untag(text, what) {
-            Ok(tagged) => {
-                let name = tagged.key.clone();
-                self.on_key(actor, &name, purpose.0, purpose, now, async |tx, key| {
-                    work(tx, key, tagged).await
-                })
-                .await
-            }
-            Err(e) => {
-                let tx = self.begin().await?;
-                self.finish(tx, (actor, purpose.0, None), now.unix_timestamp(), Err(e))
-                    .await
-            }
-        }
-    }
-
     /// Encrypts with the newest version (AES-256-GCM or RSA-OAEP-SHA256).
     pub async fn encrypt(
         &self,
@@ -260,12 +211,28 @@ impl Kms {
             .await;
             return self.finish_queued(actor, "encrypt", name, at, result).await;
         }
-        let purpose = Purpose("encrypt", Use::Protect, false);
-        self.on_key(actor, name, "encrypt", purpose, now, async |tx, key| {
-            let material = self.material(tx, &key, key.current_version).await?;
-            seal(&key, &material, aad, plaintext)
-        })
-        .await
+        let mut tx = self.begin().await?;
+        let result = self
+            .encrypt_in(&mut tx, actor, name, aad, plaintext, at)
+            .await;
+        self.finish(tx, (actor, "encrypt", Some(name)), at, result)
+            .await
+    }
+
+    async fn encrypt_in(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &str,
+        name: &str,
+        aad: &[u8],
+        plaintext: &[u8],
+        at: i64,
+    ) -> Result<Done<String>, KmsError> {
+        let key = self
+            .prepare(tx, actor, name, Purpose("encrypt", Use::Protect, false), at)
+            .await?;
+        let material = self.material(tx, &key, key.current_version).await?;
+        seal(&key, &material, aad, plaintext)
     }
 
     /// Decrypts a ciphertext from [`Kms::encrypt`] with the version it names.
@@ -278,30 +245,54 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
         let at = now.unix_timestamp();
-        if let Ok(p) = untag(ciphertext, "ciphertext")
+        let parsed = untag(ciphertext, "ciphertext");
+        let name = parsed.as_ref().map(|p| p.key.clone()).ok();
+        if let Ok(p) = &parsed
             && let Some(key) = self.cached_key(&p.key, at)
             && let Some(material) = self.cached_material(&key, p.version)
         {
             let result = async {
                 self.check_cached(actor, &key, "decrypt", Use::Process, allow_compromised)
                     .await?;
-                open(&material, &p, aad)
+                open(&material, p, aad)
             }
             .await;
             return self
                 .finish_queued(actor, "decrypt", &p.key, at, result)
                 .await;
         }
-        let purpose = Purpose("decrypt", Use::Process, allow_compromised);
-        self.on_tagged(
-            actor,
-            ciphertext,
-            "ciphertext",
-            purpose,
-            now,
-            async |tx, key, p| open(&*self.material(tx, &key, p.version).await?, &p, aad),
-        )
-        .await
+        let mut tx = self.begin().await?;
+        let result = match parsed {
+            Ok(p) => {
+                self.decrypt_in(&mut tx, actor, &p, aad, allow_compromised, at)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        self.finish(tx, (actor, "decrypt", name.as_deref()), at, result)
+            .await
+    }
+
+    async fn decrypt_in(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &str,
+        data: &Tagged,
+        aad: &[u8],
+        allow_compromised: bool,
+        at: i64,
+    ) -> Result<Done<Zeroizing<Vec<u8>>>, KmsError> {
+        let key = self
+            .prepare(
+                tx,
+                actor,
+                &data.key,
+                Purpose("decrypt", Use::Process, allow_compromised),
+                at,
+            )
+            .await?;
+        let material = self.material(tx, &key, data.version).await?;
+        open(&material, data, aad)
     }
 
     /// Moves a ciphertext to the newest version without returning the
@@ -313,20 +304,35 @@ impl Kms {
         aad: &[u8],
         now: OffsetDateTime,
     ) -> Result<String, KmsError> {
-        let purpose = Purpose("rewrap", Use::Protect, false);
-        self.on_tagged(
-            actor,
-            ciphertext,
-            "ciphertext",
-            purpose,
-            now,
-            async |tx, key, p| {
-                let plaintext = open(&*self.material(tx, &key, p.version).await?, &p, aad)?.value;
-                let newest = self.material(tx, &key, key.current_version).await?;
-                seal(&key, &newest, aad, &plaintext)
-            },
-        )
-        .await
+        let at = now.unix_timestamp();
+        let parsed = untag(ciphertext, "ciphertext");
+        let name = parsed.as_ref().map(|p| p.key.clone()).ok();
+        let mut tx = self.begin().await?;
+        let result = match parsed {
+            Ok(p) => {
+                async {
+                    let key = self
+                        .prepare(
+                            &mut tx,
+                            actor,
+                            &p.key,
+                            Purpose("rewrap", Use::Protect, false),
+                            at,
+                        )
+                        .await?;
+                    let old = self.material(&mut tx, &key, p.version).await?;
+                    let plaintext = old.decrypt(&data_aad(&p.key, p.version, aad), &p.data)?;
+                    let version = key.current_version;
+                    let new = self.material(&mut tx, &key, version).await?;
+                    let sealed = new.encrypt(&data_aad(&p.key, version, aad), &plaintext)?;
+                    Ok(done(tag(&p.key, version, &sealed), Some(version)))
+                }
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        self.finish(tx, (actor, "rewrap", name.as_deref()), at, result)
+            .await
     }
 
     /// A fresh AES-256 data key: in the clear for immediate use, and
@@ -338,14 +344,36 @@ impl Kms {
         aad: &[u8],
         now: OffsetDateTime,
     ) -> Result<(Zeroizing<Vec<u8>>, String), KmsError> {
-        let purpose = Purpose("datakey", Use::Protect, false);
-        self.on_key(actor, name, "datakey", purpose, now, async |tx, key| {
+        let at = now.unix_timestamp();
+        let mut tx = self.begin().await?;
+        let result = async {
+            let key = self
+                .prepare(
+                    &mut tx,
+                    actor,
+                    name,
+                    Purpose("datakey", Use::Protect, false),
+                    at,
+                )
+                .await?;
+            if !key.key_type.encrypts() {
+                return Err(KmsError::Unsupported(format!(
+                    "key '{name}' is {}: it cannot wrap a data key",
+                    key.key_type
+                )));
+            }
             let fresh = Material::generate(KeyType::Aes256Gcm)?;
-            let material = self.material(tx, &key, key.current_version).await?;
-            let wrapped = seal(&key, &material, aad, &fresh.bytes)?;
-            Ok(done((fresh.bytes.clone(), wrapped.value), wrapped.version))
-        })
-        .await
+            let version = key.current_version;
+            let material = self.material(&mut tx, &key, version).await?;
+            let wrapped = material.encrypt(&data_aad(name, version, aad), &fresh.bytes)?;
+            Ok(done(
+                (fresh.bytes.clone(), tag(name, version, &wrapped)),
+                Some(version),
+            ))
+        }
+        .await;
+        self.finish(tx, (actor, "datakey", Some(name)), at, result)
+            .await
     }
 
     /// Signs with the newest version (Ed25519 or RSA-PSS-SHA256).
@@ -356,8 +384,18 @@ impl Kms {
         message: &[u8],
         now: OffsetDateTime,
     ) -> Result<String, KmsError> {
-        let purpose = Purpose("sign", Use::Protect, false);
-        self.on_key(actor, name, "sign", purpose, now, async |tx, key| {
+        let at = now.unix_timestamp();
+        let mut tx = self.begin().await?;
+        let result = async {
+            let key = self
+                .prepare(
+                    &mut tx,
+                    actor,
+                    name,
+                    Purpose("sign", Use::Protect, false),
+                    at,
+                )
+                .await?;
             if !key.key_type.signs() {
                 return Err(KmsError::Unsupported(format!(
                     "key '{name}' is {}: it does not sign",
@@ -365,13 +403,15 @@ impl Kms {
                 )));
             }
             let version = key.current_version;
-            let material = self.material(tx, &key, version).await?;
+            let material = self.material(&mut tx, &key, version).await?;
             Ok(done(
                 tag(name, version, &material.sign(message)?),
                 Some(version),
             ))
-        })
-        .await
+        }
+        .await;
+        self.finish(tx, (actor, "sign", Some(name)), at, result)
+            .await
     }
 
     /// Verifies a signature from [`Kms::sign`]; `Ok(false)` when it does not
@@ -384,20 +424,35 @@ impl Kms {
         allow_compromised: bool,
         now: OffsetDateTime,
     ) -> Result<bool, KmsError> {
-        let purpose = Purpose("verify", Use::Process, allow_compromised);
-        self.on_tagged(
-            actor,
-            signature,
-            "signature",
-            purpose,
-            now,
-            async |tx, key, p| {
-                let spki = self.material(tx, &key, p.version).await?.public_spki()?;
-                let valid = verify_with_spki(key.key_type, &spki, message, &p.data)?;
-                Ok(done(valid, Some(p.version)))
-            },
-        )
-        .await
+        let at = now.unix_timestamp();
+        let parsed = untag(signature, "signature");
+        let name = parsed.as_ref().map(|p| p.key.clone()).ok();
+        let mut tx = self.begin().await?;
+        let result = match parsed {
+            Ok(p) => {
+                async {
+                    let key = self
+                        .prepare(
+                            &mut tx,
+                            actor,
+                            &p.key,
+                            Purpose("verify", Use::Process, allow_compromised),
+                            at,
+                        )
+                        .await?;
+                    let material = self.material(&mut tx, &key, p.version).await?;
+                    let spki = material.public_spki()?;
+                    Ok(done(
+                        verify_with_spki(key.key_type, &spki, message, &p.data)?,
+                        Some(p.version),
+                    ))
+                }
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        self.finish(tx, (actor, "verify", name.as_deref()), at, result)
+            .await
     }
 
     /// X25519 with a peer's public key, using the newest version.
@@ -408,13 +463,25 @@ impl Kms {
         peer_public: &[u8],
         now: OffsetDateTime,
     ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
-        let purpose = Purpose("agree", Use::Protect, false);
-        self.on_key(actor, name, "agree", purpose, now, async |tx, key| {
+        let at = now.unix_timestamp();
+        let mut tx = self.begin().await?;
+        let result = async {
+            let key = self
+                .prepare(
+                    &mut tx,
+                    actor,
+                    name,
+                    Purpose("agree", Use::Protect, false),
+                    at,
+                )
+                .await?;
             let version = key.current_version;
-            let material = self.material(tx, &key, version).await?;
+            let material = self.material(&mut tx, &key, version).await?;
             Ok(done(material.agree(peer_public)?, Some(version)))
-        })
-        .await
+        }
+        .await;
+        self.finish(tx, (actor, "agree", Some(name)), at, result)
+            .await
     }
 
     /// Hands out a symmetric key's newest version, for distribution to a
@@ -426,8 +493,18 @@ impl Kms {
         name: &str,
         now: OffsetDateTime,
     ) -> Result<(i64, Zeroizing<Vec<u8>>), KmsError> {
-        let purpose = Purpose("obtain", Use::Protect, false);
-        self.on_key(actor, name, "obtain", purpose, now, async |tx, key| {
+        let at = now.unix_timestamp();
+        let mut tx = self.begin().await?;
+        let result = async {
+            let key = self
+                .prepare(
+                    &mut tx,
+                    actor,
+                    name,
+                    Purpose("obtain", Use::Protect, false),
+                    at,
+                )
+                .await?;
             if key.key_type != KeyType::Aes256Gcm {
                 return Err(KmsError::Unsupported(format!(
                     "key '{name}' is {}: only AES group keys are handed out",
@@ -435,10 +512,12 @@ impl Kms {
                 )));
             }
             let version = key.current_version;
-            let material = self.material(tx, &key, version).await?;
+            let material = self.material(&mut tx, &key, version).await?;
             Ok(done((version, material.bytes.clone()), Some(version)))
-        })
-        .await
+        }
+        .await;
+        self.finish(tx, (actor, "obtain", Some(name)), at, result)
+            .await
     }
 
     /// The newest version's public key as PEM SubjectPublicKeyInfo.
@@ -448,20 +527,28 @@ impl Kms {
         name: &str,
         now: OffsetDateTime,
     ) -> Result<String, KmsError> {
-        let purpose = Purpose("export", Use::Public, false);
-        self.on_key(
-            actor,
-            name,
-            "export.public",
-            purpose,
-            now,
-            async |tx, key| {
-                let version = key.current_version;
-                let spki = self.material(tx, &key, version).await?.public_spki()?;
-                Ok(done(pem_lf("PUBLIC KEY", spki), Some(version)))
-            },
-        )
-        .await
+        let at = now.unix_timestamp();
+        let mut tx = self.begin().await?;
+        let result = async {
+            let key = self
+                .prepare(
+                    &mut tx,
+                    actor,
+                    name,
+                    Purpose("export", Use::Public, false),
+                    at,
+                )
+                .await?;
+            let version = key.current_version;
+            let material = self.material(&mut tx, &key, version).await?;
+            Ok(done(
+                pem_lf("PUBLIC KEY", material.public_spki()?),
+                Some(version),
+            ))
+        }
+        .await;
+        self.finish(tx, (actor, "export.public", Some(name)), at, result)
+            .await
     }
 
     /// The newest version's private key as encrypted PKCS#8 (PBES2) PEM,
@@ -474,23 +561,29 @@ impl Kms {
         iterations: u32,
         now: OffsetDateTime,
     ) -> Result<String, KmsError> {
-        let purpose = Purpose("export", Use::Protect, false);
-        self.on_key(
-            actor,
-            name,
-            "export.private",
-            purpose,
-            now,
-            async |tx, key| {
-                let version = key.current_version;
-                let pkcs8 = self.material(tx, &key, version).await?.private_pkcs8()?;
-                let pem =
-                    pkilab_ca::encrypted_key::encrypt_pkcs8(&pkcs8, export_passphrase, iterations)
-                        .map_err(|e| KmsError::Crypto(e.to_string()))?;
-                Ok(done(pem, Some(version)))
-            },
-        )
-        .await
+        let at = now.unix_timestamp();
+        let mut tx = self.begin().await?;
+        let result = async {
+            let key = self
+                .prepare(
+                    &mut tx,
+                    actor,
+                    name,
+                    Purpose("export", Use::Protect, false),
+                    at,
+                )
+                .await?;
+            let version = key.current_version;
+            let material = self.material(&mut tx, &key, version).await?;
+            let pkcs8 = material.private_pkcs8()?;
+            let pem =
+                pkilab_ca::encrypted_key::encrypt_pkcs8(&pkcs8, export_passphrase, iterations)
+                    .map_err(|e| KmsError::Crypto(e.to_string()))?;
+            Ok(done(pem, Some(version)))
+        }
+        .await;
+        self.finish(tx, (actor, "export.private", Some(name)), at, result)
+            .await
     }
 }
 
@@ -512,7 +605,7 @@ fn seal(
     Ok(done(tag(&key.name, version, &sealed), Some(version)))
 }
 
-/// Decrypts `data` with the version's `material`.
+/// Decrypts `data` with its version's `material`.
 fn open(
     material: &Material,
     data: &Tagged,
