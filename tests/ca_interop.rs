@@ -5,18 +5,16 @@
 //! revoked, CRLs `openssl crl` parses and keys `openssl pkey` opens. Then
 //! bad input: each gets exit 2, one line naming the culprit, no write.
 
+mod common;
+
+use common::{ok, s, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const PASSPHRASE: &str = "correct horse battery staple";
 
 fn pkilab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pkilab"))
-        .args(args)
-        .env("PKILAB_PASSPHRASE", PASSPHRASE)
-        .env("PKILAB_PBKDF2_ITERATIONS", "1000")
-        .output()
-        .expect("the pkilab binary runs")
+    common::run(args, PASSPHRASE)
 }
 
 fn openssl(args: &[&str], passphrase: &str) -> Output {
@@ -25,25 +23,6 @@ fn openssl(args: &[&str], passphrase: &str) -> Output {
         .env("PKILAB_PASSPHRASE", passphrase)
         .output()
         .expect("openssl is installed")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 struct Pki {

@@ -3,6 +3,9 @@
 //! exported keys, a wrong passphrase named, and a SIGKILL in the middle of
 //! a batch of writes that loses no acknowledged key and breaks no chain.
 
+mod common;
+
+use common::{ok, s, text};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -14,34 +17,13 @@ fn pkilab(db: &Path, args: &[&str]) -> Output {
 }
 
 fn command(db: &Path, args: &[&str], passphrase: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pkilab"));
-    c.arg("kms")
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("PKILAB_PASSPHRASE", passphrase)
-        .env("PKILAB_ARGON2_MEMORY_KIB", "1024")
-        .env("PKILAB_PBKDF2_ITERATIONS", "1000");
-    c
+    let mut full = vec!["kms", "--db", s(db)];
+    full.extend_from_slice(args);
+    common::command(&full, passphrase)
 }
 
 fn pkilab_with(db: &Path, args: &[&str], passphrase: &str) -> Output {
     command(db, args, passphrase).output().expect("pkilab runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 fn store() -> (tempfile::TempDir, PathBuf) {
@@ -49,10 +31,6 @@ fn store() -> (tempfile::TempDir, PathBuf) {
     let db = dir.path().join("kms.db");
     ok(&pkilab(&db, &["init"]));
     (dir, db)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8")
 }
 
 #[test]

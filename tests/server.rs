@@ -3,40 +3,18 @@
 //! certificates from our own CA, revocation taking effect without a
 //! restart, rate limits, TOTP, and bad input.
 
+mod common;
+
+use common::{ok, s, text};
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 const PASSPHRASE: &str = "server test passphrase";
 
 fn pkilab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pkilab"))
-        .args(args)
-        .env("PKILAB_PASSPHRASE", PASSPHRASE)
-        .env("PKILAB_PBKDF2_ITERATIONS", "1000")
-        .env("PKILAB_ARGON2_MEMORY_KIB", "1024")
-        .output()
-        .expect("pkilab runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8")
+    common::run(args, PASSPHRASE)
 }
 
 struct Lab {
