@@ -554,3 +554,72 @@ fn bad_input_gets_precise_answers_and_idle_clients_are_dropped() {
     // The server is still there.
     assert_eq!(lab.curl(None, "GET", "/v1/health", None, &[]).0, 200);
 }
+
+#[test]
+fn a_csr_becomes_a_certificate_and_its_revocation_applies_at_once() {
+    let lab = Lab::start("{}");
+    let alice = lab.client("alice");
+    let key = lab.dir.path().join("alice2.key");
+    let csr = lab.dir.path().join("alice2.csr");
+    let out = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out", s(&key)])
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-key",
+            s(&key),
+            "-subj",
+            "/CN=alice",
+            "-out",
+            s(&csr),
+        ])
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let pem = std::fs::read_to_string(&csr).expect("csr");
+    let request = serde_json::json!({ "csr": pem }).to_string();
+    let (status, body, ..) = lab.curl(Some(&alice), "POST", "/v1/certs", Some(&request), &[]);
+    assert_eq!(status, 201, "{body}");
+    let issued = json(&body);
+    let cert = lab.dir.path().join("alice2.full.crt");
+    let chain = format!(
+        "{}{}",
+        issued["certificate"].as_str().expect("certificate"),
+        issued["chain"].as_str().expect("chain")
+    );
+    std::fs::write(&cert, chain).expect("write");
+    let alice2 = (cert, key);
+    assert_eq!(lab.curl(Some(&alice2), "GET", "/v1/keys", None, &[]).0, 200);
+    // Someone else's name is refused.
+    let other = serde_json::json!({ "csr": pem, "name": "bob" }).to_string();
+    assert_eq!(
+        lab.curl(Some(&alice), "POST", "/v1/certs", Some(&other), &[])
+            .0,
+        403
+    );
+    // Alice revokes her new certificate (with a TOTP code); the server
+    // publishes the CRL and refuses it from the next connection.
+    let secret = totp_for(&lab, "alice");
+    let step = time::OffsetDateTime::now_utc().unix_timestamp() / pkilab_kms::TOTP_STEP;
+    let totp = format!("x-pkilab-totp: {:06}", pkilab_kms::totp_code(&secret, step));
+    let serial = issued["serial"].as_str().expect("serial");
+    let path = format!("/v1/certs/{serial}/revoke");
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        &path,
+        Some(r#"{"reason":"superseded"}"#),
+        &[&totp],
+    );
+    assert_eq!(status, 200, "{body}");
+    refused_in_handshake(&lab, &alice2, "certificate revoked");
+    assert_eq!(
+        lab.curl(Some(&alice), "GET", "/v1/keys", None, &[]).0,
+        200,
+        "her first certificate still works"
+    );
+}
