@@ -126,8 +126,9 @@ impl Kms {
         .await
     }
 
-    /// Rewraps every key version, the passphrase check and the audit key
-    /// under a KEK from `new_passphrase`, in one transaction.
+    /// Rewraps every key version, every TOTP secret, the passphrase check
+    /// and the audit key under a KEK from `new_passphrase`, in one
+    /// transaction.
     pub async fn change_passphrase(
         &mut self,
         new_passphrase: &[u8],
@@ -150,6 +151,20 @@ impl Kms {
                 .bind(new_kek.wrap(&name, version, &material)?)
                 .bind(name)
                 .bind(version)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let secrets = sqlx::query("SELECT identity, secret FROM mfa")
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in secrets {
+            let identity: String = row.try_get(0)?;
+            let wrapped: Vec<u8> = row.try_get(1)?;
+            let label = format!("mfa:{identity}");
+            let secret = self.kek.unwrap(&label, 0, KeyType::Aes256Gcm, &wrapped)?;
+            sqlx::query("UPDATE mfa SET secret = $1 WHERE identity = $2")
+                .bind(new_kek.wrap(&label, 0, &secret)?)
+                .bind(identity)
                 .execute(&mut *tx)
                 .await?;
         }
