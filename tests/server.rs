@@ -543,14 +543,13 @@ fn bad_input_gets_precise_answers_and_idle_clients_are_dropped() {
     let mut idle = std::net::TcpStream::connect(("127.0.0.1", lab.port)).expect("connect");
     idle.set_read_timeout(Some(Duration::from_secs(15)))
         .expect("timeout");
-    let started = std::time::Instant::now();
     let mut buffer = [0u8; 16];
-    let read = idle.read(&mut buffer);
-    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(14),
-        "closed by the server, not by our timeout"
-    );
+    match idle.read(&mut buffer) {
+        // The server closed the connection (or reset it).
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("the server should have closed the idle connection: {other:?}"),
+    }
     // The server is still there.
     assert_eq!(lab.curl(None, "GET", "/v1/health", None, &[]).0, 200);
 }

@@ -18,6 +18,7 @@ macro_rules! out {
 mod ca_cmd;
 mod inspect_cmd;
 mod kms_cmd;
+mod kms_key_cmd;
 mod passphrase;
 mod scenario_cmd;
 mod serve_cmd;

@@ -14,6 +14,7 @@ mod admin;
 mod audit;
 mod envelope;
 mod error;
+mod exports;
 mod fast;
 mod keys;
 mod kms;

@@ -76,7 +76,7 @@ fn untag(text: &str, what: &str) -> Result<Tagged, KmsError> {
 /// What an operation is for: its grant name, what it does to data, and
 /// whether a compromised key may be used.
 #[derive(Clone, Copy)]
-struct Purpose(&'static str, Use, bool);
+pub(crate) struct Purpose(pub(crate) &'static str, pub(crate) Use, pub(crate) bool);
 
 fn data_aad(key: &str, version: i64, aad: &[u8]) -> Vec<u8> {
     let mut out = b"pkilab-kms/1 data\0".to_vec();
@@ -89,7 +89,7 @@ fn data_aad(key: &str, version: i64, aad: &[u8]) -> Vec<u8> {
 
 impl Kms {
     /// The material of one version, unwrapped once and then cached.
-    async fn material(
+    pub(crate) async fn material(
         &self,
         tx: &mut Tx<'_>,
         key: &KeyInfo,
@@ -174,7 +174,7 @@ impl Kms {
     }
 
     /// Loads, authorizes and state-checks a key for one operation.
-    async fn prepare(
+    pub(crate) async fn prepare(
         &self,
         tx: &mut Tx<'_>,
         actor: &str,
@@ -454,137 +454,6 @@ impl Kms {
         self.finish(tx, (actor, "verify", name.as_deref()), at, result)
             .await
     }
-
-    /// X25519 with a peer's public key, using the newest version.
-    pub async fn agree(
-        &self,
-        actor: &str,
-        name: &str,
-        peer_public: &[u8],
-        now: OffsetDateTime,
-    ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
-        let at = now.unix_timestamp();
-        let mut tx = self.begin().await?;
-        let result = async {
-            let key = self
-                .prepare(
-                    &mut tx,
-                    actor,
-                    name,
-                    Purpose("agree", Use::Protect, false),
-                    at,
-                )
-                .await?;
-            let version = key.current_version;
-            let material = self.material(&mut tx, &key, version).await?;
-            Ok(done(material.agree(peer_public)?, Some(version)))
-        }
-        .await;
-        self.finish(tx, (actor, "agree", Some(name)), at, result)
-            .await
-    }
-
-    /// Hands out a symmetric key's newest version, for distribution to a
-    /// group over an authenticated channel: needs an `obtain` grant (or
-    /// ownership) and an active key.
-    pub async fn obtain(
-        &self,
-        actor: &str,
-        name: &str,
-        now: OffsetDateTime,
-    ) -> Result<(i64, Zeroizing<Vec<u8>>), KmsError> {
-        let at = now.unix_timestamp();
-        let mut tx = self.begin().await?;
-        let result = async {
-            let key = self
-                .prepare(
-                    &mut tx,
-                    actor,
-                    name,
-                    Purpose("obtain", Use::Protect, false),
-                    at,
-                )
-                .await?;
-            if key.key_type != KeyType::Aes256Gcm {
-                return Err(KmsError::Unsupported(format!(
-                    "key '{name}' is {}: only AES group keys are handed out",
-                    key.key_type
-                )));
-            }
-            let version = key.current_version;
-            let material = self.material(&mut tx, &key, version).await?;
-            Ok(done((version, material.bytes.clone()), Some(version)))
-        }
-        .await;
-        self.finish(tx, (actor, "obtain", Some(name)), at, result)
-            .await
-    }
-
-    /// The newest version's public key as PEM SubjectPublicKeyInfo.
-    pub async fn export_public(
-        &self,
-        actor: &str,
-        name: &str,
-        now: OffsetDateTime,
-    ) -> Result<String, KmsError> {
-        let at = now.unix_timestamp();
-        let mut tx = self.begin().await?;
-        let result = async {
-            let key = self
-                .prepare(
-                    &mut tx,
-                    actor,
-                    name,
-                    Purpose("export", Use::Public, false),
-                    at,
-                )
-                .await?;
-            let version = key.current_version;
-            let material = self.material(&mut tx, &key, version).await?;
-            Ok(done(
-                pem_lf("PUBLIC KEY", material.public_spki()?),
-                Some(version),
-            ))
-        }
-        .await;
-        self.finish(tx, (actor, "export.public", Some(name)), at, result)
-            .await
-    }
-
-    /// The newest version's private key as encrypted PKCS#8 (PBES2) PEM,
-    /// which `openssl pkey` opens with `export_passphrase`.
-    pub async fn export_private(
-        &self,
-        actor: &str,
-        name: &str,
-        export_passphrase: &[u8],
-        iterations: u32,
-        now: OffsetDateTime,
-    ) -> Result<String, KmsError> {
-        let at = now.unix_timestamp();
-        let mut tx = self.begin().await?;
-        let result = async {
-            let key = self
-                .prepare(
-                    &mut tx,
-                    actor,
-                    name,
-                    Purpose("export", Use::Protect, false),
-                    at,
-                )
-                .await?;
-            let version = key.current_version;
-            let material = self.material(&mut tx, &key, version).await?;
-            let pkcs8 = material.private_pkcs8()?;
-            let pem =
-                pkilab_ca::encrypted_key::encrypt_pkcs8(&pkcs8, export_passphrase, iterations)
-                    .map_err(|e| KmsError::Crypto(e.to_string()))?;
-            Ok(done(pem, Some(version)))
-        }
-        .await;
-        self.finish(tx, (actor, "export.private", Some(name)), at, result)
-            .await
-    }
 }
 
 /// Encrypts under `key`'s newest version, which `material` holds.
@@ -613,11 +482,4 @@ fn open(
 ) -> Result<Done<Zeroizing<Vec<u8>>>, KmsError> {
     let plaintext = material.decrypt(&data_aad(&data.key, data.version, aad), &data.data)?;
     Ok(done(plaintext, Some(data.version)))
-}
-
-fn pem_lf(label: &str, der: Vec<u8>) -> String {
-    pem::encode_config(
-        &pem::Pem::new(label, der),
-        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-    )
 }
