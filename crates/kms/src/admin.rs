@@ -7,45 +7,12 @@ use time::OffsetDateTime;
 use crate::audit::{self, Entry, Record};
 use crate::envelope::{KdfParams, Kek};
 use crate::error::KmsError;
-use crate::keys::{self, KeyInfo};
+use crate::keys;
 use crate::kms::{ADMIN, AUDIT_KEY, CHECK, KDF, Kms, done};
 use crate::material::KeyType;
 use crate::store::{Db, set_meta};
 
 impl Kms {
-    /// Versions below `version` stop decrypting and verifying.
-    pub async fn set_min_decrypt_version(
-        &self,
-        actor: &str,
-        name: &str,
-        version: i64,
-        now: OffsetDateTime,
-    ) -> Result<KeyInfo, KmsError> {
-        let at = now.unix_timestamp();
-        let mut tx = self.begin().await?;
-        let result = async {
-            let mut key = self.load(&mut tx, name, at).await?;
-            self.authorize(&mut tx, actor, Some(&key), "manage").await?;
-            if version < 1 || version > key.current_version {
-                return Err(KmsError::Malformed(format!(
-                    "key '{name}' has versions 1 to {}: {version} is out of range",
-                    key.current_version
-                )));
-            }
-            key.min_decrypt_version = version;
-            keys::save(&mut tx, &key).await?;
-            Ok(done(key, Some(version)))
-        }
-        .await;
-        self.finish(
-            tx,
-            (actor, "key.min-decrypt-version", Some(name)),
-            at,
-            result,
-        )
-        .await
-    }
-
     /// Lets `identity` perform `operation` with key `name`.
     pub async fn grant(
         &self,

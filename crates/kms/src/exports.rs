@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::error::KmsError;
-use crate::kms::{Kms, done};
+use crate::kms::Kms;
 use crate::lifecycle::Use;
 use crate::material::KeyType;
 use crate::operations::Purpose;
@@ -20,25 +20,15 @@ impl Kms {
         peer_public: &[u8],
         now: OffsetDateTime,
     ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
-        let at = now.unix_timestamp();
-        let mut tx = self.begin().await?;
-        let result = async {
-            let key = self
-                .prepare(
-                    &mut tx,
-                    actor,
-                    name,
-                    Purpose("agree", Use::Protect, false),
-                    at,
-                )
-                .await?;
-            let version = key.current_version;
-            let material = self.material(&mut tx, &key, version).await?;
-            Ok(done(material.agree(peer_public)?, Some(version)))
-        }
-        .await;
-        self.finish(tx, (actor, "agree", Some(name)), at, result)
-            .await
+        let purpose = Purpose("agree", Use::Protect, false);
+        self.with_material(
+            (actor, name, "agree"),
+            purpose,
+            None,
+            now,
+            |_, material, _| material.agree(peer_public),
+        )
+        .await
     }
 
     /// Hands out a symmetric key's newest version, for distribution to a
@@ -50,31 +40,23 @@ impl Kms {
         name: &str,
         now: OffsetDateTime,
     ) -> Result<(i64, Zeroizing<Vec<u8>>), KmsError> {
-        let at = now.unix_timestamp();
-        let mut tx = self.begin().await?;
-        let result = async {
-            let key = self
-                .prepare(
-                    &mut tx,
-                    actor,
-                    name,
-                    Purpose("obtain", Use::Protect, false),
-                    at,
-                )
-                .await?;
-            if key.key_type != KeyType::Aes256Gcm {
-                return Err(KmsError::Unsupported(format!(
-                    "key '{name}' is {}: only AES group keys are handed out",
-                    key.key_type
-                )));
-            }
-            let version = key.current_version;
-            let material = self.material(&mut tx, &key, version).await?;
-            Ok(done((version, material.bytes.clone()), Some(version)))
-        }
-        .await;
-        self.finish(tx, (actor, "obtain", Some(name)), at, result)
-            .await
+        let purpose = Purpose("obtain", Use::Protect, false);
+        self.with_material(
+            (actor, name, "obtain"),
+            purpose,
+            None,
+            now,
+            |key, material, version| {
+                if key.key_type != KeyType::Aes256Gcm {
+                    return Err(KmsError::Unsupported(format!(
+                        "key '{name}' is {}: only AES group keys are handed out",
+                        key.key_type
+                    )));
+                }
+                Ok((version, material.bytes.clone()))
+            },
+        )
+        .await
     }
 
     /// The newest version's public key as PEM SubjectPublicKeyInfo.
@@ -84,28 +66,15 @@ impl Kms {
         name: &str,
         now: OffsetDateTime,
     ) -> Result<String, KmsError> {
-        let at = now.unix_timestamp();
-        let mut tx = self.begin().await?;
-        let result = async {
-            let key = self
-                .prepare(
-                    &mut tx,
-                    actor,
-                    name,
-                    Purpose("export", Use::Public, false),
-                    at,
-                )
-                .await?;
-            let version = key.current_version;
-            let material = self.material(&mut tx, &key, version).await?;
-            Ok(done(
-                pem_lf("PUBLIC KEY", material.public_spki()?),
-                Some(version),
-            ))
-        }
-        .await;
-        self.finish(tx, (actor, "export.public", Some(name)), at, result)
-            .await
+        let purpose = Purpose("export", Use::Public, false);
+        self.with_material(
+            (actor, name, "export.public"),
+            purpose,
+            None,
+            now,
+            |_, material, _| Ok(pem_lf("PUBLIC KEY", material.public_spki()?)),
+        )
+        .await
     }
 
     /// The newest version's private key as encrypted PKCS#8 (PBES2) PEM,
@@ -118,29 +87,19 @@ impl Kms {
         iterations: u32,
         now: OffsetDateTime,
     ) -> Result<String, KmsError> {
-        let at = now.unix_timestamp();
-        let mut tx = self.begin().await?;
-        let result = async {
-            let key = self
-                .prepare(
-                    &mut tx,
-                    actor,
-                    name,
-                    Purpose("export", Use::Protect, false),
-                    at,
-                )
-                .await?;
-            let version = key.current_version;
-            let material = self.material(&mut tx, &key, version).await?;
-            let pkcs8 = material.private_pkcs8()?;
-            let pem =
+        let purpose = Purpose("export", Use::Protect, false);
+        self.with_material(
+            (actor, name, "export.private"),
+            purpose,
+            None,
+            now,
+            |_, material, _| {
+                let pkcs8 = material.private_pkcs8()?;
                 pkilab_ca::encrypted_key::encrypt_pkcs8(&pkcs8, export_passphrase, iterations)
-                    .map_err(|e| KmsError::Crypto(e.to_string()))?;
-            Ok(done(pem, Some(version)))
-        }
-        .await;
-        self.finish(tx, (actor, "export.private", Some(name)), at, result)
-            .await
+                    .map_err(|e| KmsError::Crypto(e.to_string()))
+            },
+        )
+        .await
     }
 }
 

@@ -12,6 +12,7 @@
 
 mod admin;
 mod audit;
+mod changes;
 mod envelope;
 mod error;
 mod exports;

@@ -190,6 +190,44 @@ impl Kms {
         Ok(key)
     }
 
+    /// One operation with one version of one key, in one transaction: load
+    /// the key (expiry and destruction applied), check access and state for
+    /// `purpose`, unwrap `version` (the newest when `None`), run `work`
+    /// (synchronous, so the future stays `Send`), audit as `audit`.
+    pub(crate) async fn with_material<T>(
+        &self,
+        (actor, name, audit): (&str, &str, &str),
+        purpose: Purpose,
+        version: Option<i64>,
+        now: OffsetDateTime,
+        work: impl FnOnce(&KeyInfo, &Material, i64) -> Result<T, KmsError> + Send,
+    ) -> Result<T, KmsError> {
+        let at = now.unix_timestamp();
+        let mut tx = self.begin().await?;
+        let result = async {
+            let key = self.prepare(&mut tx, actor, name, purpose, at).await?;
+            let version = version.unwrap_or(key.current_version);
+            let material = self.material(&mut tx, &key, version).await?;
+            Ok(done(work(&key, &material, version)?, Some(version)))
+        }
+        .await;
+        self.finish(tx, (actor, audit, Some(name)), at, result)
+            .await
+    }
+
+    /// Records the refusal of input that names no usable key.
+    async fn refuse<T>(
+        &self,
+        actor: &str,
+        audit: &str,
+        error: KmsError,
+        now: OffsetDateTime,
+    ) -> Result<T, KmsError> {
+        let tx = self.begin().await?;
+        self.finish(tx, (actor, audit, None), now.unix_timestamp(), Err(error))
+            .await
+    }
+
     /// Encrypts with the newest version (AES-256-GCM or RSA-OAEP-SHA256).
     pub async fn encrypt(
         &self,
@@ -211,28 +249,15 @@ impl Kms {
             .await;
             return self.finish_queued(actor, "encrypt", name, at, result).await;
         }
-        let mut tx = self.begin().await?;
-        let result = self
-            .encrypt_in(&mut tx, actor, name, aad, plaintext, at)
-            .await;
-        self.finish(tx, (actor, "encrypt", Some(name)), at, result)
-            .await
-    }
-
-    async fn encrypt_in(
-        &self,
-        tx: &mut Tx<'_>,
-        actor: &str,
-        name: &str,
-        aad: &[u8],
-        plaintext: &[u8],
-        at: i64,
-    ) -> Result<Done<String>, KmsError> {
-        let key = self
-            .prepare(tx, actor, name, Purpose("encrypt", Use::Protect, false), at)
-            .await?;
-        let material = self.material(tx, &key, key.current_version).await?;
-        seal(&key, &material, aad, plaintext)
+        let purpose = Purpose("encrypt", Use::Protect, false);
+        self.with_material(
+            (actor, name, "encrypt"),
+            purpose,
+            None,
+            now,
+            |key, material, _| seal(key, material, aad, plaintext).map(|d| d.value),
+        )
+        .await
     }
 
     /// Decrypts a ciphertext from [`Kms::encrypt`] with the version it names.
@@ -245,54 +270,32 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
         let at = now.unix_timestamp();
-        let parsed = untag(ciphertext, "ciphertext");
-        let name = parsed.as_ref().map(|p| p.key.clone()).ok();
-        if let Ok(p) = &parsed
-            && let Some(key) = self.cached_key(&p.key, at)
+        let p = match untag(ciphertext, "ciphertext") {
+            Ok(p) => p,
+            Err(e) => return self.refuse(actor, "decrypt", e, now).await,
+        };
+        if let Some(key) = self.cached_key(&p.key, at)
             && let Some(material) = self.cached_material(&key, p.version)
         {
             let result = async {
                 self.check_cached(actor, &key, "decrypt", Use::Process, allow_compromised)
                     .await?;
-                open(&material, p, aad)
+                open(&material, &p, aad)
             }
             .await;
             return self
                 .finish_queued(actor, "decrypt", &p.key, at, result)
                 .await;
         }
-        let mut tx = self.begin().await?;
-        let result = match parsed {
-            Ok(p) => {
-                self.decrypt_in(&mut tx, actor, &p, aad, allow_compromised, at)
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        self.finish(tx, (actor, "decrypt", name.as_deref()), at, result)
-            .await
-    }
-
-    async fn decrypt_in(
-        &self,
-        tx: &mut Tx<'_>,
-        actor: &str,
-        data: &Tagged,
-        aad: &[u8],
-        allow_compromised: bool,
-        at: i64,
-    ) -> Result<Done<Zeroizing<Vec<u8>>>, KmsError> {
-        let key = self
-            .prepare(
-                tx,
-                actor,
-                &data.key,
-                Purpose("decrypt", Use::Process, allow_compromised),
-                at,
-            )
-            .await?;
-        let material = self.material(tx, &key, data.version).await?;
-        open(&material, data, aad)
+        let purpose = Purpose("decrypt", Use::Process, allow_compromised);
+        self.with_material(
+            (actor, &p.key, "decrypt"),
+            purpose,
+            Some(p.version),
+            now,
+            |_, material, _| open(material, &p, aad).map(|d| d.value),
+        )
+        .await
     }
 
     /// Moves a ciphertext to the newest version without returning the
@@ -305,33 +308,21 @@ impl Kms {
         now: OffsetDateTime,
     ) -> Result<String, KmsError> {
         let at = now.unix_timestamp();
-        let parsed = untag(ciphertext, "ciphertext");
-        let name = parsed.as_ref().map(|p| p.key.clone()).ok();
-        let mut tx = self.begin().await?;
-        let result = match parsed {
-            Ok(p) => {
-                async {
-                    let key = self
-                        .prepare(
-                            &mut tx,
-                            actor,
-                            &p.key,
-                            Purpose("rewrap", Use::Protect, false),
-                            at,
-                        )
-                        .await?;
-                    let old = self.material(&mut tx, &key, p.version).await?;
-                    let plaintext = old.decrypt(&data_aad(&p.key, p.version, aad), &p.data)?;
-                    let version = key.current_version;
-                    let new = self.material(&mut tx, &key, version).await?;
-                    let sealed = new.encrypt(&data_aad(&p.key, version, aad), &plaintext)?;
-                    Ok(done(tag(&p.key, version, &sealed), Some(version)))
-                }
-                .await
-            }
-            Err(e) => Err(e),
+        let p = match untag(ciphertext, "ciphertext") {
+            Ok(p) => p,
+            Err(e) => return self.refuse(actor, "rewrap", e, now).await,
         };
-        self.finish(tx, (actor, "rewrap", name.as_deref()), at, result)
+        let mut tx = self.begin().await?;
+        let result = async {
+            let purpose = Purpose("rewrap", Use::Protect, false);
+            let key = self.prepare(&mut tx, actor, &p.key, purpose, at).await?;
+            let old = self.material(&mut tx, &key, p.version).await?;
+            let plaintext = open(&old, &p, aad)?.value;
+            let newest = self.material(&mut tx, &key, key.current_version).await?;
+            seal(&key, &newest, aad, &plaintext)
+        }
+        .await;
+        self.finish(tx, (actor, "rewrap", Some(&p.key)), at, result)
             .await
     }
 
@@ -344,36 +335,19 @@ impl Kms {
         aad: &[u8],
         now: OffsetDateTime,
     ) -> Result<(Zeroizing<Vec<u8>>, String), KmsError> {
-        let at = now.unix_timestamp();
-        let mut tx = self.begin().await?;
-        let result = async {
-            let key = self
-                .prepare(
-                    &mut tx,
-                    actor,
-                    name,
-                    Purpose("datakey", Use::Protect, false),
-                    at,
-                )
-                .await?;
-            if !key.key_type.encrypts() {
-                return Err(KmsError::Unsupported(format!(
-                    "key '{name}' is {}: it cannot wrap a data key",
-                    key.key_type
-                )));
-            }
-            let fresh = Material::generate(KeyType::Aes256Gcm)?;
-            let version = key.current_version;
-            let material = self.material(&mut tx, &key, version).await?;
-            let wrapped = material.encrypt(&data_aad(name, version, aad), &fresh.bytes)?;
-            Ok(done(
-                (fresh.bytes.clone(), tag(name, version, &wrapped)),
-                Some(version),
-            ))
-        }
-        .await;
-        self.finish(tx, (actor, "datakey", Some(name)), at, result)
-            .await
+        let purpose = Purpose("datakey", Use::Protect, false);
+        self.with_material(
+            (actor, name, "datakey"),
+            purpose,
+            None,
+            now,
+            |key, material, _| {
+                let fresh = Material::generate(KeyType::Aes256Gcm)?;
+                let wrapped = seal(key, material, aad, &fresh.bytes)?;
+                Ok((fresh.bytes.clone(), wrapped.value))
+            },
+        )
+        .await
     }
 
     /// Signs with the newest version (Ed25519 or RSA-PSS-SHA256).
@@ -384,34 +358,23 @@ impl Kms {
         message: &[u8],
         now: OffsetDateTime,
     ) -> Result<String, KmsError> {
-        let at = now.unix_timestamp();
-        let mut tx = self.begin().await?;
-        let result = async {
-            let key = self
-                .prepare(
-                    &mut tx,
-                    actor,
-                    name,
-                    Purpose("sign", Use::Protect, false),
-                    at,
-                )
-                .await?;
-            if !key.key_type.signs() {
-                return Err(KmsError::Unsupported(format!(
-                    "key '{name}' is {}: it does not sign",
-                    key.key_type
-                )));
-            }
-            let version = key.current_version;
-            let material = self.material(&mut tx, &key, version).await?;
-            Ok(done(
-                tag(name, version, &material.sign(message)?),
-                Some(version),
-            ))
-        }
-        .await;
-        self.finish(tx, (actor, "sign", Some(name)), at, result)
-            .await
+        let purpose = Purpose("sign", Use::Protect, false);
+        self.with_material(
+            (actor, name, "sign"),
+            purpose,
+            None,
+            now,
+            |key, material, version| {
+                if !key.key_type.signs() {
+                    return Err(KmsError::Unsupported(format!(
+                        "key '{name}' is {}: it does not sign",
+                        key.key_type
+                    )));
+                }
+                Ok(tag(name, version, &material.sign(message)?))
+            },
+        )
+        .await
     }
 
     /// Verifies a signature from [`Kms::sign`]; `Ok(false)` when it does not
@@ -424,35 +387,21 @@ impl Kms {
         allow_compromised: bool,
         now: OffsetDateTime,
     ) -> Result<bool, KmsError> {
-        let at = now.unix_timestamp();
-        let parsed = untag(signature, "signature");
-        let name = parsed.as_ref().map(|p| p.key.clone()).ok();
-        let mut tx = self.begin().await?;
-        let result = match parsed {
-            Ok(p) => {
-                async {
-                    let key = self
-                        .prepare(
-                            &mut tx,
-                            actor,
-                            &p.key,
-                            Purpose("verify", Use::Process, allow_compromised),
-                            at,
-                        )
-                        .await?;
-                    let material = self.material(&mut tx, &key, p.version).await?;
-                    let spki = material.public_spki()?;
-                    Ok(done(
-                        verify_with_spki(key.key_type, &spki, message, &p.data)?,
-                        Some(p.version),
-                    ))
-                }
-                .await
-            }
-            Err(e) => Err(e),
+        let p = match untag(signature, "signature") {
+            Ok(p) => p,
+            Err(e) => return self.refuse(actor, "verify", e, now).await,
         };
-        self.finish(tx, (actor, "verify", name.as_deref()), at, result)
-            .await
+        let purpose = Purpose("verify", Use::Process, allow_compromised);
+        self.with_material(
+            (actor, &p.key, "verify"),
+            purpose,
+            Some(p.version),
+            now,
+            |key, material, _| {
+                verify_with_spki(key.key_type, &material.public_spki()?, message, &p.data)
+            },
+        )
+        .await
     }
 }
 
