@@ -56,6 +56,14 @@ pub enum KmsError {
 }
 
 impl KmsError {
+    /// `actor` may not `operation` with `key`. The message does not name
+    /// the owner: a refusal tells a caller nothing about other clients.
+    pub(crate) fn forbidden(actor: &str, operation: &str, key: &str) -> KmsError {
+        KmsError::Forbidden(format!(
+            "'{actor}' may not {operation} with key '{key}': it does not own the key and holds no {operation} grant"
+        ))
+    }
+
     /// A stable kebab-case id for the kind of error.
     pub fn id(&self) -> &'static str {
         match self {

@@ -124,10 +124,7 @@ impl Kms {
                 .iter()
                 .any(|(who, op)| who == actor && op == operation);
         if !allowed {
-            return Err(KmsError::Forbidden(format!(
-                "'{actor}' may not {operation} with key '{}': it is owned by '{}' and '{actor}' holds no {operation} grant",
-                key.name, key.owner
-            )));
+            return Err(KmsError::forbidden(actor, operation, &key.name));
         }
         permits(key.state, use_, allow_compromised)
             .map_err(|why| KmsError::KeyState(format!("key '{}': {why}", key.name)))

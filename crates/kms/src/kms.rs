@@ -256,10 +256,7 @@ impl Kms {
             {
                 Ok(())
             }
-            Some(k) => Err(KmsError::Forbidden(format!(
-                "'{actor}' may not {operation} with key '{}': it is owned by '{}' and '{actor}' holds no {operation} grant",
-                k.name, k.owner
-            ))),
+            Some(k) => Err(KmsError::forbidden(actor, operation, &k.name)),
         }
     }
 
