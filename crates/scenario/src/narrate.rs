@@ -101,11 +101,13 @@ fn fetch(network: &Network, peer: &str, key: &str, observed: &Observed) -> Vec<S
         ));
     } else {
         let reason = observed.reason.as_deref().unwrap_or("unknown");
-        lines.push(format!(
-            "{peer} got no key ({reason}): {}.",
-            observed.detail.as_deref().unwrap_or("no detail")
-        ));
-        lines.push(explain(reason).to_owned());
+        let detail = observed.detail.as_deref().unwrap_or("no detail");
+        lines.push(format!("{peer} got no key ({reason}): {detail}."));
+        lines.push(if reason == "revoked" && detail.contains("identity '") {
+            "The KMS sits next to the CA and learns of a revocation at once: it stops serving the identity before any CRL is published.".to_owned()
+        } else {
+            explain(reason).to_owned()
+        });
     }
     if observed.attacker_reads == Some(true) {
         lines.push("An attacker read the exchange, key included.".to_owned());
