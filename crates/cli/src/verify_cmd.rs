@@ -115,7 +115,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
 fn print(verdict: &Verdict, json: bool) -> anyhow::Result<()> {
     if json {
         let value = match verdict {
-            Verdict::Valid { chain } => {
+            Verdict::Valid { chain, .. } => {
                 serde_json::json!({ "valid": true, "reason": null, "detail": null, "chain": chain })
             }
             Verdict::Invalid {

@@ -179,7 +179,7 @@ fn verify_peer(
         },
     };
     let subjects = match config.validator.validate(leaf, intermediates, &request) {
-        Verdict::Valid { chain } => chain,
+        Verdict::Valid { chain, .. } => chain,
         Verdict::Invalid { reason, detail, .. } => {
             return Err(Refusal::new(RefusalReason::Certificate(reason), detail));
         }

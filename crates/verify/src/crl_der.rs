@@ -18,6 +18,10 @@ const UTC_TIME: u8 = 0x17;
 const GENERALIZED_TIME: u8 = 0x18;
 /// id-ce-cRLReasons, 2.5.29.21, as encoded.
 const REASON_CODE_OID: &[u8] = &[0x55, 0x1d, 0x15];
+/// id-ce-certificateIssuer, 2.5.29.29, as encoded.
+const CERTIFICATE_ISSUER_OID: &[u8] = &[0x55, 0x1d, 0x1d];
+/// id-ce-invalidityDate, 2.5.29.24, as encoded.
+const INVALIDITY_DATE_OID: &[u8] = &[0x55, 0x1d, 0x18];
 
 /// One TLV: its tag, its content octets, and its whole encoding.
 #[derive(Clone, Copy)]
@@ -84,6 +88,11 @@ pub(crate) struct Split<'a> {
     pub(crate) header: Vec<u8>,
     /// The content of revokedCertificates (empty when absent).
     pub(crate) entries: &'a [u8],
+    /// Whether revokedCertificates is present (RFC 5280 §5.1.2.6: it
+    /// MUST be absent rather than empty).
+    pub(crate) entries_present: bool,
+    /// The explicit version INTEGER's content, when present.
+    pub(crate) version: Option<&'a [u8]>,
 }
 
 /// Splits a DER CertificateList.
@@ -95,6 +104,8 @@ pub(crate) fn split(der: &[u8]) -> Result<Split<'_>, String> {
     let (tbs, after_tbs) = expect(outer.value, SEQUENCE, "tbsCertList")?;
     let mut fields = Vec::new();
     let mut entries: &[u8] = &[];
+    let mut entries_present = false;
+    let mut version = None;
     let mut input = tbs.value;
     // version, signature, issuer, thisUpdate, nextUpdate are before the
     // entries; the first SEQUENCE after the times is revokedCertificates.
@@ -102,8 +113,12 @@ pub(crate) fn split(der: &[u8]) -> Result<Split<'_>, String> {
     while !input.is_empty() {
         let (field, rest) = read(input).map_err(|e| format!("tbsCertList: {e}"))?;
         let is_time = field.tag == UTC_TIME || field.tag == GENERALIZED_TIME;
-        if field.tag == SEQUENCE && seen_time && entries.is_empty() {
+        if fields.is_empty() && field.tag == INTEGER {
+            version = Some(field.value);
+        }
+        if field.tag == SEQUENCE && seen_time && !entries_present {
             entries = field.value;
+            entries_present = true;
         } else {
             fields.push(field.raw);
         }
@@ -116,6 +131,8 @@ pub(crate) fn split(der: &[u8]) -> Result<Split<'_>, String> {
         tbs: tbs.raw,
         header,
         entries,
+        entries_present,
+        version,
     })
 }
 
@@ -145,9 +162,11 @@ pub(crate) struct Entry<'a> {
     pub(crate) at: i64,
     /// CRLReason code, 0 when absent.
     pub(crate) reason: u8,
-    /// The OID (dotted bytes) of a critical entry extension we do not
-    /// process, if any.
+    /// Whether the entry has a critical extension we do not process.
     pub(crate) unknown_critical: bool,
+    /// The certificateIssuer extension's GeneralNames (DER), for indirect
+    /// CRLs: it names the issuer of this and the following entries.
+    pub(crate) certificate_issuer: Option<&'a [u8]>,
 }
 
 /// Reads the next entry from the content of revokedCertificates.
@@ -162,6 +181,7 @@ pub(crate) fn next_entry(input: &[u8]) -> Result<(Entry<'_>, &[u8]), String> {
         at: at.timestamp(),
         reason: 0,
         unknown_critical: false,
+        certificate_issuer: None,
     };
     if !after.is_empty() {
         let (extensions, trailing) = expect(after, SEQUENCE, "CRL entry extensions")?;
@@ -182,7 +202,9 @@ pub(crate) fn next_entry(input: &[u8]) -> Result<(Entry<'_>, &[u8]), String> {
             if oid.value == REASON_CODE_OID {
                 let (code, _) = expect(value.value, ENUMERATED, "CRLReason")?;
                 parsed.reason = code.value.last().copied().unwrap_or(0);
-            } else if critical {
+            } else if oid.value == CERTIFICATE_ISSUER_OID {
+                parsed.certificate_issuer = Some(value.value);
+            } else if critical && oid.value != INVALIDITY_DATE_OID {
                 parsed.unknown_critical = true;
             }
             list = rest;

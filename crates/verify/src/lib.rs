@@ -1,27 +1,39 @@
 //! Certificate chain and revocation validation with explainable verdicts.
 //!
-//! rustls-webpki builds the path and checks signatures, names and usages;
-//! this crate adds the RFC 5280 checks webpki leaves out (trust-anchor
-//! validity, CRL profile and signatures, cRLSign, CRL freshness) and says,
-//! for every refusal, why (`Reason::id`) and where in the chain.
+//! One validator decides: this crate's own RFC 5280 §6.1 implementation.
+//! A path is accepted only when one complete path, from the leaf to a trust
+//! anchor, passes every rule (signatures, validity, basic constraints,
+//! pathLen, key usages, name constraints, certificate policies, critical
+//! extensions, key strength, the RFC 5280 profile, and revocation by CRLs
+//! as §6.3 describes); nothing composes two verdicts, so no check can turn
+//! a refusal into an acceptance, and untrusted certificates added to the
+//! pool can only add candidate paths (`path`). rustls-webpki is kept out of
+//! the decision and serves in the tests as a differential oracle.
+//!
+//! Every refusal says why (`Reason::id`) and where in the chain.
 #![forbid(unsafe_code)]
 
+mod constraints;
 mod crl;
 mod crl_der;
 mod error;
-mod explain;
+mod leaf;
 pub mod limbo;
+mod names;
+mod path;
 pub mod pem_input;
+mod policy;
+mod process;
 mod profile;
 mod revocation;
-mod rfc5280;
 mod signature;
 mod validator;
 mod verdict;
 
 pub use crl::{IndexedCrl, Revocation};
 pub use error::Error;
-pub use validator::Validator;
+pub use policy::PolicyRequest;
+pub use validator::{CrlScope, Options, Validator};
 pub use verdict::{
     ExpectedName, Reason, RevocationPolicy, Usage, ValidationRequest, Verdict, rfc3339,
 };

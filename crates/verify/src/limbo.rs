@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::verdict::{ExpectedName, Usage, ValidationRequest, Verdict};
-use crate::{Error, Validator, pem_input};
+use crate::verdict::{ExpectedName, Reason, Usage, ValidationRequest, Verdict};
+use crate::{Error, Options, Validator, pem_input};
 
 /// A limbo file: a list of testcases.
 #[derive(Debug, Deserialize)]
@@ -23,6 +23,9 @@ pub struct Limbo {
 pub struct Testcase {
     /// The testcase id, e.g. `rfc5280::nc::permitted-dns-match`.
     pub id: String,
+    /// limbo features, e.g. `pedantic-rfc5280`.
+    #[serde(default)]
+    pub features: Vec<String>,
     /// `SERVER` or `CLIENT`.
     pub validation_kind: String,
     /// PEM trust anchors.
@@ -38,6 +41,17 @@ pub struct Testcase {
     pub validation_time: Option<String>,
     /// The name the peer must be valid for.
     pub expected_peer_name: Option<PeerName>,
+    /// For client certificates: every name the peer must be valid for.
+    #[serde(default)]
+    pub expected_peer_names: Vec<PeerName>,
+    /// The most intermediates a path may hold.
+    pub max_chain_depth: Option<usize>,
+    /// Key usages the leaf must allow, by name.
+    #[serde(default)]
+    pub key_usage: Vec<String>,
+    /// Signature algorithms to restrict to (empty: any).
+    #[serde(default)]
+    pub signature_algorithms: Vec<String>,
     /// Extended key usages the leaf must allow, by name.
     #[serde(default)]
     pub extended_key_usage: Vec<String>,
@@ -52,6 +66,23 @@ pub struct PeerName {
     pub kind: String,
     /// The name.
     pub value: String,
+}
+
+impl PeerName {
+    fn expected(&self) -> Result<ExpectedName, Unusable> {
+        match self.kind.as_str() {
+            "DNS" => Ok(ExpectedName::Dns(self.value.clone())),
+            "IP" => self
+                .value
+                .parse::<IpAddr>()
+                .map(ExpectedName::Ip)
+                .map_err(|e| {
+                    Unusable::Input(format!("expected IP '{}' does not parse: {e}", self.value))
+                }),
+            "RFC822" => Ok(ExpectedName::Email(self.value.clone())),
+            other => Err(Unusable::Skip(format!("peer name kind {other}"))),
+        }
+    }
 }
 
 /// One harness result.
@@ -116,30 +147,52 @@ impl Testcase {
                 .map_err(|e| Unusable::Skip(format!("validation_time '{t}': {e}")))?,
             None => OffsetDateTime::now_utc(),
         };
-        let name = match &self.expected_peer_name {
-            None => ExpectedName::Any,
-            Some(p) => match p.kind.as_str() {
-                "DNS" => ExpectedName::Dns(p.value.clone()),
-                "IP" => ExpectedName::Ip(p.value.parse::<IpAddr>().map_err(|e| {
-                    Unusable::Input(format!("expected IP '{}' does not parse: {e}", p.value))
-                })?),
-                "RFC822" => ExpectedName::Email(p.value.clone()),
-                other => return Err(Unusable::Skip(format!("peer name kind {other}"))),
-            },
-        };
+        if !self.signature_algorithms.is_empty() {
+            return Err(Unusable::Skip("a signature-algorithm restriction".into()));
+        }
+        let mut options = Options::default();
+        if let Some(depth) = self.max_chain_depth {
+            options.max_depth = depth;
+        }
+        for usage in &self.key_usage {
+            match usage.as_str() {
+                "digitalSignature" => options.require_digital_signature = true,
+                other => return Err(Unusable::Skip(format!("key usage {other}"))),
+            }
+        }
         let usage = self.usage()?;
         let anchors = pems(&self.trusted_certs, "CERTIFICATE")?;
         let mut validator =
             Validator::new(anchors).map_err(|e| Unusable::Input(format!("malformed: {e}")))?;
+        validator.set_options(options);
         for crl in pems(&self.crls, "X509 CRL")? {
-            validator
-                .add_crl(&crl)
-                .map_err(|e| Unusable::Input(format!("crl-invalid: {e}")))?;
+            // A CRL that does not parse stays loaded as broken, and the
+            // validation below refuses with crl-invalid.
+            let _ = validator.add_crl(&crl);
         }
         let intermediates = pems(&self.untrusted_intermediates, "CERTIFICATE")?;
         let leaf = pems(std::slice::from_ref(&self.peer_certificate), "CERTIFICATE")?;
         let leaf = leaf.first().map(Vec::as_slice).unwrap_or_default();
-        Ok(validator.validate(leaf, &intermediates, &ValidationRequest { at, name, usage }))
+        let mut names: Vec<ExpectedName> = Vec::new();
+        for peer in self
+            .expected_peer_name
+            .iter()
+            .chain(&self.expected_peer_names)
+        {
+            names.push(peer.expected()?);
+        }
+        if names.is_empty() {
+            names.push(ExpectedName::Any);
+        }
+        let mut verdict = Verdict::invalid(Reason::Malformed, "no name to check", None);
+        for name in names {
+            verdict =
+                validator.validate(leaf, &intermediates, &ValidationRequest { at, name, usage });
+            if !verdict.is_valid() {
+                break;
+            }
+        }
+        Ok(verdict)
     }
 
     fn usage(&self) -> Result<Usage, Unusable> {
@@ -183,6 +236,8 @@ pub struct Disagreement {
     pub expected: String,
     /// What we concluded.
     pub actual: &'static str,
+    /// The case's limbo features.
+    pub features: Vec<String>,
     /// Our reason.
     pub context: String,
 }
@@ -201,6 +256,7 @@ impl HarnessReport {
                 id: case.id.clone(),
                 expected: case.expected_result.clone(),
                 actual: result.actual_result,
+                features: case.features.clone(),
                 context: result.context.clone(),
             })
             .collect()

@@ -6,13 +6,12 @@
 
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::X509Certificate;
-use x509_parser::public_key::PublicKey;
 
 use crate::validator::{Refusal, refuse};
 use crate::verdict::{Reason, Usage};
 
 /// Checks every certificate of `path` (leaf first, trust anchor last).
-pub(crate) fn check_path(path: &[X509Certificate<'_>], usage: Usage) -> Result<(), Refusal> {
+pub(crate) fn check_path(path: &[&X509Certificate<'_>], usage: Usage) -> Result<(), Refusal> {
     let last = path.len().saturating_sub(1);
     for (position, cert) in path.iter().enumerate() {
         let role = Role {
@@ -33,6 +32,7 @@ pub(crate) fn check_path(path: &[X509Certificate<'_>], usage: Usage) -> Result<(
     {
         common_name_copies_san(leaf)
             .map_err(|detail| refuse(Reason::Malformed, detail, Some(0)))?;
+        server_eku_profile(leaf, path[last])?;
     }
     Ok(())
 }
@@ -50,6 +50,9 @@ fn malformed(detail: impl Into<String>) -> Problem {
 }
 
 fn check_certificate(cert: &X509Certificate<'_>, role: Role) -> Result<(), Problem> {
+    if !role.anchor {
+        serial_number(cert.raw_serial()).map_err(malformed)?;
+    }
     let self_issued = cert.issuer().as_raw() == cert.subject().as_raw();
     let subject_empty = cert.subject().iter().next().is_none();
     let mut is_ca = false;
@@ -153,14 +156,22 @@ fn check_certificate(cert: &X509Certificate<'_>, role: Role) -> Result<(), Probl
                     ));
                 }
                 for name in &san.general_names {
-                    if let GeneralName::DNSName(d) = name
-                        && !preferred_name_syntax(d)
-                    {
-                        return Err(malformed(format!(
-                            "dNSName '{d}' is not in preferred name syntax (RFC 5280 4.2.1.6, RFC 1034 3.5)"
-                        )));
+                    match name {
+                        GeneralName::DNSName(d) => dns_name(d).map_err(malformed)?,
+                        GeneralName::IPAddress(ip) if ip.len() != 4 && ip.len() != 16 => {
+                            return Err(malformed(format!(
+                                "an iPAddress SAN of {} octets (RFC 5280 4.2.1.6: 4 or 16)",
+                                ip.len()
+                            )));
+                        }
+                        _ => {}
                     }
                 }
+            }
+            ParsedExtension::PolicyConstraints(_) if !ext.critical => {
+                return Err(malformed(
+                    "policyConstraints is not critical (RFC 5280 4.2.1.11: MUST be)",
+                ));
             }
             ParsedExtension::AuthorityInfoAccess(aia) if aia.accessdescs.is_empty() => {
                 return Err(malformed("authorityInfoAccess holds no access description"));
@@ -223,29 +234,101 @@ fn check_certificate(cert: &X509Certificate<'_>, role: Role) -> Result<(), Probl
             "no authorityKeyIdentifier on a certificate that is not self-signed (RFC 5280 4.2.1.1: MUST)",
         ));
     }
-    if let Ok(PublicKey::RSA(rsa)) = cert.public_key().parsed() {
-        let bits = rsa_bits(rsa.modulus);
-        if bits < 2048 || !bits.is_multiple_of(8) {
-            return Err((
-                Reason::BadSignature,
-                format!(
-                    "an RSA-{bits} key: the modulus must be at least 2048 bits and a whole number of bytes"
-                ),
-            ));
-        }
+    Ok(())
+}
+
+/// RFC 5280 §4.1.2.2: a positive integer of at most 20 octets.
+fn serial_number(serial: &[u8]) -> Result<(), String> {
+    if serial.first().is_some_and(|b| *b >= 0x80) {
+        return Err("the serial number is negative (RFC 5280 4.1.2.2: MUST be positive)".into());
+    }
+    if serial.iter().all(|b| *b == 0) {
+        return Err("the serial number is zero (RFC 5280 4.1.2.2: MUST be positive)".into());
+    }
+    let significant = serial.iter().skip_while(|b| **b == 0).count();
+    if significant > 20 {
+        return Err(format!(
+            "the serial number has {significant} octets (RFC 5280 4.1.2.2: at most 20)"
+        ));
     }
     Ok(())
 }
 
-fn rsa_bits(modulus: &[u8]) -> usize {
-    let trimmed: &[u8] = match modulus.iter().position(|b| *b != 0) {
-        Some(i) => &modulus[i..],
-        None => &[],
-    };
-    match trimmed.first() {
-        Some(first) => trimmed.len() * 8 - first.leading_zeros() as usize,
-        None => 0,
+/// A dNSName SAN: preferred name syntax, not an IP address in disguise,
+/// and no wildcard over a public suffix (CA/B Forum BR 3.2.2.6).
+fn dns_name(name: &str) -> Result<(), String> {
+    if !preferred_name_syntax(name) {
+        return Err(format!(
+            "dNSName '{name}' is not in preferred name syntax (RFC 5280 4.2.1.6, RFC 1034 3.5)"
+        ));
     }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Err(format!(
+            "dNSName '{name}' is an IP address; it belongs in an iPAddress SAN"
+        ));
+    }
+    if name == "*" {
+        return Err("the dNSName '*' is a wildcard over everything".into());
+    }
+    if let Some(rest) = name.strip_prefix("*.")
+        && is_public_suffix(rest)
+    {
+        return Err(format!(
+            "dNSName '{name}' is a wildcard over the public suffix '{rest}' (CA/B Forum BR 3.2.2.6)"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `name` is itself a public suffix of the Public Suffix List's
+/// ICANN section. The private section (`s3.amazonaws.com`, …) is not
+/// enforced: deployed certificates carry wildcards under such names.
+pub(crate) fn is_public_suffix(name: &str) -> bool {
+    let lower = name.trim_end_matches('.').to_ascii_lowercase();
+    if !lower.contains('.') {
+        return true;
+    }
+    match psl::suffix(lower.as_bytes()) {
+        Some(suffix) => {
+            suffix.as_bytes() == lower.as_bytes() && suffix.typ() == Some(psl::Type::Icann)
+        }
+        None => false,
+    }
+}
+
+/// CA/B Forum BR 7.1.2.7.6 and 7.1.2.1.2 for TLS servers: the leaf's
+/// extKeyUsage is not critical, and the root carries none.
+fn server_eku_profile(
+    leaf: &X509Certificate<'_>,
+    anchor: &X509Certificate<'_>,
+) -> Result<(), Refusal> {
+    if let Ok(Some(eku)) = leaf.extended_key_usage() {
+        if eku.critical {
+            return Err(refuse(
+                Reason::Malformed,
+                "the server certificate's extKeyUsage is critical (CA/B Forum BR 7.1.2.7.6)",
+                Some(0),
+            ));
+        }
+        if eku.value.any {
+            return Err(refuse(
+                Reason::UsageMismatch,
+                "the server certificate's extKeyUsage holds anyExtendedKeyUsage (CA/B Forum BR 7.1.2.7.10)",
+                Some(0),
+            ));
+        }
+    }
+    if matches!(anchor.extended_key_usage(), Ok(Some(_))) {
+        return Err(refuse(
+            Reason::Malformed,
+            format!(
+                "the trust anchor '{}' carries extKeyUsage, which a root must not (CA/B Forum BR 7.1.2.1.2)",
+                anchor.subject()
+            ),
+            None,
+        ));
+    }
+    Ok(())
 }
 
 /// RFC 1034 3.5 as relaxed by RFC 1123 2.1 (labels may start with a
@@ -271,9 +354,12 @@ pub(crate) fn preferred_name_syntax(name: &str) -> bool {
 /// it in their own way, so a CN that another parser could take for a
 /// different name is refused: a case variant of a SAN, an IP address in a
 /// non-canonical form (hex, leading zeros, upper case, uncompressed IPv6),
-/// or an internationalised name (U-label or `xn--` A-label) that is not a
-/// SAN. A plain ASCII host name that is not in the SAN is tolerated, since
-/// RFC 5280 does not tie the CN to the SAN and many private CAs differ.
+/// an internationalised name (U-label or `xn--` A-label) that is not a
+/// SAN, or another host name where the SAN lists host names. A CN that
+/// names the domain the SAN entries sit in (`example.com` beside
+/// `*.example.com`), one beside a SAN of IP addresses only, or one that is
+/// not a host name is tolerated, since RFC 5280 does not tie the CN to the
+/// SAN.
 fn common_name_copies_san(leaf: &X509Certificate<'_>) -> Result<(), String> {
     let sans: Vec<String> = leaf
         .subject_alternative_name()
@@ -291,6 +377,16 @@ fn common_name_copies_san(leaf: &X509Certificate<'_>) -> Result<(), String> {
                 .collect()
         })
         .unwrap_or_default();
+    let has_dns_san = leaf
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .is_some_and(|san| {
+            san.value
+                .general_names
+                .iter()
+                .any(|n| matches!(n, GeneralName::DNSName(_)))
+        });
     for cn in leaf.subject().iter_common_name() {
         let Ok(cn) = cn.as_str() else {
             return Err("the subject CN is not a string".into());
@@ -299,6 +395,14 @@ fn common_name_copies_san(leaf: &X509Certificate<'_>) -> Result<(), String> {
             continue;
         }
         let case_variant = sans.iter().any(|s| s.eq_ignore_ascii_case(cn));
+        let parent_of_san = sans.iter().any(|s| {
+            s.len() > cn.len() && s.ends_with(cn) && s[..s.len() - cn.len()].ends_with('.')
+        });
+        let another_host = has_dns_san
+            && !parent_of_san
+            && cn.contains('.')
+            && preferred_name_syntax(cn)
+            && cn.parse::<std::net::IpAddr>().is_err();
         let ip_like = cn.contains(':')
             || (cn.starts_with(|c: char| c.is_ascii_digit())
                 && cn
@@ -308,7 +412,7 @@ fn common_name_copies_san(leaf: &X509Certificate<'_>) -> Result<(), String> {
             || cn
                 .split('.')
                 .any(|label| label.len() >= 4 && label[..4].eq_ignore_ascii_case("xn--"));
-        if case_variant || ip_like || international {
+        if case_variant || ip_like || international || another_host {
             return Err(format!(
                 "the subject CN '{cn}' is not a character-for-character copy of a subjectAltName entry, and clients that read the CN could take it for another name (CA/B Forum BR 7.1.4.3)"
             ));

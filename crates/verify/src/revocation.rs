@@ -1,12 +1,24 @@
-//! Revocation of one certificate of a path, by its issuer's CRL
-//! (RFC 5280 §6.3, for complete CRLs without delta or partitioning).
+//! Revocation of one certificate of a path by CRLs, RFC 5280 §6.3:
+//! complete CRLs found by issuer and scope (issuingDistributionPoint
+//! against the certificate's distribution points, user/CA-only, reason
+//! partitions, indirect CRLs through cRLIssuer), delta CRLs applied to the
+//! complete CRL they extend, and each CRL's signer found and validated:
+//! the certificate's issuer, or another certificate of the CRL issuer's
+//! name (a rolled-over key, a delegated CRL signer) with cRLSign that
+//! chains to the same trust anchor.
+
+use std::cmp::Ordering;
+use std::time::Duration;
 
 use time::OffsetDateTime;
+use x509_parser::extensions::{DistributionPointName, ParsedExtension};
 use x509_parser::prelude::X509Certificate;
 
-use crate::crl::IndexedCrl;
+use crate::crl::{IndexedCrl, PointName, REMOVE_FROM_CRL};
+use crate::path::Candidate;
 use crate::signature::SignatureProblem;
-use crate::verdict::{Reason, Verdict, rfc3339};
+use crate::validator::{Refusal, refuse};
+use crate::verdict::{Reason, RevocationPolicy, rfc3339};
 
 const REASONS: [&str; 11] = [
     "unspecified",
@@ -21,104 +33,318 @@ const REASONS: [&str; 11] = [
     "privilege-withdrawn",
     "aa-compromise",
 ];
+/// ReasonFlags bits 1 to 8: every reason a CRL can cover.
+const ALL_REASONS: u16 = 0x1fe;
 
-/// Checks `cert` (at `position`) against `crl`, signed by the issuer whose
-/// SPKI and keyUsage cRLSign bit (`None`: no keyUsage) are given.
+/// What revocation checking needs beyond the certificate and its issuer.
+pub(crate) struct Context<'c, 'a> {
+    pub(crate) crls: &'c [IndexedCrl],
+    pub(crate) at: OffsetDateTime,
+    pub(crate) max_crl_age: Option<Duration>,
+    pub(crate) policy: RevocationPolicy,
+    pub(crate) legacy: bool,
+    /// Certificates that may sign CRLs for another key of their name.
+    pub(crate) pool: &'c [Candidate<'a>],
+    /// Whether a delegated or rolled-over CRL signer chains to the same
+    /// trust anchor as the path.
+    pub(crate) signer_valid: &'c dyn Fn(&Candidate<'a>) -> bool,
+}
+
+/// A distribution point of the certificate.
+struct Point {
+    names: Vec<PointName>,
+    crl_issuer: Vec<PointName>,
+}
+
+/// Checks `cert` (at `position`), issued by `issuer`; returns the legacy
+/// weaknesses accepted on the way.
 pub(crate) fn check(
-    crl: &IndexedCrl,
-    cert: &X509Certificate<'_>,
+    ctx: &Context<'_, '_>,
+    cert: &Candidate<'_>,
+    issuer: &Candidate<'_>,
     position: usize,
-    issuer_spki: &[u8],
-    issuer_crl_sign: Option<bool>,
-    at: OffsetDateTime,
-) -> Result<(), Box<Verdict>> {
-    let invalid =
-        |reason, detail: String| Box::new(Verdict::invalid(reason, detail, Some(position)));
+) -> Result<Vec<String>, Refusal> {
+    let points = distribution_points(&cert.cert);
+    let is_ca = cert.cert.is_ca();
+    let mut covered = 0u16;
+    let mut notes = Vec::new();
+    for crl in ctx.crls.iter().filter(|c| c.delta_base.is_none()) {
+        if !covers(crl, cert, &points, is_ca) {
+            continue;
+        }
+        match signer(ctx, crl, issuer, position) {
+            Ok(signed) => notes.extend(signed),
+            // A CRL that names another key of the issuer's name and that no
+            // certificate at hand can vouch for is someone else's.
+            Err(_) if crl.key_id.is_some() && crl.key_id != key_id(&issuer.cert) => continue,
+            Err(refusal) => return Err(refusal),
+        }
+        usable(ctx, crl, position)?;
+        let delta = newest_delta(ctx, crl);
+        if let Some(delta) = delta {
+            usable(ctx, delta, position)?;
+            notes.extend(signer(ctx, delta, issuer, position)?);
+        }
+        let status = match delta.and_then(|d| d.lookup_for(&cert.issuer, cert.cert.raw_serial())) {
+            Some(entry) if entry.reason == REMOVE_FROM_CRL => None,
+            Some(entry) => Some((entry, delta.unwrap_or(crl))),
+            None => crl
+                .lookup_for(&cert.issuer, cert.cert.raw_serial())
+                .map(|entry| (entry, crl)),
+        };
+        if let Some((entry, from)) = status {
+            let when = OffsetDateTime::from_unix_timestamp(entry.at)
+                .map_or_else(|_| entry.at.to_string(), rfc3339);
+            let why = REASONS
+                .get(usize::from(entry.reason))
+                .copied()
+                .unwrap_or("unknown reason");
+            let kind = if from.delta_base.is_some() {
+                "delta CRL"
+            } else {
+                "CRL"
+            };
+            return Err(refuse(
+                Reason::Revoked,
+                format!(
+                    "serial {} of '{}' was revoked at {when} ({why}), by the {kind} of '{}'",
+                    hex::encode(cert.cert.raw_serial()),
+                    cert.cert.subject(),
+                    from.issuer_text
+                ),
+                Some(position),
+            ));
+        }
+        covered |= crl.scope.reasons.unwrap_or(ALL_REASONS) & ALL_REASONS;
+        if covered == ALL_REASONS {
+            return Ok(notes);
+        }
+    }
+    if ctx.policy == RevocationPolicy::RequireFresh {
+        let partly = if covered == 0 {
+            "no CRL"
+        } else {
+            "no set of CRLs for every reason"
+        };
+        return Err(refuse(
+            Reason::RevocationUnknown,
+            format!(
+                "{partly} from '{}' covering '{}' is loaded",
+                cert.cert.issuer(),
+                cert.cert.subject()
+            ),
+            Some(position),
+        ));
+    }
+    Ok(notes)
+}
+
+fn distribution_points(cert: &X509Certificate<'_>) -> Vec<Point> {
+    let mut out = Vec::new();
+    for ext in cert.extensions() {
+        if let ParsedExtension::CRLDistributionPoints(dps) = ext.parsed_extension() {
+            for dp in &dps.points {
+                let names = match &dp.distribution_point {
+                    Some(DistributionPointName::FullName(names)) => {
+                        names.iter().map(PointName::of).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let crl_issuer = dp.crl_issuer.iter().flatten().map(PointName::of).collect();
+                out.push(Point { names, crl_issuer });
+            }
+        }
+    }
+    out
+}
+
+/// §6.3.3 (b): whether `crl` is a complete CRL whose scope includes `cert`.
+fn covers(crl: &IndexedCrl, cert: &Candidate<'_>, points: &[Point], is_ca: bool) -> bool {
+    let direct = crl.issuer == cert.issuer;
+    let indirect = crl.scope.indirect
+        && points.iter().any(|p| {
+            p.crl_issuer
+                .iter()
+                .any(|n| matches!(n, PointName::Directory(d) if *d == crl.issuer))
+        });
+    if !(direct || indirect) || crl.scope.only_attribute {
+        return false;
+    }
+    if (crl.scope.only_user && is_ca) || (crl.scope.only_ca && !is_ca) {
+        return false;
+    }
+    if crl.scope.names.is_empty() {
+        return true;
+    }
+    points.iter().any(|p| {
+        let names = if p.names.is_empty() {
+            &p.crl_issuer
+        } else {
+            &p.names
+        };
+        names.iter().any(|n| crl.scope.names.contains(n))
+    })
+}
+
+/// §6.3.3 (a, g): profile and freshness.
+fn usable(ctx: &Context<'_, '_>, crl: &IndexedCrl, position: usize) -> Result<(), Refusal> {
+    let refusal = |reason, detail: String| refuse(reason, detail, Some(position));
     if let Some(defect) = &crl.defect {
-        return Err(invalid(
+        return Err(refusal(
             Reason::CrlInvalid,
             format!("CRL of '{}': {defect}", crl.issuer_text),
         ));
     }
-    if issuer_crl_sign == Some(false) {
-        return Err(invalid(
-            Reason::CrlInvalid,
-            format!(
-                "'{}' may not sign CRLs: its keyUsage lacks cRLSign (RFC 5280 §4.2.1.3)",
-                crl.issuer_text
-            ),
-        ));
-    }
-    match crl.signature_by(issuer_spki) {
-        Ok(()) => {}
-        Err(SignatureProblem::Invalid) => {
-            return Err(invalid(
-                Reason::CrlInvalid,
-                format!(
-                    "the CRL of '{}' is not signed by the issuer's key",
-                    crl.issuer_text
-                ),
-            ));
-        }
-        Err(SignatureProblem::Unsupported(what)) => {
-            return Err(invalid(
-                Reason::CrlInvalid,
-                format!(
-                    "the CRL of '{}' uses an unsupported signature: {what}",
-                    crl.issuer_text
-                ),
-            ));
-        }
-    }
-    if at < crl.this_update {
-        return Err(invalid(
+    if ctx.at < crl.this_update {
+        return Err(refusal(
             Reason::CrlStale,
             format!(
                 "the CRL of '{}' starts at {}, after {}",
                 crl.issuer_text,
                 rfc3339(crl.this_update),
-                rfc3339(at)
+                rfc3339(ctx.at)
             ),
         ));
     }
-    match crl.next_update {
-        None => {
-            return Err(invalid(
-                Reason::CrlInvalid,
-                format!(
-                    "the CRL of '{}' has no nextUpdate (RFC 5280 §5.1.2.5)",
-                    crl.issuer_text
-                ),
-            ));
-        }
-        Some(next) if at > next => {
-            return Err(invalid(
+    if let Some(max) = ctx.max_crl_age {
+        let age = ctx.at - crl.this_update;
+        if age > max {
+            return Err(refusal(
                 Reason::CrlStale,
                 format!(
-                    "the CRL of '{}' expired at {} (nextUpdate), before {}: publish a fresh CRL",
+                    "the CRL of '{}' was issued at {}, more than the allowed {}s before {}",
                     crl.issuer_text,
-                    rfc3339(next),
-                    rfc3339(at)
+                    rfc3339(crl.this_update),
+                    max.as_secs(),
+                    rfc3339(ctx.at)
                 ),
             ));
         }
-        Some(_) => {}
     }
-    if let Some(revocation) = crl.lookup(cert.raw_serial()) {
-        let when = OffsetDateTime::from_unix_timestamp(revocation.at)
-            .map_or_else(|_| revocation.at.to_string(), rfc3339);
-        let why = REASONS
-            .get(usize::from(revocation.reason))
-            .copied()
-            .unwrap_or("unknown reason");
-        return Err(invalid(
-            Reason::Revoked,
+    match crl.next_update {
+        None if ctx.max_crl_age.is_none() => Err(refusal(
+            Reason::CrlInvalid,
             format!(
-                "serial {} of '{}' was revoked at {when} ({why})",
-                hex::encode(cert.raw_serial()),
-                cert.subject()
+                "the CRL of '{}' has no nextUpdate (RFC 5280 §5.1.2.5); pass --max-crl-age to accept it",
+                crl.issuer_text
             ),
-        ));
+        )),
+        Some(next) if ctx.at > next => Err(refusal(
+            Reason::CrlStale,
+            format!(
+                "the CRL of '{}' expired at {} (nextUpdate), before {}: publish a fresh CRL",
+                crl.issuer_text,
+                rfc3339(next),
+                rfc3339(ctx.at)
+            ),
+        )),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// §6.3.3 (c): the newest delta CRL that extends `complete`.
+fn newest_delta<'c>(ctx: &Context<'c, '_>, complete: &IndexedCrl) -> Option<&'c IndexedCrl> {
+    let number = complete.number.as_deref()?;
+    ctx.crls
+        .iter()
+        .filter(|d| {
+            d.issuer == complete.issuer
+                && d.scope_der == complete.scope_der
+                && d.delta_base
+                    .as_deref()
+                    .is_some_and(|base| compare(base, number) != Ordering::Greater)
+                && d.number
+                    .as_deref()
+                    .is_some_and(|n| compare(n, number) == Ordering::Greater)
+        })
+        .max_by(|a, b| {
+            compare(
+                a.number.as_deref().unwrap_or(&[]),
+                b.number.as_deref().unwrap_or(&[]),
+            )
+        })
+}
+
+/// Compares unsigned big-endian integers.
+fn compare(a: &[u8], b: &[u8]) -> Ordering {
+    let trim = |x: &[u8]| -> Vec<u8> {
+        let start = x.iter().position(|v| *v != 0).unwrap_or(x.len());
+        x[start..].to_vec()
+    };
+    let (a, b) = (trim(a), trim(b));
+    a.len().cmp(&b.len()).then_with(|| a.cmp(&b))
+}
+
+/// §6.3.3 (f): who signed `crl`. The certificate's issuer first; then any
+/// other certificate of the CRL issuer's name (the CA's other key, or a
+/// delegated CRL signer) that chains to the same trust anchor.
+fn signer(
+    ctx: &Context<'_, '_>,
+    crl: &IndexedCrl,
+    issuer: &Candidate<'_>,
+    position: usize,
+) -> Result<Vec<String>, Refusal> {
+    let invalid = |detail: String| refuse(Reason::CrlInvalid, detail, Some(position));
+    let mut problem = None;
+    if crl.issuer == issuer.subject {
+        match crl.signature_by(issuer.cert.public_key().raw, ctx.legacy) {
+            Ok(note) => {
+                may_sign_crls(&issuer.cert).map_err(invalid)?;
+                return Ok(note.into_iter().collect());
+            }
+            Err(p) => problem = Some(p),
+        }
+    }
+    for other in ctx
+        .pool
+        .iter()
+        .filter(|c| c.subject == crl.issuer && c.der != issuer.der)
+    {
+        if let Ok(note) = crl.signature_by(other.cert.public_key().raw, ctx.legacy)
+            && may_sign_crls(&other.cert).is_ok()
+            && (ctx.signer_valid)(other)
+        {
+            return Ok(note.into_iter().collect());
+        }
+    }
+    Err(match problem {
+        Some(SignatureProblem::WeakAlgorithm(what)) => refuse(
+            Reason::WeakAlgorithm,
+            format!("the CRL of '{}' is signed with {what}", crl.issuer_text),
+            Some(position),
+        ),
+        Some(SignatureProblem::WeakKey(what)) => refuse(
+            Reason::WeakKey,
+            format!("the CRL of '{}' is signed by {what}", crl.issuer_text),
+            Some(position),
+        ),
+        Some(SignatureProblem::Unsupported(what)) => invalid(format!(
+            "the CRL of '{}' uses an unsupported signature: {what}",
+            crl.issuer_text
+        )),
+        _ => invalid(format!(
+            "the CRL of '{}' is not signed by the issuer's key, nor by another certificate of that name with cRLSign that chains to the same trust anchor",
+            crl.issuer_text
+        )),
+    })
+}
+
+fn key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
+    cert.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
+            _ => None,
+        })
+}
+
+/// RFC 5280 §4.2.1.3: a CRL signer's keyUsage, when present, has cRLSign.
+fn may_sign_crls(cert: &X509Certificate<'_>) -> Result<(), String> {
+    match cert.key_usage() {
+        Ok(Some(ku)) if !ku.value.crl_sign() => Err(format!(
+            "'{}' may not sign CRLs: its keyUsage lacks cRLSign (RFC 5280 §4.2.1.3)",
+            cert.subject()
+        )),
+        _ => Ok(()),
+    }
 }

@@ -1,44 +1,81 @@
-//! The validator: rustls-webpki builds the path and checks certificate
-//! signatures, names and usages; on top of it we check what webpki leaves
-//! out (trust-anchor validity, CRL profile, cRLSign, CRL signatures and
-//! freshness) and attribute every refusal to a position in the chain.
+//! The validator: the leaf's own checks, then path building (`path`) with
+//! every complete path processed in full (`process`, `revocation`). One
+//! validator decides; nothing composes verdicts.
 
 use std::time::Duration;
 
-use rustls_pki_types::TrustAnchor;
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
-use time::OffsetDateTime;
-use webpki::{EndEntityCert, KeyUsage};
-use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::crl::IndexedCrl;
 use crate::error::Error;
-use crate::explain::{AnyUsage, from_webpki};
-use crate::rfc5280::Offered;
-use crate::verdict::{
-    ExpectedName, Reason, RevocationPolicy, Usage, ValidationRequest, Verdict, rfc3339,
-};
+use crate::leaf;
+use crate::names::PreparedName;
+use crate::path::{Candidate, Edge, Search};
+use crate::policy::PolicyRequest;
+use crate::process::{self, Accepted, Rules};
+use crate::revocation::{self, Context};
+use crate::verdict::{Reason, RevocationPolicy, ValidationRequest, Verdict};
 
-/// A trust anchor with what we need beyond webpki's view of it.
+/// A trust anchor: a certificate trusted for its name and key.
 #[derive(Debug)]
 struct Anchor {
-    webpki: TrustAnchor<'static>,
-    name: String,
-    spki: Vec<u8>,
-    key_id: Option<Vec<u8>>,
-    not_before: OffsetDateTime,
-    not_after: OffsetDateTime,
-    crl_sign: Option<bool>,
     der: Vec<u8>,
+    subject: PreparedName,
+}
+
+/// Which certificates of a path are checked for revocation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CrlScope {
+    /// Only the leaf.
+    Leaf,
+    /// Every certificate but the trust anchor.
+    #[default]
+    Chain,
+}
+
+/// How strict a validation is, beyond the question asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Most intermediates a path may hold, self-issued ones not counted
+    /// (at most 16 in all, whatever this says).
+    pub max_depth: usize,
+    /// Accept a CRL without nextUpdate, and refuse one issued longer ago
+    /// than this.
+    pub max_crl_age: Option<Duration>,
+    /// Which certificates are checked for revocation.
+    pub crl_scope: CrlScope,
+    /// Certificate policy inputs (RFC 5280 §6.1.1).
+    pub policy: PolicyRequest,
+    /// Verify SHA-1, RSA below 2048 bits and DSA keys, noting the weakness,
+    /// instead of refusing them.
+    pub allow_legacy_algorithms: bool,
+    /// The leaf's keyUsage, when present, must assert digitalSignature.
+    pub require_digital_signature: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_depth: 6,
+            max_crl_age: None,
+            crl_scope: CrlScope::Chain,
+            policy: PolicyRequest::default(),
+            allow_legacy_algorithms: false,
+            require_digital_signature: false,
+        }
+    }
 }
 
 /// Validates chains against a set of trust anchors and CRLs.
 #[derive(Debug)]
 pub struct Validator {
     anchors: Vec<Anchor>,
-    webpki_anchors: Vec<TrustAnchor<'static>>,
     crls: Vec<IndexedCrl>,
+    /// CRLs that were offered but do not parse: every validation fails
+    /// closed with `crl-invalid` while one is loaded.
+    broken_crls: Vec<String>,
     policy: RevocationPolicy,
+    options: Options,
 }
 
 pub(crate) type Refusal = Box<Verdict>;
@@ -51,44 +88,49 @@ pub(crate) fn refuse(
     Box::new(Verdict::invalid(reason, detail, position))
 }
 
+/// How deep delegated CRL signers are validated in turn.
+const MAX_SIGNER_DEPTH: u8 = 2;
+
 impl Validator {
-    /// A validator trusting these DER certificates.
+    /// A validator trusting these DER certificates (v1 certificates
+    /// included: a trust anchor is trusted for its name and key).
     pub fn new(anchors_der: Vec<Vec<u8>>) -> Result<Self, Error> {
         let mut anchors = Vec::with_capacity(anchors_der.len());
         for der in anchors_der {
-            let (_, cert) = X509Certificate::from_der(&der)
-                .map_err(|e| Error::Anchor(format!("does not parse: {e}")))?;
-            let webpki = webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice()))
-                .map_err(|e| Error::Anchor(format!("{e:?}")))?
-                .to_owned();
-            anchors.push(Anchor {
-                webpki,
-                name: cert.subject().to_string(),
-                spki: cert.public_key().raw.to_vec(),
-                key_id: subject_key_id(&cert),
-                not_before: cert.validity().not_before.to_datetime(),
-                not_after: cert.validity().not_after.to_datetime(),
-                crl_sign: crl_sign(&cert),
-                der: der.clone(),
-            });
+            let subject = match X509Certificate::from_der(&der) {
+                Ok(([], cert)) => PreparedName::of(cert.subject()),
+                Ok(_) => return Err(Error::Anchor("trailing bytes after the certificate".into())),
+                Err(e) => return Err(Error::Anchor(format!("does not parse: {e}"))),
+            };
+            anchors.push(Anchor { der, subject });
         }
-        let webpki_anchors = anchors.iter().map(|a| a.webpki.clone()).collect();
         Ok(Validator {
             anchors,
-            webpki_anchors,
             crls: Vec::new(),
+            broken_crls: Vec::new(),
             policy: RevocationPolicy::default(),
+            options: Options::default(),
         })
     }
 
-    /// Adds a CRL. When one from the same issuer and key is already loaded,
-    /// the one with the later thisUpdate is kept.
+    /// Adds a CRL. When one of the same issuer, key, scope and kind
+    /// (complete or delta) is already loaded, the later thisUpdate is kept.
+    /// A CRL that does not parse is an error, and stays loaded as broken:
+    /// every later validation is refused with `crl-invalid`.
     pub fn add_crl(&mut self, crl_der: &[u8]) -> Result<(), Error> {
-        let crl = IndexedCrl::from_der(crl_der)?;
-        let same = self
-            .crls
-            .iter()
-            .position(|c| c.issuer == crl.issuer && c.key_id == crl.key_id);
+        let crl = match IndexedCrl::from_der(crl_der) {
+            Ok(crl) => crl,
+            Err(e) => {
+                self.broken_crls.push(e.to_string());
+                return Err(e);
+            }
+        };
+        let same = self.crls.iter().position(|c| {
+            c.issuer == crl.issuer
+                && c.key_id == crl.key_id
+                && c.scope_der == crl.scope_der
+                && c.delta_base.is_some() == crl.delta_base.is_some()
+        });
         match same {
             Some(i) if self.crls[i].this_update >= crl.this_update => {}
             Some(i) => self.crls[i] = crl,
@@ -102,6 +144,11 @@ impl Validator {
         self.policy = policy;
     }
 
+    /// Sets how strict validations are.
+    pub fn set_options(&mut self, options: Options) {
+        self.options = options;
+    }
+
     /// Validates `leaf_der` with the untrusted `intermediates_der`.
     pub fn validate(
         &self,
@@ -110,7 +157,11 @@ impl Validator {
         request: &ValidationRequest,
     ) -> Verdict {
         match self.check(leaf_der, intermediates_der, request) {
-            Ok(chain) => Verdict::Valid { chain },
+            Ok(accepted) => Verdict::Valid {
+                chain: accepted.chain,
+                policies: accepted.policies,
+                notes: accepted.notes,
+            },
             Err(refusal) => *refusal,
         }
     }
@@ -120,217 +171,135 @@ impl Validator {
         leaf_der: &[u8],
         intermediates_der: &[Vec<u8>],
         request: &ValidationRequest,
-    ) -> Result<Vec<String>, Refusal> {
+    ) -> Result<Accepted, Refusal> {
+        if let Some(broken) = self.broken_crls.first() {
+            return Err(refuse(
+                Reason::CrlInvalid,
+                format!("a loaded CRL is unusable, so revocation cannot be decided: {broken}"),
+                None,
+            ));
+        }
         // Certificate times have whole seconds; compare at that granularity.
         let at = request.at.replace_nanosecond(0).unwrap_or(request.at);
-        let request = &ValidationRequest {
+        let leaf = Candidate::new(leaf_der, parse(leaf_der, 0)?, false);
+        let leaf_note = leaf::check(&leaf.cert, request, at, &self.options)?;
+        let pool = self.pool(&leaf, intermediates_der);
+        let rules = Rules {
             at,
-            ..request.clone()
+            usage: request.usage,
+            policy: &self.options.policy,
+            legacy: self.options.allow_legacy_algorithms,
         };
-        let leaf = parse(leaf_der, 0)?;
-        within_validity(&leaf, request.at, 0)?;
-        let leaf_cd = CertificateDer::from(leaf_der);
-        let end_entity = EndEntityCert::try_from(&leaf_cd).map_err(|e| from_webpki(&e, Some(0)))?;
-        let intermediates: Vec<CertificateDer<'_>> = intermediates_der
-            .iter()
-            .map(|d| CertificateDer::from(d.as_slice()))
-            .collect();
-        let time = UnixTime::since_unix_epoch(Duration::from_secs(
-            u64::try_from(request.at.unix_timestamp()).unwrap_or(0),
-        ));
-        let result = match request.usage {
-            Usage::Client => end_entity.verify_for_usage(
-                webpki::ALL_VERIFICATION_ALGS,
-                &self.webpki_anchors,
-                &intermediates,
-                time,
-                KeyUsage::client_auth(),
-                None,
-                None,
-            ),
-            Usage::Server => end_entity.verify_for_usage(
-                webpki::ALL_VERIFICATION_ALGS,
-                &self.webpki_anchors,
-                &intermediates,
-                time,
-                KeyUsage::server_auth(),
-                None,
-                None,
-            ),
-            Usage::Any => end_entity.verify_for_usage(
-                webpki::ALL_VERIFICATION_ALGS,
-                &self.webpki_anchors,
-                &intermediates,
-                time,
-                AnyUsage,
-                None,
-                None,
-            ),
-        };
-        let (chain, anchor) = match result {
-            Ok(path) => {
-                let mut chain: Vec<Vec<u8>> = vec![leaf_der.to_vec()];
-                chain.extend(path.intermediate_certificates().map(|c| c.der().to_vec()));
-                let anchor = self
-                    .anchors
-                    .iter()
-                    .find(|a| {
-                        a.webpki.subject == path.anchor().subject
-                            && a.webpki.subject_public_key_info
-                                == path.anchor().subject_public_key_info
-                    })
-                    .ok_or_else(|| {
-                        refuse(
-                            Reason::UnknownIssuer,
-                            "the path ends at an anchor we do not hold",
-                            None,
-                        )
-                    })?;
-                (chain, anchor)
-            }
-            Err(e) if second_opinion(&e) => self
-                .rfc5280_path(&leaf, leaf_der, intermediates_der, request)
-                .ok_or_else(|| self.locate(&e, intermediates_der, request.at))?,
-            Err(e) => return Err(self.locate(&e, intermediates_der, request.at)),
-        };
-        if request.at < anchor.not_before || request.at > anchor.not_after {
-            let reason = if request.at > anchor.not_after {
-                Reason::Expired
-            } else {
-                Reason::NotYetValid
-            };
-            let detail = format!(
-                "trust anchor '{}' is valid from {} to {}, not at {}",
-                anchor.name,
-                rfc3339(anchor.not_before),
-                rfc3339(anchor.not_after),
-                rfc3339(request.at)
-            );
-            return Err(refuse(reason, detail, Some(chain.len())));
-        }
-        let mut path = Vec::with_capacity(chain.len() + 1);
-        for (position, der) in chain.iter().chain(std::iter::once(&anchor.der)).enumerate() {
-            path.push(parse(der, position)?);
-        }
-        crate::profile::check_path(&path, request.usage)?;
-        check_name(&end_entity, &leaf, &request.name)?;
-        self.check_revocation(&path, anchor, request.at)?;
-        Ok(path.iter().map(|c| c.subject().to_string()).collect())
+        let mut accepted = self.path_for(&leaf, &pool, &rules, None, 0)?;
+        accepted.notes.splice(0..0, leaf_note);
+        Ok(accepted)
     }
 
-    /// RFC 5280 path processing where webpki refused for a reason RFC 5280
-    /// does not share (see `rfc5280`).
-    fn rfc5280_path(
-        &self,
-        leaf: &X509Certificate<'_>,
-        leaf_der: &[u8],
-        intermediates_der: &[Vec<u8>],
-        request: &ValidationRequest,
-    ) -> Option<(Vec<Vec<u8>>, &Anchor)> {
-        let mut offered = Vec::new();
-        for der in intermediates_der {
-            if let Ok(([], cert)) = X509Certificate::from_der(der) {
-                offered.push((
-                    der.as_slice(),
-                    Offered {
-                        cert,
-                        anchor: false,
-                    },
+    /// The offered intermediates and the anchors they may need, parsed
+    /// once, without duplicates, sorted by content (so the order in which
+    /// they were offered cannot matter).
+    fn pool<'v>(
+        &'v self,
+        leaf: &Candidate<'v>,
+        intermediates: &'v [Vec<u8>],
+    ) -> Vec<Candidate<'v>> {
+        let mut pool: Vec<Candidate<'v>> = intermediates
+            .iter()
+            .filter_map(|der| match X509Certificate::from_der(der) {
+                Ok(([], cert)) => Some(Candidate::new(der, cert, false)),
+                _ => None,
+            })
+            .collect();
+        let wanted: Vec<&PreparedName> = std::iter::once(&leaf.issuer)
+            .chain(pool.iter().map(|c| &c.issuer))
+            .collect();
+        let mut anchors: Vec<Candidate<'v>> = self
+            .anchors
+            .iter()
+            .filter(|a| wanted.contains(&&a.subject))
+            .filter_map(|a| match X509Certificate::from_der(&a.der) {
+                Ok((_, cert)) => Some(Candidate::new(&a.der, cert, true)),
+                Err(_) => None,
+            })
+            .collect();
+        anchors.append(&mut pool);
+        anchors.sort_by(|a, b| b.anchor.cmp(&a.anchor).then_with(|| a.der.cmp(b.der)));
+        anchors.dedup_by(|later, earlier| later.der == earlier.der);
+        anchors
+    }
+
+    /// Searches a path for `leaf` and processes each complete one; with
+    /// `anchor`, only paths to that trust anchor count (a CRL signer must
+    /// chain to the anchor of the path it vouches for).
+    fn path_for<'v>(
+        &'v self,
+        leaf: &Candidate<'v>,
+        pool: &[Candidate<'v>],
+        rules: &Rules<'_>,
+        anchor: Option<&[u8]>,
+        depth: u8,
+    ) -> Result<Accepted, Refusal> {
+        let search = Search::new(leaf, pool, self.options.max_depth, rules.legacy);
+        search.run(&mut |edges: &[Edge]| {
+            let path: Vec<&Candidate<'v>> = std::iter::once(leaf)
+                .chain(edges.iter().map(|e| &pool[e.node]))
+                .collect();
+            if anchor.is_some_and(|der| path.last().is_some_and(|a| a.der != der)) {
+                return Err(refuse(
+                    Reason::CrlInvalid,
+                    "the CRL signer chains to another trust anchor",
+                    None,
                 ));
             }
-        }
-        let first_anchor = offered.len();
-        for anchor in &self.anchors {
-            let (_, cert) = X509Certificate::from_der(&anchor.der).ok()?;
-            offered.push((anchor.der.as_slice(), Offered { cert, anchor: true }));
-        }
-        let (ders, certs): (Vec<&[u8]>, Vec<Offered<'_>>) = offered.into_iter().unzip();
-        let found = crate::rfc5280::find_path(leaf, &certs, request.at, request.usage)?;
-        let (&anchor_index, intermediates) = found.split_last()?;
-        let mut chain = vec![leaf_der.to_vec()];
-        chain.extend(intermediates.iter().map(|i| ders[*i].to_vec()));
-        let anchor = self.anchors.get(anchor_index.checked_sub(first_anchor)?)?;
-        Some((chain, anchor))
+            let mut accepted = process::check(&path, rules)?;
+            accepted
+                .notes
+                .extend(edges.iter().filter_map(|e| e.note.clone()));
+            accepted
+                .notes
+                .extend(self.revocation(&path, pool, rules, depth)?);
+            Ok(accepted)
+        })
     }
 
-    /// Attributes a webpki failure to the certificate that caused it, where
-    /// it can be found: webpki reports what failed, not where.
-    fn locate(
-        &self,
-        error: &webpki::Error,
-        intermediates_der: &[Vec<u8>],
-        at: OffsetDateTime,
-    ) -> Refusal {
-        if matches!(
-            error,
-            webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. }
-        ) {
-            for (i, der) in intermediates_der.iter().enumerate() {
-                if let Ok((_, cert)) = X509Certificate::from_der(der)
-                    && let Err(refusal) = within_validity(&cert, at, i + 1)
-                {
-                    return refusal;
-                }
-            }
+    fn revocation<'v>(
+        &'v self,
+        path: &[&Candidate<'v>],
+        pool: &[Candidate<'v>],
+        rules: &Rules<'_>,
+        depth: u8,
+    ) -> Result<Vec<String>, Refusal> {
+        let anchor_der = path.last().map(|a| a.der).unwrap_or_default();
+        let signer_valid = |signer: &Candidate<'v>| {
+            depth < MAX_SIGNER_DEPTH
+                && self
+                    .path_for(signer, pool, rules, Some(anchor_der), depth + 1)
+                    .is_ok()
+        };
+        let ctx = Context {
+            crls: &self.crls,
+            at: rules.at,
+            max_crl_age: self.options.max_crl_age,
+            policy: self.policy,
+            legacy: rules.legacy,
+            pool,
+            signer_valid: &signer_valid,
+        };
+        let checked = match self.options.crl_scope {
+            CrlScope::Leaf => 1,
+            CrlScope::Chain => path.len() - 1,
+        };
+        let mut notes = Vec::new();
+        for position in 0..checked.min(path.len() - 1) {
+            notes.extend(revocation::check(
+                &ctx,
+                path[position],
+                path[position + 1],
+                position,
+            )?);
         }
-        from_webpki(error, None)
+        Ok(notes)
     }
-
-    /// Revocation of every certificate of `path` but the anchor (its last).
-    fn check_revocation(
-        &self,
-        path: &[X509Certificate<'_>],
-        anchor: &Anchor,
-        at: OffsetDateTime,
-    ) -> Result<(), Refusal> {
-        let certificates = path.len().saturating_sub(1);
-        for (position, cert) in path.iter().take(certificates).enumerate() {
-            let (issuer_spki, issuer_ski, issuer_crl_sign) = if position + 1 < certificates {
-                let issuer = &path[position + 1];
-                (
-                    issuer.public_key().raw,
-                    subject_key_id(issuer),
-                    crl_sign(issuer),
-                )
-            } else {
-                (
-                    anchor.spki.as_slice(),
-                    anchor.key_id.clone(),
-                    anchor.crl_sign,
-                )
-            };
-            let crl = self.crls.iter().find(|c| {
-                c.issuer == cert.issuer().as_raw()
-                    && (c.key_id.is_none() || issuer_ski.is_none() || c.key_id == issuer_ski)
-            });
-            let Some(crl) = crl else {
-                if self.policy == RevocationPolicy::RequireFresh {
-                    return Err(refuse(
-                        Reason::RevocationUnknown,
-                        format!("no CRL from '{}' is loaded", cert.issuer()),
-                        Some(position),
-                    ));
-                }
-                continue;
-            };
-            crate::revocation::check(crl, cert, position, issuer_spki, issuer_crl_sign, at)?;
-        }
-        Ok(())
-    }
-}
-
-/// webpki refusals where RFC 5280 may accept the path: self-issued
-/// certificates confuse its pathLen and signature bookkeeping, it cannot
-/// evaluate directoryName or rfc822Name constraints. (A CA certificate as
-/// the leaf stays refused, as CA/B Forum 7.1.2.7 and webpki have it.)
-fn second_opinion(error: &webpki::Error) -> bool {
-    matches!(
-        error,
-        webpki::Error::NameConstraintViolation
-            | webpki::Error::InvalidSignatureForPublicKey
-            | webpki::Error::UnknownIssuer
-            | webpki::Error::PathLenConstraintViolated
-    )
 }
 
 pub(crate) fn parse(der: &[u8], position: usize) -> Result<X509Certificate<'_>, Refusal> {
@@ -346,147 +315,5 @@ pub(crate) fn parse(der: &[u8], position: usize) -> Result<X509Certificate<'_>, 
             format!("not a DER X.509 certificate: {e}"),
             Some(position),
         )),
-    }
-}
-
-fn within_validity(
-    cert: &X509Certificate<'_>,
-    at: OffsetDateTime,
-    position: usize,
-) -> Result<(), Refusal> {
-    let not_before = cert.validity().not_before.to_datetime();
-    let not_after = cert.validity().not_after.to_datetime();
-    if at < not_before {
-        return Err(refuse(
-            Reason::NotYetValid,
-            format!(
-                "'{}' is valid from {}, not yet at {}",
-                cert.subject(),
-                rfc3339(not_before),
-                rfc3339(at)
-            ),
-            Some(position),
-        ));
-    }
-    if at > not_after {
-        return Err(refuse(
-            Reason::Expired,
-            format!(
-                "'{}' expired at {}, before {}",
-                cert.subject(),
-                rfc3339(not_after),
-                rfc3339(at)
-            ),
-            Some(position),
-        ));
-    }
-    Ok(())
-}
-
-fn subject_key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
-    cert.extensions()
-        .iter()
-        .find_map(|e| match e.parsed_extension() {
-            x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(id) => {
-                Some(id.0.to_vec())
-            }
-            _ => None,
-        })
-}
-
-/// `Some(bool)` when the certificate has a keyUsage extension.
-fn crl_sign(cert: &X509Certificate<'_>) -> Option<bool> {
-    cert.key_usage()
-        .ok()
-        .flatten()
-        .map(|ku| ku.value.crl_sign())
-}
-
-fn check_name(
-    end_entity: &EndEntityCert<'_>,
-    leaf: &X509Certificate<'_>,
-    name: &ExpectedName,
-) -> Result<(), Refusal> {
-    let server_name = match name {
-        ExpectedName::Any => return Ok(()),
-        ExpectedName::Email(address) => return check_email(leaf, address),
-        ExpectedName::Dns(dns) | ExpectedName::Peer(dns) => ServerName::try_from(dns.as_str())
-            .map_err(|_| {
-                refuse(
-                    Reason::NameMismatch,
-                    format!("'{dns}' is not a valid DNS name"),
-                    Some(0),
-                )
-            })?,
-        ExpectedName::Ip(ip) => ServerName::IpAddress((*ip).into()),
-    };
-    end_entity
-        .verify_is_valid_for_subject_name(&server_name)
-        .map_err(|e| match e {
-            webpki::Error::CertNotValidForName(_) => {
-                let wanted = match name {
-                    ExpectedName::Ip(ip) => ip.to_string(),
-                    ExpectedName::Dns(n) | ExpectedName::Peer(n) | ExpectedName::Email(n) => {
-                        n.clone()
-                    }
-                    ExpectedName::Any => String::new(),
-                };
-                refuse(
-                    Reason::NameMismatch,
-                    format!("the certificate names {}, not '{wanted}'", san_list(leaf)),
-                    Some(0),
-                )
-            }
-            other => from_webpki(&other, Some(0)),
-        })
-}
-
-fn check_email(leaf: &X509Certificate<'_>, address: &str) -> Result<(), Refusal> {
-    let matches = |candidate: &str| match (candidate.rsplit_once('@'), address.rsplit_once('@')) {
-        (Some((cl, cd)), Some((al, ad))) => cl == al && cd.eq_ignore_ascii_case(ad),
-        _ => false,
-    };
-    let found = leaf
-        .subject_alternative_name()
-        .ok()
-        .flatten()
-        .is_some_and(|san| {
-            san.value
-                .general_names
-                .iter()
-                .any(|n| matches!(n, GeneralName::RFC822Name(e) if matches(e)))
-        });
-    if found {
-        Ok(())
-    } else {
-        Err(refuse(
-            Reason::NameMismatch,
-            format!("the certificate names {}, not '{address}'", san_list(leaf)),
-            Some(0),
-        ))
-    }
-}
-
-fn san_list(leaf: &X509Certificate<'_>) -> String {
-    let names: Vec<String> = leaf
-        .subject_alternative_name()
-        .ok()
-        .flatten()
-        .map(|san| {
-            san.value
-                .general_names
-                .iter()
-                .map(|n| match n {
-                    GeneralName::DNSName(d) => d.to_string(),
-                    GeneralName::RFC822Name(e) => e.to_string(),
-                    other => other.to_string(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if names.is_empty() {
-        "no subject alternative names".into()
-    } else {
-        names.join(", ")
     }
 }

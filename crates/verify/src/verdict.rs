@@ -99,6 +99,13 @@ pub enum Reason {
     UnsupportedCriticalExtension,
     /// The encoding breaks DER or RFC 5280 profile rules.
     Malformed,
+    /// A signature uses an algorithm refused as weak (SHA-1, MD5, DSA).
+    WeakAlgorithm,
+    /// A key is too weak to trust (RSA below 2048 bits, a small curve).
+    WeakKey,
+    /// No certificate policy acceptable to the relying party is valid for
+    /// the path while one is required (RFC 5280 §6.1.5).
+    PolicyViolation,
 }
 
 impl Reason {
@@ -121,7 +128,35 @@ impl Reason {
             Reason::RevocationUnknown => "revocation-unknown",
             Reason::UnsupportedCriticalExtension => "unsupported-critical-extension",
             Reason::Malformed => "malformed",
+            Reason::WeakAlgorithm => "weak-algorithm",
+            Reason::WeakKey => "weak-key",
+            Reason::PolicyViolation => "policy-violation",
         }
+    }
+
+    /// Every reason, in the order of their ids' documentation.
+    pub fn all() -> &'static [Reason] {
+        &[
+            Reason::Revoked,
+            Reason::Expired,
+            Reason::NotYetValid,
+            Reason::UnknownIssuer,
+            Reason::BadSignature,
+            Reason::WeakAlgorithm,
+            Reason::WeakKey,
+            Reason::NameMismatch,
+            Reason::NameConstraintViolation,
+            Reason::UsageMismatch,
+            Reason::NotACa,
+            Reason::CaUsedAsEndEntity,
+            Reason::PathTooLong,
+            Reason::PolicyViolation,
+            Reason::CrlStale,
+            Reason::CrlInvalid,
+            Reason::RevocationUnknown,
+            Reason::UnsupportedCriticalExtension,
+            Reason::Malformed,
+        ]
     }
 }
 
@@ -146,6 +181,12 @@ pub enum Verdict {
     Valid {
         /// Subjects, leaf first, trust anchor last.
         chain: Vec<String>,
+        /// The user-constrained policy set (RFC 5280 §6.1.6), as dotted
+        /// OIDs; `None` when the path asserts no policy and none was
+        /// required.
+        policies: Option<Vec<String>>,
+        /// Weaknesses accepted because legacy algorithms were allowed.
+        notes: Vec<String>,
     },
     /// The chain is refused.
     Invalid {
@@ -186,7 +227,13 @@ impl Verdict {
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Verdict::Valid { chain } => write!(f, "valid: {}", chain.join(" <- ")),
+            Verdict::Valid { chain, notes, .. } => {
+                write!(f, "valid: {}", chain.join(" <- "))?;
+                for note in notes {
+                    write!(f, " (weak: {note})")?;
+                }
+                Ok(())
+            }
             Verdict::Invalid {
                 reason,
                 detail,

@@ -109,7 +109,9 @@ fn a_good_chain_is_valid_and_lists_its_subjects() {
     assert_eq!(
         verdict,
         Verdict::Valid {
-            chain: vec!["CN=alice".into(), "CN=Issuing".into(), "CN=Root".into()]
+            chain: vec!["CN=alice".into(), "CN=Issuing".into(), "CN=Root".into()],
+            policies: None,
+            notes: Vec::new(),
         }
     );
 }
