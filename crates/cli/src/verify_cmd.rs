@@ -7,8 +7,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use pkilab_scenario::SimDuration;
 use pkilab_verify::pem_input::blocks;
-use pkilab_verify::{ExpectedName, RevocationPolicy, Usage, ValidationRequest, Validator, Verdict};
+use pkilab_verify::{
+    CrlScope, ExpectedName, Options, PolicyRequest, RevocationPolicy, Usage, ValidationRequest,
+    Validator, Verdict,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -42,6 +46,34 @@ pub struct VerifyArgs {
     /// Validation time, RFC 3339 (default: now).
     #[arg(long)]
     at: Option<String>,
+    /// Accept CRLs without nextUpdate, and refuse CRLs issued longer ago
+    /// than this (30s, 15m, 12h, 7d, 2w).
+    #[arg(long, value_name = "DURATION")]
+    max_crl_age: Option<String>,
+    /// Which certificates are checked against CRLs: leaf or chain.
+    #[arg(long, value_name = "SCOPE", default_value = "chain")]
+    crl_scope: String,
+    /// Most intermediate certificates a path may hold (self-issued ones
+    /// not counted).
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    max_depth: usize,
+    /// A certificate policy the chain must be valid for, as a dotted OID
+    /// (repeatable; default: any policy).
+    #[arg(long = "policy", value_name = "OID")]
+    policies: Vec<String>,
+    /// Require a valid policy (RFC 5280 initial-explicit-policy).
+    #[arg(long)]
+    require_explicit_policy: bool,
+    /// Do not follow policy mappings.
+    #[arg(long)]
+    inhibit_policy_mapping: bool,
+    /// Do not let anyPolicy stand for other policies.
+    #[arg(long)]
+    inhibit_any_policy: bool,
+    /// Verify SHA-1, RSA keys below 2048 bits and DSA keys, and note the
+    /// weakness, instead of refusing with weak-algorithm or weak-key.
+    #[arg(long)]
+    allow_legacy_algorithms: bool,
     /// Print {"valid", "reason", "detail", "chain"} as JSON.
     #[arg(long)]
     json: bool,
@@ -65,11 +97,12 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         anchors.extend(blocks);
     }
     let mut validator = Validator::new(anchors).context("a --trust certificate is unusable")?;
+    validator.set_options(options(&args)?);
     for path in &args.crl {
         for crl in read_blocks(path, "X509 CRL")? {
-            validator
-                .add_crl(&crl)
-                .with_context(|| path.display().to_string())?;
+            // A CRL that does not parse is kept as broken: the verdict is
+            // crl-invalid, not unusable input.
+            let _ = validator.add_crl(&crl);
         }
     }
     if !args.crl.is_empty() {
@@ -112,11 +145,54 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+fn options(args: &VerifyArgs) -> anyhow::Result<Options> {
+    let max_crl_age = match &args.max_crl_age {
+        Some(text) => Some(std::time::Duration::from_secs(
+            SimDuration::parse(text)
+                .with_context(|| format!("--max-crl-age '{text}'"))?
+                .0,
+        )),
+        None => None,
+    };
+    let crl_scope = match args.crl_scope.as_str() {
+        "leaf" => CrlScope::Leaf,
+        "chain" => CrlScope::Chain,
+        other => bail!("--crl-scope '{other}': use leaf or chain"),
+    };
+    for oid in &args.policies {
+        let arcs: Vec<&str> = oid.split('.').collect();
+        if arcs.len() < 2
+            || arcs
+                .iter()
+                .any(|a| a.is_empty() || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            bail!("--policy '{oid}' is not a dotted OID: write it like 2.23.140.1.2.1");
+        }
+    }
+    Ok(Options {
+        max_depth: args.max_depth,
+        max_crl_age,
+        crl_scope,
+        policy: PolicyRequest {
+            initial: args.policies.clone(),
+            require_explicit: args.require_explicit_policy,
+            inhibit_mapping: args.inhibit_policy_mapping,
+            inhibit_any: args.inhibit_any_policy,
+        },
+        allow_legacy_algorithms: args.allow_legacy_algorithms,
+        require_digital_signature: false,
+    })
+}
+
 fn print(verdict: &Verdict, json: bool) -> anyhow::Result<()> {
     if json {
         let value = match verdict {
-            Verdict::Valid { chain, .. } => {
-                serde_json::json!({ "valid": true, "reason": null, "detail": null, "chain": chain })
+            Verdict::Valid {
+                chain,
+                policies,
+                notes,
+            } => {
+                serde_json::json!({ "valid": true, "reason": null, "detail": null, "chain": chain, "policies": policies, "weaknesses": notes })
             }
             Verdict::Invalid {
                 reason,

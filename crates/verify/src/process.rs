@@ -232,6 +232,24 @@ fn eku_allows(cert: &X509Certificate<'_>, usage: Usage, position: usize) -> Resu
             ));
         }
     };
+    let empty = !eku.any
+        && !eku.server_auth
+        && !eku.client_auth
+        && !eku.code_signing
+        && !eku.email_protection
+        && !eku.time_stamping
+        && !eku.ocsp_signing
+        && eku.other.is_empty();
+    if empty {
+        return Err(refuse(
+            Reason::Malformed,
+            format!(
+                "'{}' has an empty extKeyUsage (RFC 5280 4.2.1.12: at least one purpose)",
+                cert.subject()
+            ),
+            Some(position),
+        ));
+    }
     let allowed = eku.any
         || match usage {
             Usage::Server => eku.server_auth,
