@@ -179,7 +179,8 @@ fn check_certificate(cert: &X509Certificate<'_>, role: Role) -> Result<(), Probl
             _ => {}
         }
     }
-    if role.anchor {
+    // A v1 trust anchor is a CA by being trusted (RFC 5280 6.1.1 d).
+    if role.anchor && cert.version().0 == 2 {
         match basic_constraints_critical {
             None => {
                 return Err((
@@ -229,7 +230,9 @@ fn check_certificate(cert: &X509Certificate<'_>, role: Role) -> Result<(), Probl
             "a CA certificate without subjectKeyIdentifier (RFC 5280 4.2.1.2: MUST)",
         ));
     }
-    if !self_issued && !has_aki && !role.anchor {
+    // RFC 5280 4.2.1.1 binds conforming CAs issuing v3 certificates; v1
+    // and v2 certificates cannot carry extensions at all.
+    if !self_issued && !has_aki && !role.anchor && cert.version().0 == 2 {
         return Err(malformed(
             "no authorityKeyIdentifier on a certificate that is not self-signed (RFC 5280 4.2.1.1: MUST)",
         ));

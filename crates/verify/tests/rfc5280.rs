@@ -480,3 +480,52 @@ fn malformed_crls_are_refused() {
         "{v1_with_extensions}"
     );
 }
+
+#[test]
+fn a_v1_certificate_serves_as_a_trust_anchor() {
+    let root_key = key();
+    let root = Handmade {
+        version: None,
+        issuer: "V1 Root",
+        subject: "V1 Root",
+        not_before: time(NOW - time::Duration::days(10)),
+        not_after: time(NOW + time::Duration::days(10)),
+        key: &root_key,
+        tail: Vec::new(),
+    }
+    .signed_by(&root_key);
+    let issuer = rcgen::Issuer::new(ca_params("V1 Root"), &root_key);
+    let leaf_key = key();
+    let leaf = leaf_params("a.example")
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf");
+    let v = pkilab_verify::Validator::new(vec![root]).expect("a v1 anchor parses");
+    let verdict = v.validate(leaf.der(), &[], &ask("a.example"));
+    assert!(verdict.is_valid(), "{verdict}");
+}
+
+#[test]
+fn utctime_from_1950_and_unique_identifiers_parse() {
+    let root = root("Root");
+    let leaf_key = key();
+    let leaf = Handmade {
+        version: Some(1),
+        issuer: "Root",
+        subject: "Old Leaf",
+        not_before: tlv(0x17, b"500101000000Z"),
+        not_after: tlv(0x17, b"491231235959Z"),
+        key: &leaf_key,
+        tail: vec![tlv(0x81, &[0x00, 0x01, 0x02]), tlv(0x82, &[0x00, 0x03])],
+    }
+    .signed_by(&root.key);
+    let mut request = ask("a.example");
+    request.name = ExpectedName::Any;
+    let verdict = validator(&root).validate(&leaf, &[], &request);
+    assert!(verdict.is_valid(), "{verdict}");
+    let before = time::macros::datetime!(1949-12-31 00:00:00 UTC);
+    request.at = before;
+    assert_eq!(
+        reason(&validator(&root).validate(&leaf, &[], &request)),
+        "not-yet-valid"
+    );
+}

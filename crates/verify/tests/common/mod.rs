@@ -252,3 +252,57 @@ pub fn sign_crl(signer: &Ca, fields: Vec<Vec<u8>>) -> Vec<u8> {
     bits.extend_from_slice(signature.as_ref());
     seq(&[tbs, ed25519(), tlv(0x03, &bits)])
 }
+
+/// A Name of one CN, as UTF8String.
+pub fn name_der(cn: &str) -> Vec<u8> {
+    seq(&[tlv(
+        0x31,
+        &seq(&[oid(&[2, 5, 4, 3]), tlv(0x0c, cn.as_bytes())]),
+    )])
+}
+
+/// A certificate built field by field, for what rcgen does not write
+/// (v1 and v2 certificates, unique identifiers, 1950s UTCTime), signed
+/// with `signer`'s Ed25519 key.
+pub struct Handmade<'a> {
+    /// The version INTEGER (0 = v1, omitted), when written.
+    pub version: Option<u8>,
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub not_before: Vec<u8>,
+    pub not_after: Vec<u8>,
+    pub key: &'a KeyPair,
+    /// Fields after subjectPublicKeyInfo: unique IDs, extensions.
+    pub tail: Vec<Vec<u8>>,
+}
+
+impl Handmade<'_> {
+    pub fn signed_by(&self, signer: &KeyPair) -> Vec<u8> {
+        let mut tbs = Vec::new();
+        if let Some(v) = self.version {
+            tbs.push(tlv(0xa0, &integer(&[v])));
+        }
+        tbs.extend([
+            integer(&[0x01, 0x23]),
+            ed25519(),
+            name_der(self.issuer),
+            seq(&[self.not_before.clone(), self.not_after.clone()]),
+            name_der(self.subject),
+            ed25519_spki(self.key),
+        ]);
+        tbs.extend(self.tail.iter().cloned());
+        let tbs = seq(&tbs);
+        let pair =
+            Ed25519KeyPair::from_pkcs8_maybe_unchecked(&signer.serialize_der()).expect("ed25519");
+        let mut bits = vec![0];
+        bits.extend_from_slice(pair.sign(&tbs).as_ref());
+        seq(&[tbs, ed25519(), tlv(0x03, &bits)])
+    }
+}
+
+fn ed25519_spki(key: &KeyPair) -> Vec<u8> {
+    use rcgen::PublicKeyData;
+    let mut bits = vec![0];
+    bits.extend_from_slice(key.der_bytes());
+    seq(&[ed25519(), tlv(0x03, &bits)])
+}
