@@ -529,3 +529,58 @@ fn utctime_from_1950_and_unique_identifiers_parse() {
         "not-yet-valid"
     );
 }
+
+#[test]
+fn an_indirect_crl_from_a_delegated_authority_is_followed() {
+    let root = root("Root");
+    let issuing = issue(ca_params("Issuing"), &root);
+    let mut authority_params = ca_params("CRL Authority");
+    authority_params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    authority_params.key_usages = vec![rcgen::KeyUsagePurpose::CrlSign];
+    let authority = issue(authority_params, &root);
+    // cRLDistributionPoints: one point whose cRLIssuer is the authority.
+    let crl_issuer = tlv(0xa2, &tlv(0xa4, &authority.subject_der()));
+    let mut params = leaf_params("a.example");
+    params.custom_extensions = vec![extension(
+        &[2, 5, 29, 31],
+        false,
+        seq(&[seq(&[crl_issuer])]),
+    )];
+    let leaf = issue(params, &issuing);
+    let serial = x509_serial(&leaf.der);
+    let entry = seq(&[
+        integer(&serial),
+        time(NOW - time::Duration::days(1)),
+        seq(&[ext(
+            &[2, 5, 29, 29],
+            true,
+            &seq(&[tlv(0xa4, &issuing.subject_der())]),
+        )]),
+    ]);
+    let indirect = ext(
+        ISSUING_DISTRIBUTION_POINT,
+        true,
+        &seq(&[vec![0x84, 0x01, 0xff]]),
+    );
+    let mut fields = crl_fields(&authority, &authority, &[], 1, &[indirect]);
+    fields.insert(5, seq(&[entry]));
+    let indirect_crl = sign_crl(&authority, fields);
+    let verdict_with = |pool: &[Vec<u8>]| {
+        let mut v = validator(&root);
+        v.set_options(Options {
+            crl_scope: pkilab_verify::CrlScope::Leaf,
+            ..Options::default()
+        });
+        v.set_revocation_policy(RevocationPolicy::RequireFresh);
+        v.add_crl(&indirect_crl).expect("crl");
+        v.add_crl(&crl(&root, &root, &[], 1, &[]))
+            .expect("root crl");
+        v.validate(&leaf.der, pool, &ask("a.example"))
+    };
+    let verdict = verdict_with(&[issuing.der.clone(), authority.der.clone()]);
+    assert_eq!(reason(&verdict), "revoked", "{verdict}");
+    // Without the authority's certificate nothing vouches for its CRL, so
+    // no CRL covers the leaf.
+    let verdict = verdict_with(std::slice::from_ref(&issuing.der));
+    assert_eq!(reason(&verdict), "revocation-unknown", "{verdict}");
+}
