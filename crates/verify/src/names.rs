@@ -110,6 +110,15 @@ fn utf32(data: &[u8]) -> Option<String> {
 /// zero-width characters), normalise (NFKC), and reduce insignificant
 /// space (trim, collapse inner runs to one space).
 fn string_prep(text: &str) -> String {
+    if text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        // ASCII needs no normalisation: fold case and spaces only.
+        return text
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
     let mapped: String = text
         .chars()
         .filter(|c| !matches!(c, '\u{00AD}' | '\u{200B}' | '\u{FEFF}' | '\u{2060}'))
