@@ -170,6 +170,21 @@ impl<'s, 'a> Search<'s, 'a> {
                 );
                 return None;
             }
+            if self.checks >= MAX_SIGNATURE_CHECKS
+                && !self.signatures.contains_key(&(current, index))
+            {
+                self.record(
+                    RANK_TOO_LONG,
+                    refuse(
+                        Reason::UnknownIssuer,
+                        format!(
+                            "path building gave up after {MAX_SIGNATURE_CHECKS} signature checks"
+                        ),
+                        None,
+                    ),
+                );
+                return None;
+            }
             let note = match self.signature(current, index) {
                 Ok(note) => note,
                 Err(problem) => {
@@ -252,15 +267,9 @@ impl<'s, 'a> Search<'s, 'a> {
             return known.clone();
         }
         self.checks += 1;
-        let result = if self.checks > MAX_SIGNATURE_CHECKS {
-            Err(SignatureProblem::Unsupported(
-                "the signature-check budget of this validation is spent".into(),
-            ))
-        } else {
-            let cert = &self.node(child).cert;
-            let issuer_key = self.pool[issuer].cert.public_key().raw;
-            verify_certificate(cert, issuer_key, self.legacy)
-        };
+        let cert = &self.node(child).cert;
+        let issuer_key = self.pool[issuer].cert.public_key().raw;
+        let result = verify_certificate(cert, issuer_key, self.legacy);
         self.signatures.insert((child, issuer), result.clone());
         result
     }

@@ -5,7 +5,9 @@
 //! Accepted: Ed25519; ECDSA on P-256, P-384 and P-521 with SHA-2; RSA
 //! (2048 to 8192 bits) with PKCS#1 v1.5 or PSS and SHA-2. Legacy, accepted
 //! only when the caller allows it and then noted: SHA-1, and RSA keys of
-//! 1024 to 2047 bits. DSA and MD5 cannot be verified here at all.
+//! 1024 to 2047 bits. DSA and MD5 signatures cannot be verified here at all
+//! (`weak-algorithm` even with legacy allowed); a DSA key in a leaf, which
+//! signs nothing we check, is accepted with legacy allowed.
 
 use aws_lc_rs::signature::{self, VerificationAlgorithm};
 use x509_parser::oid_registry::{self as oids, Oid};
@@ -73,7 +75,10 @@ fn pick(
             spki.algorithm.algorithm
         ))
     };
-    if *oid == oids::OID_PKCS1_MD5WITHRSAENC || *oid == oids::OID_SIG_DSA_WITH_SHA1 {
+    if *oid == oids::OID_PKCS1_MD5WITHRSAENC
+        || *oid == oids::OID_SIG_DSA_WITH_SHA1
+        || spki.algorithm.algorithm == oids::OID_KEY_TYPE_DSA
+    {
         return Err(SignatureProblem::WeakAlgorithm(format!(
             "signature algorithm {oid} (MD5 or DSA) is broken or obsolete and cannot be verified"
         )));
