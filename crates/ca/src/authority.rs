@@ -5,9 +5,8 @@
 use std::net::IpAddr;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyUsagePurpose, SanType,
-    SubjectPublicKeyInfo,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyIdMethod, KeyUsagePurpose, SanType, SubjectPublicKeyInfo,
 };
 use time::OffsetDateTime;
 
@@ -235,15 +234,27 @@ impl CertificateAuthority {
         this_update: OffsetDateTime,
         next_update: OffsetDateTime,
     ) -> Result<Vec<u8>> {
-        let params = CertificateRevocationListParams {
+        if next_update <= this_update {
+            return Err(RequestError::EmptyCrlPeriod {
+                this_update: rfc3339(this_update),
+                next_update: rfc3339(next_update),
+            }
+            .into());
+        }
+        self.crl_with(&crate::crl::CrlRequest {
+            revoked,
+            number: crl_number,
             this_update,
             next_update,
-            crl_number: rcgen::SerialNumber::from(crl_number),
-            issuing_distribution_point: None,
-            revoked_certs: revoked.iter().map(RevokedEntry::to_rcgen).collect(),
-            key_identifier_method: KeyIdMethod::PreSpecified(self.key_id.clone()),
-        };
-        Ok(params.signed_by(&self.issuer)?.der().to_vec())
+            delta_base: None,
+            scope: None,
+            freshest: None,
+        })
+    }
+
+    /// The key identifier of the CA's key (its SKI, every AKI it writes).
+    pub(crate) fn key_id(&self) -> &[u8] {
+        &self.key_id
     }
 
     /// The CA's certificate, DER.

@@ -43,6 +43,16 @@ pub enum RequestError {
         /// End.
         not_after: String,
     },
+    /// A CRL's nextUpdate is not after its thisUpdate.
+    #[error(
+        "the CRL's nextUpdate {next_update} is not after its thisUpdate {this_update}: give it a positive lifetime"
+    )]
+    EmptyCrlPeriod {
+        /// thisUpdate.
+        this_update: String,
+        /// nextUpdate.
+        next_update: String,
+    },
     /// A DNS name or other field is unusable.
     #[error("invalid name '{name}': {reason}")]
     InvalidName {

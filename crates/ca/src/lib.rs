@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod authority;
+mod crl;
 pub mod csr;
 pub mod disk;
 pub mod encrypted_key;
@@ -21,6 +22,7 @@ pub use authority::{
     CertificateAuthority, IssuedCertificate, LeafRequest, RevocationReason, RevokedEntry,
     is_dns_name, self_signed_leaf,
 };
+pub use crl::CrlRequest;
 pub use error::{Error, InputError, RequestError, Result};
 pub use key::{CaKey, SigningAlgorithm};
 pub use serial::Serial;

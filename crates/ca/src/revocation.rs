@@ -59,17 +59,17 @@ impl RevocationReason {
         Self::NAMES[index]
     }
 
-    fn to_rcgen(self) -> rcgen::RevocationReason {
-        use rcgen::RevocationReason as R;
+    /// The CRLReason code (RFC 5280 §5.3.1; 7 is unused).
+    pub fn code(self) -> u8 {
         match self {
-            Self::Unspecified => R::Unspecified,
-            Self::KeyCompromise => R::KeyCompromise,
-            Self::CaCompromise => R::CaCompromise,
-            Self::AffiliationChanged => R::AffiliationChanged,
-            Self::Superseded => R::Superseded,
-            Self::CessationOfOperation => R::CessationOfOperation,
-            Self::CertificateHold => R::CertificateHold,
-            Self::PrivilegeWithdrawn => R::PrivilegeWithdrawn,
+            Self::Unspecified => 0,
+            Self::KeyCompromise => 1,
+            Self::CaCompromise => 2,
+            Self::AffiliationChanged => 3,
+            Self::Superseded => 4,
+            Self::CessationOfOperation => 5,
+            Self::CertificateHold => 6,
+            Self::PrivilegeWithdrawn => 9,
         }
     }
 }
@@ -100,18 +100,4 @@ pub struct RevokedEntry {
     pub revoked_at: OffsetDateTime,
     /// Why.
     pub reason: RevocationReason,
-}
-
-impl RevokedEntry {
-    pub(crate) fn to_rcgen(&self) -> rcgen::RevokedCertParams {
-        rcgen::RevokedCertParams {
-            serial_number: self.serial.to_rcgen(),
-            revocation_time: self.revoked_at,
-            // RFC 5280 §5.3.1: the reason code SHOULD be absent rather than
-            // unspecified.
-            reason_code: (self.reason != RevocationReason::Unspecified)
-                .then(|| self.reason.to_rcgen()),
-            invalidity_date: None,
-        }
-    }
 }
