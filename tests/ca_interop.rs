@@ -345,3 +345,81 @@ fn the_limbo_harness_prints_the_result_format() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_delta_crl_carries_revocations_since_the_last_complete_one() {
+    let pki = Pki::new("ed25519");
+    let alice = pki.issue("alice");
+    let bob = pki.issue("bob");
+    let dir = s(&pki.dir);
+    let early = pkilab(&["ca", "crl", "--dir", dir, "--delta"]);
+    assert_eq!(early.status.code(), Some(2), "{}", text(&early.stderr));
+    assert!(
+        text(&early.stderr).contains("no complete CRL"),
+        "{}",
+        text(&early.stderr)
+    );
+    ok(&pkilab(&["ca", "crl", "--dir", dir]));
+    let bob_crt = with(&bob, ".crt");
+    ok(&pkilab(&[
+        "ca",
+        "revoke",
+        "--dir",
+        dir,
+        "--cert",
+        s(&bob_crt),
+        "--reason",
+        "key-compromise",
+    ]));
+    ok(&pkilab(&["ca", "crl", "--dir", dir, "--delta"]));
+    let delta = std::fs::read_to_string(pki.path("delta.pem")).expect("delta.pem");
+    let issuing_delta = crl_blocks(&delta).pop().expect("a delta CRL per CA");
+    let parsed = ok(&openssl_stdin(&["crl", "-noout", "-text"], &issuing_delta));
+    assert!(parsed.contains("Delta CRL Indicator"), "{parsed}");
+    assert!(parsed.contains("Key Compromise"), "{parsed}");
+    let verify = |leaf: &Path| {
+        pkilab(&[
+            "verify",
+            "--trust",
+            s(&pki.path("root.crt")),
+            "--untrusted",
+            s(&pki.path("issuing.crt")),
+            "--crl",
+            s(&pki.path("crl.pem")),
+            "--crl",
+            s(&pki.path("delta.pem")),
+            s(leaf),
+        ])
+    };
+    let refused = verify(&bob_crt);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    assert!(
+        text(&refused.stdout).contains("(revoked)"),
+        "{}",
+        text(&refused.stdout)
+    );
+    assert!(
+        text(&refused.stdout).contains("delta CRL"),
+        "{}",
+        text(&refused.stdout)
+    );
+    ok(&verify(&with(&alice, ".crt")));
+}
+
+fn openssl_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl is installed");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("openssl runs")
+}

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::authority::{CertificateAuthority, LeafRequest, RevocationReason, RevokedEntry};
+use crate::crl::CrlRequest;
 use crate::disk::{DirLock, IoError, lock, read, write_atomic};
 use crate::error::{Error, InputError};
 use crate::key::{CaKey, SigningAlgorithm};
@@ -50,6 +51,11 @@ pub enum StoreError {
     /// Revoked already.
     #[error("serial {0} is already revoked")]
     AlreadyRevoked(String),
+    /// A delta CRL needs a complete CRL to extend.
+    #[error(
+        "CA '{0}' has published no complete CRL yet: run `pkilab ca crl` before `ca crl --delta`"
+    )]
+    NoCompleteCrl(String),
     /// A file could not be read or written.
     #[error(transparent)]
     Io(#[from] IoError),
@@ -87,6 +93,10 @@ pub struct IssuedRecord {
     /// Why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<RevocationReason>,
+    /// The number of the first complete CRL that listed it; until then a
+    /// delta CRL lists it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_complete_crl: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -94,6 +104,9 @@ struct CaRecord {
     file: String,
     name: String,
     crl_number: u64,
+    /// The number of the last complete CRL, the base of delta CRLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_complete: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -196,6 +209,7 @@ impl CaStore {
             file: "root".into(),
             name: options.name.clone(),
             crl_number: 0,
+            last_complete: None,
         }];
         let mut issued = Vec::new();
         let mut files = vec![(
@@ -223,11 +237,13 @@ impl CaStore {
                 status: Status::Valid,
                 revoked_at: None,
                 reason: None,
+                in_complete_crl: None,
             });
             cas.push(CaRecord {
                 file: "issuing".into(),
                 name: name.clone(),
                 crl_number: 0,
+                last_complete: None,
             });
             files.push((
                 "issuing",
@@ -354,6 +370,7 @@ impl CaStore {
             status: Status::Valid,
             revoked_at: None,
             reason: None,
+            in_complete_crl: None,
         });
         self.save()?;
         let chain = if file == "root" {
@@ -392,13 +409,38 @@ impl CaStore {
         self.save()
     }
 
-    /// Signs a fresh CRL for every CA (numbers strictly increasing), writes
-    /// them to `DIR/crl.pem`, and returns the PEM.
+    /// Signs a fresh complete CRL for every CA (numbers strictly
+    /// increasing), writes them to `DIR/crl.pem`, and returns the PEM.
     pub fn publish_crl(
         &mut self,
         passphrase: &[u8],
         now: OffsetDateTime,
         next_update: Duration,
+    ) -> Result<String, StoreError> {
+        self.publish(passphrase, now, next_update, false)
+    }
+
+    /// Signs a delta CRL for every CA (RFC 5280 §5.2.4): the revocations
+    /// since its last complete CRL, against that CRL's number; writes them
+    /// to `DIR/delta.pem` and returns the PEM.
+    pub fn publish_delta_crl(
+        &mut self,
+        passphrase: &[u8],
+        now: OffsetDateTime,
+        next_update: Duration,
+    ) -> Result<String, StoreError> {
+        if let Some(ca) = self.state.cas.iter().find(|c| c.last_complete.is_none()) {
+            return Err(StoreError::NoCompleteCrl(ca.name.clone()));
+        }
+        self.publish(passphrase, now, next_update, true)
+    }
+
+    fn publish(
+        &mut self,
+        passphrase: &[u8],
+        now: OffsetDateTime,
+        next_update: Duration,
+        delta: bool,
     ) -> Result<String, StoreError> {
         let mut out = String::new();
         let cas = self.state.cas.clone();
@@ -409,19 +451,38 @@ impl CaStore {
                 .issued
                 .iter()
                 .filter(|r| r.issuer == record.file && r.status == Status::Revoked)
+                .filter(|r| !delta || r.in_complete_crl.is_none())
                 .filter_map(revoked_entry)
                 .collect();
             let number = record.crl_number + 1;
-            out.push_str(&pem(
-                "X509 CRL",
-                &ca.crl(&revoked, number, now, now + next_update)?,
-            ));
+            let request = CrlRequest {
+                revoked: &revoked,
+                number,
+                this_update: now,
+                next_update: now + next_update,
+                delta_base: if delta { record.last_complete } else { None },
+                scope: None,
+                freshest: None,
+            };
+            out.push_str(&pem("X509 CRL", &ca.crl_with(&request)?));
             self.state.cas[index].crl_number = number;
+            if !delta {
+                self.state.cas[index].last_complete = Some(number);
+                for issued in &mut self.state.issued {
+                    if issued.issuer == record.file
+                        && issued.status == Status::Revoked
+                        && issued.in_complete_crl.is_none()
+                    {
+                        issued.in_complete_crl = Some(number);
+                    }
+                }
+            }
         }
         // The numbers are recorded before the CRL is published, so a crash
         // in between can skip a number but never reuse one.
         self.save()?;
-        write_atomic(&self.dir.join("crl.pem"), out.as_bytes(), false)?;
+        let file = if delta { "delta.pem" } else { "crl.pem" };
+        write_atomic(&self.dir.join(file), out.as_bytes(), false)?;
         Ok(out)
     }
 

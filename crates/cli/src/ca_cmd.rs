@@ -86,12 +86,17 @@ enum CaCommand {
         #[arg(long, default_value = "unspecified")]
         reason: RevocationReason,
     },
-    /// Publish the CRL of every CA to DIR/crl.pem (and --out).
+    /// Publish the CRL of every CA to DIR/crl.pem (and --out); with
+    /// --delta, a delta CRL of the revocations since to DIR/delta.pem.
     Crl {
         #[arg(long)]
         dir: PathBuf,
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Publish a delta CRL against the last complete one (RFC 5280
+        /// §5.2.4) instead of a complete CRL.
+        #[arg(long)]
+        delta: bool,
         /// Hours until nextUpdate.
         #[arg(long, default_value_t = 168)]
         next_update_hours: i64,
@@ -225,6 +230,7 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
         CaCommand::Crl {
             dir,
             out,
+            delta,
             next_update_hours,
             passphrase_file,
         } => {
@@ -233,12 +239,22 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             }
             let mut store = CaStore::open(&dir)?;
             let secret = passphrase::obtain(passphrase_file.as_deref(), false)?;
-            let pem =
-                store.publish_crl(secret.as_bytes(), now, Duration::hours(next_update_hours))?;
+            let lifetime = Duration::hours(next_update_hours);
+            let (pem, file) = if delta {
+                (
+                    store.publish_delta_crl(secret.as_bytes(), now, lifetime)?,
+                    "delta.pem",
+                )
+            } else {
+                (
+                    store.publish_crl(secret.as_bytes(), now, lifetime)?,
+                    "crl.pem",
+                )
+            };
             if let Some(out) = out {
                 write_atomic(&out, pem.as_bytes(), false)?;
             }
-            outln!("published {}", dir.join("crl.pem").display());
+            outln!("published {}", dir.join(file).display());
         }
         CaCommand::List { dir, json } => list(&dir, json)?,
     }
