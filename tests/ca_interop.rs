@@ -423,3 +423,121 @@ fn openssl_stdin(args: &[&str], input: &str) -> Output {
         .expect("write");
     child.wait_with_output().expect("openssl runs")
 }
+
+/// `openssl ocsp` asks about `leaf`; pkilab answers; openssl judges the
+/// response and prints the status.
+fn ocsp_status(pki: &Pki, leaf: &Path) -> String {
+    let request = pki.root.join("req.der");
+    let response = pki.root.join("resp.der");
+    let issuing = pki.path("issuing.crt");
+    ok(&openssl(
+        &[
+            "ocsp",
+            "-issuer",
+            s(&issuing),
+            "-cert",
+            s(leaf),
+            "-reqout",
+            s(&request),
+        ],
+        PASSPHRASE,
+    ));
+    ok(&pkilab(&[
+        "ca",
+        "ocsp",
+        "--dir",
+        s(&pki.dir),
+        "--request",
+        s(&request),
+        "--out",
+        s(&response),
+    ]));
+    let judged = openssl(
+        &[
+            "ocsp",
+            "-respin",
+            s(&response),
+            "-issuer",
+            s(&issuing),
+            "-cert",
+            s(leaf),
+            "-CAfile",
+            s(&pki.path("root.crt")),
+            "-verify_other",
+            s(&issuing),
+            "-no_nonce",
+        ],
+        PASSPHRASE,
+    );
+    let all = format!("{}{}", text(&judged.stdout), text(&judged.stderr));
+    assert!(all.contains("Response verify OK"), "{all}");
+    all
+}
+
+fn ocsp_interop(algorithm: &str) {
+    let pki = Pki::new(algorithm);
+    let alice = with(&pki.issue("alice"), ".crt");
+    let bob = with(&pki.issue("bob"), ".crt");
+    ok(&pkilab(&[
+        "ca",
+        "revoke",
+        "--dir",
+        s(&pki.dir),
+        "--cert",
+        s(&bob),
+        "--reason",
+        "superseded",
+    ]));
+    let good = ocsp_status(&pki, &alice);
+    assert!(good.contains(": good"), "{good}");
+    let revoked = ocsp_status(&pki, &bob);
+    assert!(revoked.contains(": revoked"), "{revoked}");
+    assert!(revoked.contains("Reason: superseded"), "{revoked}");
+    // A certificate of another CA with the same issuer name is unknown.
+    let stranger = Pki::new(algorithm);
+    let foreign = with(&stranger.issue("carol"), ".crt");
+    let unknown = ocsp_status(&pki, &foreign);
+    assert!(unknown.contains(": unknown"), "{unknown}");
+}
+
+#[test]
+fn openssl_accepts_ocsp_responses_of_an_ed25519_ca() {
+    ocsp_interop("ed25519");
+}
+
+#[test]
+fn openssl_accepts_ocsp_responses_of_a_p256_ca() {
+    ocsp_interop("ecdsa-p256");
+}
+
+#[test]
+fn openssl_accepts_ocsp_responses_of_an_rsa_ca() {
+    ocsp_interop("rsa-3072");
+}
+
+#[test]
+fn a_malformed_ocsp_request_is_answered_malformed_request() {
+    let pki = Pki::new("ed25519");
+    let request = pki.root.join("junk.der");
+    std::fs::write(&request, b"\x30\x03\x01\x01\xff").expect("write");
+    let response = pki.root.join("resp.der");
+    ok(&pkilab(&[
+        "ca",
+        "ocsp",
+        "--dir",
+        s(&pki.dir),
+        "--request",
+        s(&request),
+        "--out",
+        s(&response),
+    ]));
+    let judged = openssl(
+        &["ocsp", "-respin", s(&response), "-resp_text", "-noverify"],
+        PASSPHRASE,
+    );
+    let all = format!("{}{}", text(&judged.stdout), text(&judged.stderr));
+    assert!(
+        all.contains("malformedrequest") || all.contains("malformedRequest"),
+        "{all}"
+    );
+}

@@ -88,7 +88,7 @@ const ISSUING_DISTRIBUTION_POINT: &[u8] = &[0x55, 0x1d, 0x1c];
 const FRESHEST_CRL: &[u8] = &[0x55, 0x1d, 0x2e];
 const REASON_CODE: &[u8] = &[0x55, 0x1d, 0x15];
 
-fn algorithm_identifier(algorithm: SigningAlgorithm) -> Vec<u8> {
+pub(crate) fn algorithm_identifier(algorithm: SigningAlgorithm) -> Vec<u8> {
     match algorithm {
         // id-Ed25519, parameters absent (RFC 8410 §3).
         SigningAlgorithm::Ed25519 => seq(&[tlv(0x06, &[0x2b, 0x65, 0x70])]),

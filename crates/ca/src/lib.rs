@@ -14,6 +14,7 @@ pub mod encrypted_key;
 pub mod error;
 pub mod inspect;
 pub mod key;
+pub mod ocsp;
 mod revocation;
 pub mod serial;
 pub mod store;

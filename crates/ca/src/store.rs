@@ -20,6 +20,7 @@ use crate::crl::CrlRequest;
 use crate::disk::{DirLock, IoError, lock, read, write_atomic};
 use crate::error::{Error, InputError};
 use crate::key::{CaKey, SigningAlgorithm};
+use crate::ocsp::{CertificateState, Responder};
 use crate::serial::Serial;
 
 const STATE: &str = "state.json";
@@ -484,6 +485,57 @@ impl CaStore {
         let file = if delta { "delta.pem" } else { "crl.pem" };
         write_atomic(&self.dir.join(file), out.as_bytes(), false)?;
         Ok(out)
+    }
+
+    /// Answers the DER OCSP request `request` as the CA it asks about,
+    /// signed with that CA's key; responses are valid for `lifetime`.
+    pub fn ocsp_response(
+        &self,
+        request: &[u8],
+        passphrase: &[u8],
+        now: OffsetDateTime,
+        lifetime: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
+        // The CA the request names; a request naming none is answered
+        // "unknown" by the issuing CA.
+        let mut chosen = None;
+        for record in self.state.cas.iter().rev() {
+            let ca = self.authority(&record.file, passphrase)?;
+            let key = CaKey::from_pkcs8_der(&ca.key().to_pkcs8_der())?;
+            let responder = Responder::new(ca.certificate_der(), key, None, lifetime)?;
+            let answers = responder.answers(request);
+            if answers || chosen.is_none() {
+                chosen = Some((record.file.clone(), responder));
+            }
+            if answers {
+                break;
+            }
+        }
+        let Some((file, responder)) = chosen else {
+            return Err(StoreError::NotACa(self.dir.clone()));
+        };
+        let lookup = |serial: &Serial| {
+            self.state
+                .issued
+                .iter()
+                .find(|r| {
+                    r.issuer == file && r.serial.parse::<Serial>().is_ok_and(|s| s == *serial)
+                })
+                .map_or(CertificateState::Unknown, |r| {
+                    match (r.status, r.revoked_at) {
+                        (Status::Revoked, Some(at)) => CertificateState::Revoked {
+                            at: OffsetDateTime::from_unix_timestamp(at).unwrap_or(now),
+                            reason: r.reason.unwrap_or(RevocationReason::Unspecified),
+                        },
+                        (Status::Revoked, None) => CertificateState::Revoked {
+                            at: now,
+                            reason: r.reason.unwrap_or(RevocationReason::Unspecified),
+                        },
+                        (Status::Valid, _) => CertificateState::Good,
+                    }
+                })
+        };
+        Ok(responder.respond(request, now, &lookup))
     }
 
     /// Every certificate issued, in order.

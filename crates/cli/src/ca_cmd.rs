@@ -103,6 +103,23 @@ enum CaCommand {
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
     },
+    /// Answer an OCSP request (DER, as `openssl ocsp -reqout` writes it)
+    /// with a response signed by the CA it names (RFC 6960).
+    Ocsp {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The DER OCSPRequest.
+        #[arg(long)]
+        request: PathBuf,
+        /// Where to write the DER OCSPResponse.
+        #[arg(long)]
+        out: PathBuf,
+        /// Hours until the response's nextUpdate.
+        #[arg(long, default_value_t = 24)]
+        valid_hours: i64,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
     /// List issued certificates.
     List {
         #[arg(long)]
@@ -255,6 +272,29 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
                 write_atomic(&out, pem.as_bytes(), false)?;
             }
             outln!("published {}", dir.join(file).display());
+        }
+        CaCommand::Ocsp {
+            dir,
+            request,
+            out,
+            valid_hours,
+            passphrase_file,
+        } => {
+            if !(1..=24 * 366).contains(&valid_hours) {
+                bail!("--valid-hours {valid_hours}: give 1 to 8784");
+            }
+            let store = CaStore::open(&dir)?;
+            let bytes = std::fs::read(&request)
+                .with_context(|| format!("cannot read {}", request.display()))?;
+            let secret = passphrase::obtain(passphrase_file.as_deref(), false)?;
+            let response = store.ocsp_response(
+                &bytes,
+                secret.as_bytes(),
+                now,
+                Duration::hours(valid_hours),
+            )?;
+            write_atomic(&out, &response, false)?;
+            outln!("wrote {}", out.display());
         }
         CaCommand::List { dir, json } => list(&dir, json)?,
     }
