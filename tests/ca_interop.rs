@@ -541,3 +541,91 @@ fn a_malformed_ocsp_request_is_answered_malformed_request() {
         "{all}"
     );
 }
+
+#[test]
+fn verify_takes_stored_ocsp_responses_as_a_revocation_source() {
+    let pki = Pki::new("ed25519");
+    let alice = with(&pki.issue("alice"), ".crt");
+    let bob = with(&pki.issue("bob"), ".crt");
+    ok(&pkilab(&[
+        "ca",
+        "revoke",
+        "--dir",
+        s(&pki.dir),
+        "--cert",
+        s(&bob),
+        "--reason",
+        "key-compromise",
+    ]));
+    let respond = |leaf: &Path, ca: &Pki, name: &str| {
+        let request = pki.root.join(format!("{name}.req"));
+        let response = pki.root.join(format!("{name}.resp"));
+        ok(&openssl(
+            &[
+                "ocsp",
+                "-issuer",
+                s(&ca.path("issuing.crt")),
+                "-cert",
+                s(leaf),
+                "-reqout",
+                s(&request),
+            ],
+            PASSPHRASE,
+        ));
+        ok(&pkilab(&[
+            "ca",
+            "ocsp",
+            "--dir",
+            s(&ca.dir),
+            "--request",
+            s(&request),
+            "--out",
+            s(&response),
+        ]));
+        response
+    };
+    let verify = |leaf: &Path, response: &Path| {
+        pkilab(&[
+            "verify",
+            "--trust",
+            s(&pki.path("root.crt")),
+            "--untrusted",
+            s(&pki.path("issuing.crt")),
+            "--crl-scope",
+            "leaf",
+            "--ocsp-response",
+            s(response),
+            s(leaf),
+        ])
+    };
+    let good = respond(&alice, &pki, "alice");
+    ok(&verify(&alice, &good));
+    let revoked = verify(&bob, &respond(&bob, &pki, "bob"));
+    assert_eq!(revoked.status.code(), Some(1), "{}", text(&revoked.stdout));
+    assert!(
+        text(&revoked.stdout).contains("(revoked)"),
+        "{}",
+        text(&revoked.stdout)
+    );
+    assert!(
+        text(&revoked.stdout).contains("OCSP"),
+        "{}",
+        text(&revoked.stdout)
+    );
+    // A response about alice does not speak for bob.
+    let other = verify(&bob, &good);
+    assert!(
+        text(&other.stdout).contains("(revocation-unknown)"),
+        "{}",
+        text(&other.stdout)
+    );
+    // A same-named CA's responder does not speak for this one.
+    let stranger = Pki::new("ed25519");
+    let forged = respond(&alice, &stranger, "forged");
+    let other = verify(&alice, &forged);
+    assert!(
+        text(&other.stdout).contains("(revocation-unknown)"),
+        "{}",
+        text(&other.stdout)
+    );
+}

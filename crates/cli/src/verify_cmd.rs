@@ -28,6 +28,10 @@ pub struct VerifyArgs {
     /// CRLs (repeatable). With at least one, every CA in the path must have one.
     #[arg(long)]
     crl: Vec<PathBuf>,
+    /// Stored OCSP responses (DER, repeatable), a revocation source beside
+    /// --crl; with one, every certificate in scope must be covered.
+    #[arg(long = "ocsp-response", value_name = "FILE")]
+    ocsp_responses: Vec<PathBuf>,
     /// Expected DNS name.
     #[arg(long, group = "expected")]
     dns: Option<String>,
@@ -105,7 +109,13 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             let _ = validator.add_crl(&crl);
         }
     }
-    if !args.crl.is_empty() {
+    for path in &args.ocsp_responses {
+        let der = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        validator
+            .add_ocsp_response(&der)
+            .with_context(|| path.display().to_string())?;
+    }
+    if !args.crl.is_empty() || !args.ocsp_responses.is_empty() {
         validator.set_revocation_policy(RevocationPolicy::RequireFresh);
     }
     let mut intermediates = Vec::new();

@@ -11,6 +11,10 @@ pub enum Error {
     /// A CRL that does not parse.
     #[error("unusable CRL: {0}")]
     Crl(String),
+    /// An OCSP response that does not parse or is not a successful basic
+    /// response.
+    #[error("unusable OCSP response: {0}")]
+    Ocsp(String),
     /// A PEM file that holds nothing of the expected kind.
     #[error("{0}")]
     Pem(String),

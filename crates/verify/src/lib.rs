@@ -20,6 +20,7 @@ mod error;
 mod leaf;
 pub mod limbo;
 mod names;
+mod ocsp;
 mod path;
 pub mod pem_input;
 mod policy;
@@ -32,6 +33,7 @@ mod verdict;
 
 pub use crl::{IndexedCrl, Revocation};
 pub use error::Error;
+pub use ocsp::OcspEntry;
 pub use policy::PolicyRequest;
 pub use validator::{CrlScope, Options, Validator};
 pub use verdict::{

@@ -15,6 +15,7 @@ use x509_parser::extensions::{DistributionPointName, ParsedExtension};
 use x509_parser::prelude::X509Certificate;
 
 use crate::crl::{IndexedCrl, PointName, REMOVE_FROM_CRL};
+use crate::ocsp::{OcspEntry, Status};
 use crate::path::Candidate;
 use crate::signature::SignatureProblem;
 use crate::validator::{Refusal, refuse};
@@ -39,6 +40,7 @@ const ALL_REASONS: u16 = 0x1fe;
 /// What revocation checking needs beyond the certificate and its issuer.
 pub(crate) struct Context<'c, 'a> {
     pub(crate) crls: &'c [IndexedCrl],
+    pub(crate) ocsp: &'c [OcspEntry],
     pub(crate) at: OffsetDateTime,
     pub(crate) max_crl_age: Option<Duration>,
     pub(crate) policy: RevocationPolicy,
@@ -68,6 +70,7 @@ pub(crate) fn check(
     let is_ca = cert.cert.is_ca();
     let mut covered = 0u16;
     let mut notes = Vec::new();
+    let ocsp_good = ocsp(ctx, cert, issuer, position, &mut notes)?;
     for crl in ctx.crls.iter().filter(|c| c.delta_base.is_none()) {
         if !covers(crl, cert, &points, is_ca) {
             continue;
@@ -120,6 +123,9 @@ pub(crate) fn check(
             return Ok(notes);
         }
     }
+    if ocsp_good {
+        return Ok(notes);
+    }
     if ctx.policy == RevocationPolicy::RequireFresh {
         let partly = if covered == 0 {
             "no CRL"
@@ -137,6 +143,58 @@ pub(crate) fn check(
         ));
     }
     Ok(notes)
+}
+
+/// The OCSP responses that speak for `cert`: a revocation refuses (fresh
+/// or not: revocation is final); a fresh "good" covers it.
+fn ocsp(
+    ctx: &Context<'_, '_>,
+    cert: &Candidate<'_>,
+    issuer: &Candidate<'_>,
+    position: usize,
+    notes: &mut Vec<String>,
+) -> Result<bool, Refusal> {
+    let at = ctx.at.unix_timestamp();
+    let mut good = false;
+    for entry in ctx.ocsp {
+        let Some(answer) = entry.answer(cert, issuer, ctx.legacy, ctx.at) else {
+            continue;
+        };
+        let max_age = ctx
+            .max_crl_age
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let fresh = answer.this_update <= at
+            && match answer.next_update {
+                Some(next) => at <= next,
+                None => max_age.is_some_and(|m| at - answer.this_update <= m),
+            }
+            && max_age.is_none_or(|m| at - answer.this_update <= m);
+        match answer.status {
+            Status::Revoked { at: when, reason } => {
+                let when = OffsetDateTime::from_unix_timestamp(when)
+                    .map_or_else(|_| when.to_string(), rfc3339);
+                let why = reason
+                    .and_then(|r| REASONS.get(usize::from(r)).copied())
+                    .unwrap_or("unspecified");
+                return Err(refuse(
+                    Reason::Revoked,
+                    format!(
+                        "serial {} of '{}' was revoked at {when} ({why}), by an OCSP response for '{}'",
+                        hex::encode(cert.cert.raw_serial()),
+                        cert.cert.subject(),
+                        issuer.cert.subject()
+                    ),
+                    Some(position),
+                ));
+            }
+            Status::Good if fresh => {
+                good = true;
+                notes.extend(answer.note);
+            }
+            Status::Good | Status::Unknown => {}
+        }
+    }
+    Ok(good)
 }
 
 fn distribution_points(cert: &X509Certificate<'_>) -> Vec<Point> {

@@ -10,6 +10,7 @@ use crate::crl::IndexedCrl;
 use crate::error::Error;
 use crate::leaf;
 use crate::names::PreparedName;
+use crate::ocsp::OcspEntry;
 use crate::path::{Candidate, Edge, Search};
 use crate::policy::PolicyRequest;
 use crate::process::{self, Accepted, Rules};
@@ -71,6 +72,7 @@ impl Default for Options {
 pub struct Validator {
     anchors: Vec<Anchor>,
     crls: Vec<IndexedCrl>,
+    ocsp: Vec<OcspEntry>,
     /// CRLs that were offered but do not parse: every validation fails
     /// closed with `crl-invalid` while one is loaded.
     broken_crls: Vec<String>,
@@ -107,6 +109,7 @@ impl Validator {
         Ok(Validator {
             anchors,
             crls: Vec::new(),
+            ocsp: Vec::new(),
             broken_crls: Vec::new(),
             policy: RevocationPolicy::default(),
             options: Options::default(),
@@ -136,6 +139,14 @@ impl Validator {
             Some(i) => self.crls[i] = crl,
             None => self.crls.push(crl),
         }
+        Ok(())
+    }
+
+    /// Adds a stored OCSP response (DER OCSPResponse), a revocation source
+    /// beside the CRLs: it speaks for the certificates it names when its
+    /// issuer or a delegated OCSP signer of that issuer signed it.
+    pub fn add_ocsp_response(&mut self, der: &[u8]) -> Result<(), Error> {
+        self.ocsp.push(OcspEntry::from_der(der)?);
         Ok(())
     }
 
@@ -278,6 +289,7 @@ impl Validator {
         };
         let ctx = Context {
             crls: &self.crls,
+            ocsp: &self.ocsp,
             at: rules.at,
             max_crl_age: self.options.max_crl_age,
             policy: self.policy,
