@@ -629,3 +629,126 @@ fn verify_takes_stored_ocsp_responses_as_a_revocation_source() {
         text(&other.stdout)
     );
 }
+
+#[test]
+fn partitioned_crls_each_cover_their_own_leaves() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("ca");
+    ok(&pkilab(&[
+        "ca",
+        "init",
+        "--dir",
+        s(&dir),
+        "--name",
+        "Part Root",
+        "--intermediate",
+        "Part Issuing",
+        "--url",
+        "https://ca.example",
+        "--crl-partitions",
+        "4",
+    ]));
+    let issue = |name: &str| {
+        let prefix = tmp.path().join(name);
+        ok(&pkilab(&[
+            "ca",
+            "issue",
+            "--dir",
+            s(&dir),
+            "--name",
+            name,
+            "--out",
+            s(&prefix),
+        ]));
+        with(&prefix, ".crt")
+    };
+    let leaves: Vec<PathBuf> = (0..8).map(|i| issue(&format!("peer{i}"))).collect();
+    let text_of = |cert: &Path| {
+        ok(&openssl(
+            &["x509", "-in", s(cert), "-noout", "-text"],
+            PASSPHRASE,
+        ))
+    };
+    let shown = text_of(&leaves[0]);
+    assert!(
+        shown.contains("URI:https://ca.example/crl/issuing-"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("OCSP - URI:https://ca.example/ocsp"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("CA Issuers - URI:https://ca.example/ca/issuing.crt"),
+        "{shown}"
+    );
+    for revoked in &leaves[..3] {
+        ok(&pkilab(&[
+            "ca",
+            "revoke",
+            "--dir",
+            s(&dir),
+            "--cert",
+            s(revoked),
+        ]));
+    }
+    ok(&pkilab(&["ca", "crl", "--dir", s(&dir)]));
+    let pem = std::fs::read_to_string(dir.join("crl.pem")).expect("crl.pem");
+    assert_eq!(
+        crl_blocks(&pem).len(),
+        5,
+        "the root's CRL and four partitions"
+    );
+    for k in 0..4 {
+        assert!(
+            dir.join(format!("crl/issuing-{k}.crl")).is_file(),
+            "partition {k} is written for serving"
+        );
+    }
+    let verify = |leaf: &Path, crl: &Path| {
+        pkilab(&[
+            "verify",
+            "--trust",
+            s(&dir.join("root.crt")),
+            "--untrusted",
+            s(&dir.join("issuing.crt")),
+            "--crl",
+            s(crl),
+            s(leaf),
+        ])
+    };
+    for (i, leaf) in leaves.iter().enumerate() {
+        let out = verify(leaf, &dir.join("crl.pem"));
+        let expected = if i < 3 { 1 } else { 0 };
+        assert_eq!(
+            out.status.code(),
+            Some(expected),
+            "peer{i}: {}",
+            text(&out.stdout)
+        );
+    }
+    // A partition's CRL alone does not speak for leaves of another.
+    let shown = text_of(&leaves[3]);
+    let own = (0..4)
+        .find(|k| shown.contains(&format!("issuing-{k}.crl")))
+        .expect("a partition");
+    let other = dir.join(format!("crl/issuing-{}.crl", (own + 1) % 4));
+    let root_crl = dir.join("crl/root.crl");
+    let out = pkilab(&[
+        "verify",
+        "--trust",
+        s(&dir.join("root.crt")),
+        "--untrusted",
+        s(&dir.join("issuing.crt")),
+        "--crl",
+        s(&other),
+        "--crl",
+        s(&root_crl),
+        s(&leaves[3]),
+    ]);
+    assert!(
+        text(&out.stdout).contains("(revocation-unknown)"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -34,6 +34,56 @@ pub struct LeafRequest {
     pub not_before: OffsetDateTime,
     /// End of validity.
     pub not_after: OffsetDateTime,
+    /// Where the issuing CA publishes its CRL, OCSP responder and
+    /// certificate, written as cRLDistributionPoints and
+    /// authorityInfoAccess.
+    pub locations: Option<Locations>,
+}
+
+/// Where relying parties fetch what a CA publishes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Locations {
+    /// The CRL that covers the certificate (cRLDistributionPoints).
+    pub crl: String,
+    /// The OCSP responder (authorityInfoAccess id-ad-ocsp).
+    pub ocsp: Option<String>,
+    /// The issuer's certificate (authorityInfoAccess id-ad-caIssuers).
+    pub ca_issuers: Option<String>,
+}
+
+impl Locations {
+    /// authorityInfoAccess (RFC 5280 §4.2.2.1), when it has anything to say.
+    fn access(&self) -> Option<rcgen::CustomExtension> {
+        let mut descriptions = Vec::new();
+        for (method, uri) in [(1u8, &self.ocsp), (2u8, &self.ca_issuers)] {
+            if let Some(uri) = uri {
+                // id-ad-ocsp 1.3.6.1.5.5.7.48.1, id-ad-caIssuers …48.2.
+                let oid = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, method];
+                let location = der_tlv(0x86, uri.as_bytes());
+                descriptions.push(der_tlv(0x30, &[&oid[..], &location].concat()));
+            }
+        }
+        (!descriptions.is_empty()).then(|| {
+            rcgen::CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+                der_tlv(0x30, &descriptions.concat()),
+            )
+        })
+    }
+}
+
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    if content.len() < 0x80 {
+        out.push(content.len() as u8);
+    } else {
+        let bytes = content.len().to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+    out
 }
 
 impl LeafRequest {
@@ -47,6 +97,7 @@ impl LeafRequest {
             server: false,
             not_before,
             not_after,
+            locations: None,
         }
     }
 }
@@ -217,6 +268,12 @@ impl CertificateAuthority {
             ],
         };
         params.use_authority_key_identifier_extension = true;
+        if let Some(locations) = &request.locations {
+            params.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+                uris: vec![locations.crl.clone()],
+            }];
+            params.custom_extensions.extend(locations.access());
+        }
         let der = params.signed_by(&public_key, &self.issuer)?.der().to_vec();
         Ok(IssuedCertificate {
             der,

@@ -20,8 +20,8 @@ pub mod serial;
 pub mod store;
 
 pub use authority::{
-    CertificateAuthority, IssuedCertificate, LeafRequest, RevocationReason, RevokedEntry,
-    is_dns_name, self_signed_leaf,
+    CertificateAuthority, IssuedCertificate, LeafRequest, Locations, RevocationReason,
+    RevokedEntry, is_dns_name, self_signed_leaf,
 };
 pub use crl::CrlRequest;
 pub use error::{Error, InputError, RequestError, Result};

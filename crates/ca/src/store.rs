@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::authority::{CertificateAuthority, LeafRequest, RevocationReason, RevokedEntry};
-use crate::crl::CrlRequest;
 use crate::disk::{DirLock, IoError, lock, read, write_atomic};
 use crate::error::{Error, InputError};
 use crate::key::{CaKey, SigningAlgorithm};
@@ -24,6 +23,8 @@ use crate::ocsp::{CertificateState, Responder};
 use crate::serial::Serial;
 
 const STATE: &str = "state.json";
+
+mod publish;
 
 /// What went wrong with a CA directory.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +53,9 @@ pub enum StoreError {
     /// Revoked already.
     #[error("serial {0} is already revoked")]
     AlreadyRevoked(String),
+    /// A publication URL or partition count that cannot be used.
+    #[error("unusable publication settings {0}")]
+    Publication(String),
     /// A delta CRL needs a complete CRL to extend.
     #[error(
         "CA '{0}' has published no complete CRL yet: run `pkilab ca crl` before `ca crl --delta`"
@@ -116,6 +120,54 @@ struct State {
     algorithm: String,
     cas: Vec<CaRecord>,
     issued: Vec<IssuedRecord>,
+    /// Where the CA publishes, when it says so in its certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    publication: Option<Publication>,
+}
+
+/// Where a CA publishes its CRLs, certificates and OCSP responder, and
+/// over how many partitioned CRLs the issuing CA spreads its leaves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Publication {
+    /// Base URL, e.g. `https://ca.example` (no trailing slash).
+    pub url: String,
+    /// Partitioned CRLs of the issuing CA (1: one CRL).
+    pub partitions: u32,
+}
+
+impl Publication {
+    /// Checks `url` (http or https, no spaces) and `partitions` (1 to 1024).
+    pub fn new(url: &str, partitions: u32) -> Result<Publication, StoreError> {
+        let url = url.trim_end_matches('/');
+        let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+        if !scheme_ok || url.contains(char::is_whitespace) || !(1..=1024).contains(&partitions) {
+            return Err(StoreError::Publication(format!(
+                "'{url}' with {partitions} partitions: give an http:// or https:// URL and 1 to 1024 partitions"
+            )));
+        }
+        Ok(Publication {
+            url: url.to_owned(),
+            partitions,
+        })
+    }
+
+    /// `URL/crl/FILE.crl`, or `URL/crl/FILE-K.crl` for partition K.
+    pub fn crl_url(&self, file: &str, partition: Option<u32>) -> String {
+        match partition {
+            Some(k) => format!("{}/crl/{file}-{k}.crl", self.url),
+            None => format!("{}/crl/{file}.crl", self.url),
+        }
+    }
+
+    /// The partition of a serial: its last four octets, modulo the count.
+    pub fn partition_of(&self, serial: &Serial) -> Option<u32> {
+        (self.partitions > 1).then(|| {
+            let bytes = serial.as_bytes();
+            let tail = &bytes[bytes.len().saturating_sub(4)..];
+            let value = tail.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
+            value % self.partitions
+        })
+    }
 }
 
 /// How to create a CA.
@@ -267,6 +319,7 @@ impl CaStore {
             algorithm: options.algorithm.to_string(),
             cas,
             issued,
+            publication: None,
         };
         let store = CaStore {
             dir: dir.to_owned(),
@@ -359,6 +412,13 @@ impl CaStore {
         request.client = options.client;
         request.server = options.server;
         let serial = Serial::random();
+        if let Some(publication) = &self.state.publication {
+            request.locations = Some(crate::authority::Locations {
+                crl: publication.crl_url(&file, publication.partition_of(&serial)),
+                ocsp: Some(format!("{}/ocsp", publication.url)),
+                ca_issuers: Some(format!("{}/ca/{file}.crt", publication.url)),
+            });
+        }
         let issued = ca.issue(&request, &spki, serial.clone())?;
         let key = key
             .map(|k| k.to_encrypted_pem(passphrase, options.iterations))
@@ -410,81 +470,17 @@ impl CaStore {
         self.save()
     }
 
-    /// Signs a fresh complete CRL for every CA (numbers strictly
-    /// increasing), writes them to `DIR/crl.pem`, and returns the PEM.
-    pub fn publish_crl(
-        &mut self,
-        passphrase: &[u8],
-        now: OffsetDateTime,
-        next_update: Duration,
-    ) -> Result<String, StoreError> {
-        self.publish(passphrase, now, next_update, false)
+    /// Says where the CA publishes (`url`) and over how many partitioned
+    /// CRLs the issuing CA spreads its leaves; certificates issued from now
+    /// on name these locations.
+    pub fn set_publication(&mut self, publication: Publication) -> Result<(), StoreError> {
+        self.state.publication = Some(publication);
+        self.save()
     }
 
-    /// Signs a delta CRL for every CA (RFC 5280 §5.2.4): the revocations
-    /// since its last complete CRL, against that CRL's number; writes them
-    /// to `DIR/delta.pem` and returns the PEM.
-    pub fn publish_delta_crl(
-        &mut self,
-        passphrase: &[u8],
-        now: OffsetDateTime,
-        next_update: Duration,
-    ) -> Result<String, StoreError> {
-        if let Some(ca) = self.state.cas.iter().find(|c| c.last_complete.is_none()) {
-            return Err(StoreError::NoCompleteCrl(ca.name.clone()));
-        }
-        self.publish(passphrase, now, next_update, true)
-    }
-
-    fn publish(
-        &mut self,
-        passphrase: &[u8],
-        now: OffsetDateTime,
-        next_update: Duration,
-        delta: bool,
-    ) -> Result<String, StoreError> {
-        let mut out = String::new();
-        let cas = self.state.cas.clone();
-        for (index, record) in cas.iter().enumerate() {
-            let ca = self.authority(&record.file, passphrase)?;
-            let revoked: Vec<RevokedEntry> = self
-                .state
-                .issued
-                .iter()
-                .filter(|r| r.issuer == record.file && r.status == Status::Revoked)
-                .filter(|r| !delta || r.in_complete_crl.is_none())
-                .filter_map(revoked_entry)
-                .collect();
-            let number = record.crl_number + 1;
-            let request = CrlRequest {
-                revoked: &revoked,
-                number,
-                this_update: now,
-                next_update: now + next_update,
-                delta_base: if delta { record.last_complete } else { None },
-                scope: None,
-                freshest: None,
-            };
-            out.push_str(&pem("X509 CRL", &ca.crl_with(&request)?));
-            self.state.cas[index].crl_number = number;
-            if !delta {
-                self.state.cas[index].last_complete = Some(number);
-                for issued in &mut self.state.issued {
-                    if issued.issuer == record.file
-                        && issued.status == Status::Revoked
-                        && issued.in_complete_crl.is_none()
-                    {
-                        issued.in_complete_crl = Some(number);
-                    }
-                }
-            }
-        }
-        // The numbers are recorded before the CRL is published, so a crash
-        // in between can skip a number but never reuse one.
-        self.save()?;
-        let file = if delta { "delta.pem" } else { "crl.pem" };
-        write_atomic(&self.dir.join(file), out.as_bytes(), false)?;
-        Ok(out)
+    /// Where the CA publishes, if it says.
+    pub fn publication(&self) -> Option<&Publication> {
+        self.state.publication.as_ref()
     }
 
     /// Answers the DER OCSP request `request` as the CA it asks about,

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use pkilab_ca::disk::write_atomic;
 use pkilab_ca::encrypted_key::DEFAULT_ITERATIONS;
-use pkilab_ca::store::{CaStore, InitOptions, IssueOptions, Status};
+use pkilab_ca::store::{CaStore, InitOptions, IssueOptions, Publication, Status};
 use pkilab_ca::{RevocationReason, Serial, SigningAlgorithm};
 use time::{Duration, OffsetDateTime};
 
@@ -39,6 +39,15 @@ enum CaCommand {
         /// Root lifetime (the intermediate gets half).
         #[arg(long, default_value_t = 3650)]
         days: i64,
+        /// Base URL where the CA publishes: leaves name URL/crl/…,
+        /// URL/ocsp and URL/ca/… in cRLDistributionPoints and
+        /// authorityInfoAccess.
+        #[arg(long)]
+        url: Option<String>,
+        /// Spread the issuing CA's leaves over N partitioned CRLs (needs
+        /// --url: each CRL names its distribution point).
+        #[arg(long, default_value_t = 1)]
+        crl_partitions: u32,
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
     },
@@ -156,11 +165,22 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             intermediate,
             algorithm,
             days,
+            url,
+            crl_partitions,
             passphrase_file,
         } => {
             if days < 2 {
                 bail!("--days {days}: a CA needs at least 2 days");
             }
+            let publication = match &url {
+                Some(url) => Some(Publication::new(url, crl_partitions)?),
+                None if crl_partitions != 1 => {
+                    bail!(
+                        "--crl-partitions {crl_partitions} needs --url: each partition is named by its URL"
+                    )
+                }
+                None => None,
+            };
             let secret = passphrase::obtain(passphrase_file.as_deref(), true)?;
             let options = InitOptions {
                 name,
@@ -169,7 +189,10 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
                 days,
                 iterations: iterations()?,
             };
-            CaStore::init(&dir, &options, secret.as_bytes(), now)?;
+            let mut store = CaStore::init(&dir, &options, secret.as_bytes(), now)?;
+            if let Some(publication) = publication {
+                store.set_publication(publication)?;
+            }
             outln!("created {} CA in {}", algorithm, dir.display());
         }
         CaCommand::Issue {
