@@ -506,6 +506,53 @@ fn openssl_accepts_ocsp_responses_of_an_ed25519_ca() {
 }
 
 #[test]
+fn openssl_accepts_responses_of_a_delegated_ocsp_signer() {
+    let pki = Pki::new("ecdsa-p256");
+    ok(&pkilab(&["ca", "ocsp-signer", "--dir", s(&pki.dir)]));
+    let signer = ok(&openssl(
+        &[
+            "x509",
+            "-in",
+            s(&pki.path("ocsp-signer.crt")),
+            "-noout",
+            "-text",
+        ],
+        PASSPHRASE,
+    ));
+    assert!(signer.contains("OCSP Signing"), "{signer}");
+    assert!(signer.contains("OCSP No Check"), "{signer}");
+    let alice = with(&pki.issue("alice"), ".crt");
+    let good = ocsp_status(&pki, &alice);
+    assert!(good.contains(": good"), "{good}");
+    // The response carries the signer's certificate and is signed by it.
+    let response = pki.root.join("resp.der");
+    let shown = ok(&openssl(
+        &["ocsp", "-respin", s(&response), "-resp_text", "-noverify"],
+        PASSPHRASE,
+    ));
+    assert!(shown.contains("OCSP Signer"), "{shown}");
+    // pkilab verify accepts the delegate's word too.
+    let verified = pkilab(&[
+        "verify",
+        "--trust",
+        s(&pki.path("root.crt")),
+        "--untrusted",
+        s(&pki.path("issuing.crt")),
+        "--crl-scope",
+        "leaf",
+        "--ocsp-response",
+        s(&response),
+        s(&alice),
+    ]);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        text(&verified.stdout)
+    );
+}
+
+#[test]
 fn openssl_accepts_ocsp_responses_of_a_p256_ca() {
     ocsp_interop("ecdsa-p256");
 }

@@ -38,6 +38,9 @@ pub struct LeafRequest {
     /// certificate, written as cRLDistributionPoints and
     /// authorityInfoAccess.
     pub locations: Option<Locations>,
+    /// A delegated OCSP signer (RFC 6960 §4.2.2.2): extKeyUsage
+    /// id-kp-OCSPSigning only, and id-pkix-ocsp-nocheck.
+    pub ocsp_signer: bool,
 }
 
 /// Where relying parties fetch what a CA publishes.
@@ -98,6 +101,7 @@ impl LeafRequest {
             not_before,
             not_after,
             locations: None,
+            ocsp_signer: false,
         }
     }
 }
@@ -260,6 +264,7 @@ impl CertificateAuthority {
         )?;
         params.subject_alt_names = subject_alt_names(request)?;
         params.extended_key_usages = match (request.client, request.server) {
+            _ if request.ocsp_signer => vec![ExtendedKeyUsagePurpose::OcspSigning],
             (true, false) => vec![ExtendedKeyUsagePurpose::ClientAuth],
             (false, true) => vec![ExtendedKeyUsagePurpose::ServerAuth],
             _ => vec![
@@ -268,6 +273,15 @@ impl CertificateAuthority {
             ],
         };
         params.use_authority_key_identifier_extension = true;
+        if request.ocsp_signer {
+            // id-pkix-ocsp-nocheck (1.3.6.1.5.5.7.48.1.5), NULL.
+            params
+                .custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 5, 5, 7, 48, 1, 5],
+                    vec![0x05, 0x00],
+                ));
+        }
         if let Some(locations) = &request.locations {
             params.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
                 uris: vec![locations.crl.clone()],

@@ -123,6 +123,9 @@ struct State {
     /// Where the CA publishes, when it says so in its certificates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     publication: Option<Publication>,
+    /// Serial of the delegated OCSP signer (`ocsp-signer.crt`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ocsp_signer: Option<String>,
 }
 
 /// Where a CA publishes its CRLs, certificates and OCSP responder, and
@@ -320,6 +323,7 @@ impl CaStore {
             cas,
             issued,
             publication: None,
+            ocsp_signer: None,
         };
         let store = CaStore {
             dir: dir.to_owned(),
@@ -478,6 +482,67 @@ impl CaStore {
         self.save()
     }
 
+    /// Issues a delegated OCSP signer from the issuing CA (extKeyUsage
+    /// id-kp-OCSPSigning, id-pkix-ocsp-nocheck), kept in the CA directory
+    /// as `ocsp-signer.crt` and an encrypted `ocsp-signer.key`; `ca ocsp`
+    /// signs with it from then on.
+    pub fn issue_ocsp_signer(
+        &mut self,
+        passphrase: &[u8],
+        now: OffsetDateTime,
+        days: i64,
+        iterations: u32,
+    ) -> Result<Serial, StoreError> {
+        let file = self.issuing_file().to_owned();
+        let ca = self.authority(&file, passphrase)?;
+        let key = CaKey::generate(ca.key().algorithm())?;
+        let name = format!("{} OCSP Signer", ca.name());
+        let mut request = LeafRequest::new(&name, now, now + Duration::days(days));
+        request.ocsp_signer = true;
+        let serial = Serial::random();
+        let issued = ca.issue(&request, &key.public_key_spki_der(), serial.clone())?;
+        write_atomic(
+            &self.dir.join("ocsp-signer.crt"),
+            pem("CERTIFICATE", &issued.der).as_bytes(),
+            false,
+        )?;
+        write_atomic(
+            &self.dir.join("ocsp-signer.key"),
+            key.to_encrypted_pem(passphrase, iterations)?.as_bytes(),
+            true,
+        )?;
+        self.state.issued.push(IssuedRecord {
+            serial: serial.to_string(),
+            subject: name,
+            not_after: issued.not_after.unix_timestamp(),
+            issuer: file,
+            status: Status::Valid,
+            revoked_at: None,
+            reason: None,
+            in_complete_crl: None,
+        });
+        self.state.ocsp_signer = Some(serial.to_string());
+        self.save()?;
+        Ok(serial)
+    }
+
+    /// The delegated OCSP signer of CA `file`, when there is one.
+    fn ocsp_signer(
+        &self,
+        file: &str,
+        passphrase: &[u8],
+    ) -> Result<Option<(Vec<u8>, CaKey)>, StoreError> {
+        if self.state.ocsp_signer.is_none() || file != self.issuing_file() {
+            return Ok(None);
+        }
+        let key_path = self.dir.join("ocsp-signer.key");
+        let key = CaKey::from_encrypted(&read(&key_path)?, passphrase).map_err(|e| match e {
+            Error::Input(InputError::WrongPassphrase) => StoreError::WrongPassphrase(key_path),
+            other => other.into(),
+        })?;
+        Ok(Some((self.certificate("ocsp-signer")?, key)))
+    }
+
     /// Where the CA publishes, if it says.
     pub fn publication(&self) -> Option<&Publication> {
         self.state.publication.as_ref()
@@ -497,8 +562,12 @@ impl CaStore {
         let mut chosen = None;
         for record in self.state.cas.iter().rev() {
             let ca = self.authority(&record.file, passphrase)?;
-            let key = CaKey::from_pkcs8_der(&ca.key().to_pkcs8_der())?;
-            let responder = Responder::new(ca.certificate_der(), key, None, lifetime)?;
+            let delegated = self.ocsp_signer(&record.file, passphrase)?;
+            let (key, signer) = match delegated {
+                Some((certificate, key)) => (key, Some(certificate)),
+                None => (CaKey::from_pkcs8_der(&ca.key().to_pkcs8_der())?, None),
+            };
+            let responder = Responder::new(ca.certificate_der(), key, signer.as_deref(), lifetime)?;
             let answers = responder.answers(request);
             if answers || chosen.is_none() {
                 chosen = Some((record.file.clone(), responder));

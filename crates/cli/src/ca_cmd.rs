@@ -129,6 +129,18 @@ enum CaCommand {
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
     },
+    /// Issue a delegated OCSP signer (id-kp-OCSPSigning, ocsp-nocheck),
+    /// kept as DIR/ocsp-signer.crt and .key; `ca ocsp` signs with it.
+    OcspSigner {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Lifetime in days (short: the signer is never checked for
+        /// revocation).
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
     /// List issued certificates.
     List {
         #[arg(long)]
@@ -318,6 +330,24 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             )?;
             write_atomic(&out, &response, false)?;
             outln!("wrote {}", out.display());
+        }
+        CaCommand::OcspSigner {
+            dir,
+            days,
+            passphrase_file,
+        } => {
+            if !(1..=366).contains(&days) {
+                bail!(
+                    "--days {days}: give 1 to 366 (a short life: the signer is not checked for revocation)"
+                );
+            }
+            let mut store = CaStore::open(&dir)?;
+            let secret = passphrase::obtain(passphrase_file.as_deref(), false)?;
+            let serial = store.issue_ocsp_signer(secret.as_bytes(), now, days, iterations()?)?;
+            outln!(
+                "issued OCSP signer {serial}: {}",
+                dir.join("ocsp-signer.crt").display()
+            );
         }
         CaCommand::List { dir, json } => list(&dir, json)?,
     }
