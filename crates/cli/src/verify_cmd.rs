@@ -201,8 +201,9 @@ fn print(verdict: &Verdict, json: bool) -> anyhow::Result<()> {
                 chain,
                 policies,
                 notes,
+                revocation,
             } => {
-                serde_json::json!({ "valid": true, "reason": null, "detail": null, "chain": chain, "policies": policies, "weaknesses": notes })
+                serde_json::json!({ "valid": true, "reason": null, "detail": null, "chain": chain, "policies": policies, "weaknesses": notes, "revocation": revocation })
             }
             Verdict::Invalid {
                 reason,

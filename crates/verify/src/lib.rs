@@ -37,5 +37,6 @@ pub use ocsp::OcspEntry;
 pub use policy::PolicyRequest;
 pub use validator::{CrlScope, Options, Validator};
 pub use verdict::{
-    ExpectedName, Reason, RevocationPolicy, Usage, ValidationRequest, Verdict, rfc3339,
+    ExpectedName, Reason, RevocationPolicy, RevocationSource, Usage, ValidationRequest, Verdict,
+    rfc3339,
 };

@@ -13,7 +13,7 @@ use crate::path::Candidate;
 use crate::policy::{self, PolicyRequest};
 use crate::signature::SignatureProblem;
 use crate::validator::{Refusal, refuse};
-use crate::verdict::{Reason, Usage, Verdict, rfc3339};
+use crate::verdict::{Reason, RevocationSource, Usage, Verdict, rfc3339};
 
 /// A path that passed every check.
 #[derive(Debug)]
@@ -24,6 +24,8 @@ pub(crate) struct Accepted {
     pub(crate) policies: Option<Vec<String>>,
     /// Legacy weaknesses accepted on the way.
     pub(crate) notes: Vec<String>,
+    /// The revocation sources that spoke for the path.
+    pub(crate) revocation: Vec<RevocationSource>,
 }
 
 /// Extensions this validator processes; any other critical one fails the
@@ -88,6 +90,7 @@ pub(crate) fn check(path: &[&Candidate<'_>], rules: &Rules<'_>) -> Result<Accept
         chain: path.iter().map(|c| c.cert.subject().to_string()).collect(),
         policies,
         notes,
+        revocation: Vec::new(),
     })
 }
 

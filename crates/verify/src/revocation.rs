@@ -19,7 +19,7 @@ use crate::ocsp::{OcspEntry, Status};
 use crate::path::Candidate;
 use crate::signature::SignatureProblem;
 use crate::validator::{Refusal, refuse};
-use crate::verdict::{Reason, RevocationPolicy, rfc3339};
+use crate::verdict::{Reason, RevocationPolicy, RevocationSource, rfc3339};
 
 const REASONS: [&str; 11] = [
     "unspecified",
@@ -58,19 +58,23 @@ struct Point {
     crl_issuer: Vec<PointName>,
 }
 
-/// Checks `cert` (at `position`), issued by `issuer`; returns the legacy
-/// weaknesses accepted on the way.
+/// What spoke for a certificate: legacy weaknesses accepted on the way,
+/// and the sources used.
+pub(crate) type Spoken = (Vec<String>, Vec<RevocationSource>);
+
+/// Checks `cert` (at `position`), issued by `issuer`.
 pub(crate) fn check(
     ctx: &Context<'_, '_>,
     cert: &Candidate<'_>,
     issuer: &Candidate<'_>,
     position: usize,
-) -> Result<Vec<String>, Refusal> {
+) -> Result<Spoken, Refusal> {
     let points = distribution_points(&cert.cert);
     let is_ca = cert.cert.is_ca();
     let mut covered = 0u16;
     let mut notes = Vec::new();
-    let ocsp_good = ocsp(ctx, cert, issuer, position, &mut notes)?;
+    let mut sources = Vec::new();
+    let ocsp_good = ocsp(ctx, cert, issuer, position, &mut notes, &mut sources)?;
     for crl in ctx.crls.iter().filter(|c| c.delta_base.is_none()) {
         if !covers(crl, cert, &points, is_ca) {
             continue;
@@ -118,13 +122,27 @@ pub(crate) fn check(
                 Some(position),
             ));
         }
+        for used in std::iter::once(crl).chain(delta) {
+            let kind = if used.delta_base.is_some() {
+                "delta-crl"
+            } else {
+                "crl"
+            };
+            sources.push(RevocationSource::new(
+                position,
+                kind,
+                used.issuer_text.clone(),
+                used.this_update,
+                used.next_update,
+            ));
+        }
         covered |= crl.scope.reasons.unwrap_or(ALL_REASONS) & ALL_REASONS;
         if covered == ALL_REASONS {
-            return Ok(notes);
+            return Ok((notes, sources));
         }
     }
     if ocsp_good {
-        return Ok(notes);
+        return Ok((notes, sources));
     }
     if ctx.policy == RevocationPolicy::RequireFresh {
         let partly = if covered == 0 {
@@ -142,7 +160,7 @@ pub(crate) fn check(
             Some(position),
         ));
     }
-    Ok(notes)
+    Ok((notes, sources))
 }
 
 /// The OCSP responses that speak for `cert`: a revocation refuses (fresh
@@ -153,6 +171,7 @@ fn ocsp(
     issuer: &Candidate<'_>,
     position: usize,
     notes: &mut Vec<String>,
+    sources: &mut Vec<RevocationSource>,
 ) -> Result<bool, Refusal> {
     let at = ctx.at.unix_timestamp();
     let mut good = false;
@@ -190,6 +209,14 @@ fn ocsp(
             Status::Good if fresh => {
                 good = true;
                 notes.extend(answer.note);
+                let time = |t: i64| OffsetDateTime::from_unix_timestamp(t).unwrap_or(ctx.at);
+                sources.push(RevocationSource::new(
+                    position,
+                    "ocsp",
+                    issuer.cert.subject().to_string(),
+                    time(answer.this_update),
+                    answer.next_update.map(time),
+                ));
             }
             Status::Good | Status::Unknown => {}
         }

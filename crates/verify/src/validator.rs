@@ -15,7 +15,7 @@ use crate::path::{Candidate, Edge, Search};
 use crate::policy::PolicyRequest;
 use crate::process::{self, Accepted, Rules};
 use crate::revocation::{self, Context};
-use crate::verdict::{Reason, RevocationPolicy, ValidationRequest, Verdict};
+use crate::verdict::{Reason, RevocationPolicy, RevocationSource, ValidationRequest, Verdict};
 
 /// A trust anchor: a certificate trusted for its name and key.
 #[derive(Debug)]
@@ -172,6 +172,7 @@ impl Validator {
                 chain: accepted.chain,
                 policies: accepted.policies,
                 notes: accepted.notes,
+                revocation: accepted.revocation,
             },
             Err(refusal) => *refusal,
         }
@@ -266,9 +267,9 @@ impl Validator {
             accepted
                 .notes
                 .extend(edges.iter().filter_map(|e| e.note.clone()));
-            accepted
-                .notes
-                .extend(self.revocation(&path, pool, rules, depth)?);
+            let (notes, sources) = self.revocation(&path, pool, rules, depth)?;
+            accepted.notes.extend(notes);
+            accepted.revocation = sources;
             Ok(accepted)
         })
     }
@@ -279,7 +280,7 @@ impl Validator {
         pool: &[Candidate<'v>],
         rules: &Rules<'_>,
         depth: u8,
-    ) -> Result<Vec<String>, Refusal> {
+    ) -> Result<(Vec<String>, Vec<RevocationSource>), Refusal> {
         let anchor_der = path.last().map(|a| a.der).unwrap_or_default();
         let signer_valid = |signer: &Candidate<'v>| {
             depth < MAX_SIGNER_DEPTH
@@ -302,15 +303,13 @@ impl Validator {
             CrlScope::Chain => path.len() - 1,
         };
         let mut notes = Vec::new();
+        let mut sources = Vec::new();
         for position in 0..checked.min(path.len() - 1) {
-            notes.extend(revocation::check(
-                &ctx,
-                path[position],
-                path[position + 1],
-                position,
-            )?);
+            let (n, s) = revocation::check(&ctx, path[position], path[position + 1], position)?;
+            notes.extend(n);
+            sources.extend(s);
         }
-        Ok(notes)
+        Ok((notes, sources))
     }
 }
 

@@ -172,6 +172,40 @@ impl Serialize for Reason {
     }
 }
 
+/// A revocation source that spoke for a certificate of a valid chain, and
+/// how fresh it was.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RevocationSource {
+    /// The certificate's position in the chain (0: the leaf).
+    pub position: usize,
+    /// `crl`, `delta-crl` or `ocsp`.
+    pub kind: &'static str,
+    /// Whose it is (the CRL issuer, or the issuer an OCSP response is for).
+    pub issuer: String,
+    /// thisUpdate, RFC 3339.
+    pub this_update: String,
+    /// nextUpdate, RFC 3339, when given.
+    pub next_update: Option<String>,
+}
+
+impl RevocationSource {
+    pub(crate) fn new(
+        position: usize,
+        kind: &'static str,
+        issuer: String,
+        this_update: OffsetDateTime,
+        next_update: Option<OffsetDateTime>,
+    ) -> Self {
+        RevocationSource {
+            position,
+            kind,
+            issuer,
+            this_update: rfc3339(this_update),
+            next_update: next_update.map(rfc3339),
+        }
+    }
+}
+
 /// The answer to a validation question.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "verdict", rename_all = "kebab-case")]
@@ -187,6 +221,8 @@ pub enum Verdict {
         policies: Option<Vec<String>>,
         /// Weaknesses accepted because legacy algorithms were allowed.
         notes: Vec<String>,
+        /// The revocation sources that spoke for certificates of the path.
+        revocation: Vec<RevocationSource>,
     },
     /// The chain is refused.
     Invalid {

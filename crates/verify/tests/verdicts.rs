@@ -106,14 +106,16 @@ fn a_good_chain_is_valid_and_lists_its_subjects() {
         &pki.chain(),
         &ask("alice", NOW + Duration::hours(1)),
     );
-    assert_eq!(
-        verdict,
+    match verdict {
         Verdict::Valid {
-            chain: vec!["CN=alice".into(), "CN=Issuing".into(), "CN=Root".into()],
-            policies: None,
-            notes: Vec::new(),
+            chain, revocation, ..
+        } => {
+            assert_eq!(chain, vec!["CN=alice", "CN=Issuing", "CN=Root"]);
+            let kinds: Vec<_> = revocation.iter().map(|s| (s.position, s.kind)).collect();
+            assert_eq!(kinds, vec![(0, "crl"), (1, "crl")]);
         }
-    );
+        other => panic!("expected a valid chain, got {other}"),
+    }
 }
 
 #[test]
