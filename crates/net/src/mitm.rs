@@ -70,6 +70,9 @@ impl Mitm {
         let outputs =
             self.face(&frame.from)
                 .receive(&frame.from, &frame.bytes, &mut Self::env(ctx));
+        if outputs.iter().any(|o| matches!(o, Output::Established(_))) {
+            ctx.sessions.push(frame.from.clone());
+        }
         let to_source: Vec<Vec<u8>> = outputs.into_iter().filter_map(reply).collect();
         Verdict::Inject {
             to_destination: Vec::new(),
@@ -85,8 +88,8 @@ impl Mitm {
             if let Output::Delivered(plaintext) = output {
                 ctx.read
                     .push(String::from_utf8_lossy(&plaintext).into_owned());
-                if let Some(relayed) = self.face(&frame.to).seal(&frame.to, &plaintext) {
-                    return Verdict::Replace(relayed);
+                if let Some(relayed) = self.face(&frame.to).seal_on(&frame.to, &plaintext) {
+                    return Verdict::Relay(relayed);
                 }
             }
         }
@@ -111,7 +114,16 @@ impl Interceptor for Mitm {
         }
     }
 
-    fn holds_session_with(&self, peer: &str) -> bool {
-        self.faces.values().any(|face| face.has_session(peer))
+    fn passive(&self) -> bool {
+        false
+    }
+
+    fn arm(&mut self, identity: &Identity) {
+        // Faces already open keep their sessions; new handshakes present
+        // the stolen identity.
+        self.identity = identity.clone();
+        for face in self.faces.values_mut() {
+            face.identity = std::sync::Arc::new(identity.clone());
+        }
     }
 }

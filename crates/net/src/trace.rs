@@ -15,6 +15,9 @@ pub enum Fate {
     Intercepted,
     /// Replaced by an adversary.
     Replaced,
+    /// Re-encrypted by an adversary holding a session on each side: the
+    /// same plaintext, under other keys.
+    Relayed,
     /// Sent by an adversary.
     Injected,
     /// Held back by an adversary until the clock moves.
@@ -50,8 +53,20 @@ pub enum Event {
         node: String,
         /// Who it believes it talks to.
         peer: String,
-        /// "verified" or "anonymous".
+        /// "verified as NAME" or "anonymous".
         authentication: String,
+        /// The name it verified at the other end, if any: the session is
+        /// bound to it.
+        verified: Option<String>,
+    },
+    /// An adversary completed a handshake of its own with a peer.
+    AttackerSession {
+        /// Simulated Unix time.
+        at: i64,
+        /// The adversary.
+        adversary: String,
+        /// The peer at the other end of that session.
+        with: String,
     },
     /// A node refused a frame or a handshake.
     Refused {
@@ -65,6 +80,9 @@ pub enum Event {
         reason: String,
         /// What exactly.
         detail: String,
+        /// The validator refused a certificate chain.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        certificate: bool,
     },
     /// A message reached its application.
     Delivered {

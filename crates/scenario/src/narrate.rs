@@ -15,9 +15,22 @@ pub fn title(action: &Action) -> String {
         }
         Action::Send { from, to, .. } => format!("{from} -> {to}: message"),
         Action::Advance(by) => format!("the clock advances {by}"),
-        Action::Issue { peer, .. } => format!("the CA issues {peer} a new certificate"),
+        Action::Issue {
+            peer,
+            keep_key: false,
+            ..
+        } => format!("the CA issues {peer} a new key and certificate"),
+        Action::Issue { peer, .. } => {
+            format!("the CA re-certifies {peer}'s existing key")
+        }
         Action::Revoke { peer, reason } => {
             format!("the CA revokes {peer}'s certificate ({reason})")
+        }
+        Action::RevokeCa { ca, reason } => {
+            format!("the parent CA revokes intermediate {ca} ({reason})")
+        }
+        Action::RemoveMember { key, peer } => {
+            format!("{peer} leaves group key {key}")
         }
         Action::PublishCrl { .. } => "the CAs publish fresh CRLs".to_owned(),
         Action::Compromise { peer, to } => format!("{peer}'s long-term keys leak to {to}"),
@@ -49,24 +62,49 @@ pub fn step(
     match &step.action {
         Action::Handshake { from, to, mode } => handshake(scenario, from, to, *mode, observed),
         Action::Send { from, to, .. } => send(from, to, observed),
-        Action::Advance(_) => vec![format!("It is now {now}.")],
+        Action::Advance(_) => {
+            let mut lines = vec![format!("It is now {now}.")];
+            if let Some(reason) = &observed.reason {
+                lines.push(format!(
+                    "A frame held back until now arrived and was refused ({reason}): {}. {}",
+                    observed.detail.as_deref().unwrap_or(""),
+                    explain(reason)
+                ));
+            }
+            lines
+        }
         Action::Issue {
             peer,
             validity,
             valid_from,
-        } => vec![format!(
-            "{peer} now holds a certificate valid from {} for {validity}, with the same keys.",
-            rfc3339(network.now() + valid_from.to_time())
+            keep_key,
+        } => issue(network, peer, *validity, *valid_from, *keep_key, observed),
+        Action::Revoke { peer, reason } => {
+            let mut lines = vec![format!(
+                "The CA's records mark {peer}'s certificate revoked. Peers do not know yet: they check the CRL they hold, which says nothing until a new one is published."
+            )];
+            if scenario.kms.is_some() {
+                lines.push(if observed.identity_revoked {
+                    format!("The KMS, beside the CA, stops serving {peer} at once: a revocation for {reason} says the identity itself can no longer be trusted.")
+                } else {
+                    format!("The KMS keeps serving {peer}'s identity: {reason} concerns this certificate, not who {peer} is. With a new certificate {peer} can fetch keys again.")
+                });
+            }
+            lines
+        }
+        Action::RevokeCa { ca, .. } => vec![format!(
+            "The parent CA lists {ca}'s certificate on its next CRL. From then on every chain through {ca} fails, whoever it issued: one revocation withdraws them all."
         )],
-        Action::Revoke { peer, .. } => vec![format!(
-            "The CA's records mark {peer}'s certificate revoked. Peers do not know yet: they check the CRL they hold, which says nothing until a new one is published."
+        Action::RemoveMember { key, peer } => vec![format!(
+            "The KMS node no longer serves {key} to {peer} and rotates it to version {}: what members protect from now on uses a key {peer} never received. What {peer} fetched before, it keeps.",
+            observed.version.unwrap_or(0)
         )],
         Action::PublishCrl { validity } => vec![format!(
             "Every peer now checks against CRLs issued at {now} and valid until {}.",
             rfc3339(network.now() + validity.to_time())
         )],
         Action::Compromise { peer, to } => vec![format!(
-            "{to} now holds {peer}'s Ed25519 signing key and long-term X25519 key."
+            "{to} now holds {peer}'s Ed25519 signing key, long-term X25519 key and current certificate. An active attacker can present them as {peer} until revocation reaches the peer checking them; a passive one opens what those keys open."
         )],
         Action::DecryptRecorded { by } => decrypt(by, observed),
         Action::Handshakes { count, .. } => vec![format!(
@@ -115,6 +153,50 @@ fn fetch(network: &Network, peer: &str, key: &str, observed: &Observed) -> Vec<S
     lines
 }
 
+fn issue(
+    network: &Network,
+    peer: &str,
+    validity: crate::SimDuration,
+    valid_from: crate::SimDuration,
+    keep_key: bool,
+    observed: &Observed,
+) -> Vec<String> {
+    let start = rfc3339(network.now() + valid_from.to_time());
+    let holders = observed.key_holders.join(", ");
+    if !keep_key {
+        let mut lines = vec![format!(
+            "{peer} now holds a fresh key and a certificate for it, valid from {start} for {validity}."
+        )];
+        if !holders.is_empty() {
+            lines.push(format!("{holders} still holds the old key and its certificate, which stays valid until it expires or is revoked and the CRL says so."));
+        }
+        return lines;
+    }
+    let mut lines = vec![format!(
+        "{peer} now holds a certificate valid from {start} for {validity}, for the key it already had."
+    )];
+    if !holders.is_empty() {
+        lines.push(format!("This is a mistake: {holders} holds that key, sees the new certificate (certificates are public) and can present it. A compromised key needs a new key, not a new certificate."));
+    }
+    lines
+}
+
+/// Who a side authenticated, in words.
+fn authenticated(name: Option<&str>) -> String {
+    match name {
+        Some("") => "an anonymous peer".to_owned(),
+        Some(name) => format!("a peer authenticated as {name}"),
+        None => "nobody".to_owned(),
+    }
+}
+
+fn responder_policy(scenario: &Scenario, to: &str) -> String {
+    match scenario.policies.get(to).and_then(|p| p.accept.as_ref()) {
+        Some(names) => format!("{to} accepts only {}", names.join(", ")),
+        None => format!("{to} accepts any name its trust anchors vouch for"),
+    }
+}
+
 fn handshake(
     scenario: &Scenario,
     from: &str,
@@ -127,6 +209,8 @@ fn handshake(
         .adversaries
         .iter()
         .find(|a| (a.link.0 == from && a.link.1 == to) || (a.link.0 == to && a.link.1 == from));
+    let iv = observed.initiator_verified.as_deref();
+    let rv = observed.responder_verified.as_deref();
     match (observed.outcome, observed.attacker_reads) {
         (Some(Outcome::Established), Some(true)) => {
             let who = adversary.map_or("an adversary", |a| a.name.as_str());
@@ -134,17 +218,28 @@ fn handshake(
             if mode == crate::model::Mode::Unauthenticated {
                 lines.push("Nothing in an unauthenticated exchange tells a peer who holds the other end of its key.".to_owned());
             } else {
-                lines.push(format!("{to}'s certificate and key were accepted as genuine: the checks passed because the attacker holds real credentials."));
+                lines.push(format!("{from} accepted a server authenticated as {}, and {to} accepted a client authenticated as {}: the checks passed because the attacker holds real credentials.", iv.unwrap_or("?"), rv.unwrap_or("?")));
             }
         }
-        (Some(Outcome::Established), _) => lines.push(match mode {
-            crate::model::Mode::Unauthenticated => format!("{from} and {to} agreed on a key, but neither knows who the other is."),
-            _ => format!("{from} verified {to}'s chain to {}, its revocation status and its signature over the transcript; {to} did the same for {from}. The session keys are theirs alone.", scenario.root),
-        }),
+        (Some(Outcome::Established), _) => match mode {
+            crate::model::Mode::Unauthenticated => lines.push(format!(
+                "{from} and {to} agreed on a key, but neither knows who the other is."
+            )),
+            _ => {
+                lines.push(format!("{from} verified {to}'s chain to a trusted root, its revocation status and its signature over the transcript."));
+                lines.push(format!("{to} authenticated {} ({}). Each session is bound to the name its side verified.", authenticated(rv).replacen("a peer", "its client", 1), responder_policy(scenario, to)));
+            }
+        },
         _ => {
             let reason = observed.reason.as_deref().unwrap_or("unknown");
-            lines.push(format!("Refused ({reason}): {}.", observed.detail.as_deref().unwrap_or("no detail")));
-            lines.push(explain(reason).to_owned());
+            lines.push(format!(
+                "Refused ({reason}): {}.",
+                observed.detail.as_deref().unwrap_or("no detail")
+            ));
+            lines.push(explain_refusal(reason, observed.certificate_refused).to_owned());
+            if let Some(name) = rv.filter(|n| !n.is_empty() && *n != from) {
+                lines.push(format!("Meanwhile {to} completed a handshake with a client it authenticated as {name}. That session is bound to {name}: nothing {to} means for {from} goes over it."));
+            }
         }
     }
     lines
@@ -161,13 +256,27 @@ fn send(from: &str, to: &str, observed: &Observed) -> Vec<String> {
         lines.push("The attacker read the plaintext on the way.".to_owned());
     }
     if let Some(reason) = &observed.reason {
+        let what = if reason == "no-session" {
+            "Nothing was sent"
+        } else {
+            "A frame was refused"
+        };
         lines.push(format!(
-            "A frame was refused ({reason}): {}. {}",
+            "{what} ({reason}): {}. {}",
             observed.detail.as_deref().unwrap_or(""),
             explain(reason)
         ));
     }
     lines
+}
+
+/// Why a refusal matters; a bad signature on a certificate is not a bad
+/// signature on the handshake.
+pub fn explain_refusal(reason: &str, certificate: bool) -> &'static str {
+    if certificate && reason == "bad-signature" {
+        return "A signature in the certificate chain does not verify: the certificate was altered, or was not signed by the CA it names as its issuer.";
+    }
+    explain(reason)
 }
 
 fn decrypt(by: &str, observed: &Observed) -> Vec<String> {
@@ -223,7 +332,13 @@ pub fn explain(reason: &str) -> &'static str {
         "unauthenticated" => {
             "Over an unauthenticated session the KMS cannot know who is asking, so it gives nothing."
         }
-        "no-session" => "A key travels only inside an established, authenticated session.",
+        "no-session" => {
+            "A session is bound to the identity verified in its handshake; with no session bound to that name, nothing is sent."
+        }
+        "out-of-order" => {
+            "A record arrived whose counter skips ahead: an earlier record is missing, and the receiver does not accept a later one in its place."
+        }
+        "mode-mismatch" => "The two sides were configured for different modes.",
         "unexpected-message" => {
             "The receiver had no session for this frame: one side believes a handshake finished that the other refused."
         }

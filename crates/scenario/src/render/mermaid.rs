@@ -24,6 +24,7 @@ pub fn mermaid(report: &RunReport) -> String {
                 Fate::Delivered => ("->>", ""),
                 Fate::Dropped => ("-x", " (dropped)"),
                 Fate::Altered => ("->>", " (altered)"),
+                Fate::Relayed => ("->>", " (relayed)"),
                 Fate::Injected => ("-->>", " (injected)"),
                 Fate::Refused => ("--x", ""),
             };
