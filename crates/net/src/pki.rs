@@ -24,7 +24,7 @@ pub const ROOT_LIFETIME: Duration = Duration::days(7305);
 pub const INTERMEDIATE_LIFETIME: Duration = Duration::days(3652);
 
 /// `now + by`, or the calendar's end.
-pub(crate) fn until(now: OffsetDateTime, by: Duration) -> OffsetDateTime {
+pub fn until(now: OffsetDateTime, by: Duration) -> OffsetDateTime {
     now.checked_add(by).map_or(LATEST, |t| t.min(LATEST))
 }
 

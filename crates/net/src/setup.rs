@@ -112,7 +112,7 @@ impl Network {
                     victim,
                     &key,
                     now,
-                    now + Duration::days(365),
+                    crate::pki::until(now, Duration::days(365)),
                     serial,
                 )?];
             }

@@ -192,6 +192,7 @@ impl Checker<'_> {
             .as_ref()
             .map_or(pki_at, |d| d.referenced);
         self.positive(crl_at, "pki.crl-validity", crl_validity)?;
+        self.before_the_end(crl_at, clock, crl_validity, "pki.crl-validity")?;
         let certificate_validity = self.optional_duration(
             doc.pki.certificate_validity.as_ref(),
             SimDuration(365 * 86_400),

@@ -26,7 +26,7 @@ fn later(at: OffsetDateTime, by: SimDuration) -> Option<OffsetDateTime> {
 
 impl Checker<'_> {
     pub(super) fn clock_in_range(&self, at: Location, clock: OffsetDateTime) -> Checked<()> {
-        if clock < EARLIEST || clock >= pkilab_net::pki::LATEST {
+        if clock < EARLIEST || clock.year() > 9998 {
             return Err(self.err(
                 at,
                 format!(
@@ -77,6 +77,27 @@ impl Checker<'_> {
         }
     }
 
+    /// `now + by` must stay within the calendar.
+    pub(super) fn before_the_end(
+        &self,
+        at: Location,
+        now: OffsetDateTime,
+        by: SimDuration,
+        what: &str,
+    ) -> Checked<()> {
+        if later(now, by).is_none() {
+            return Err(self.err(
+                at,
+                format!(
+                    "{what} would last {by} from {}, past the end of the year 9999",
+                    pkilab_verify::rfc3339(now)
+                ),
+                "give it a shorter lifetime",
+            ));
+        }
+        Ok(())
+    }
+
     /// Walks the steps' clock and checks each instant they reach.
     pub(super) fn timeline(&self, t: &Timeline, steps: &[(Location, &Step)]) -> Checked<()> {
         let mut now = t.start;
@@ -101,6 +122,7 @@ impl Checker<'_> {
                 } => self.leaf_fits(*at, t, now, *valid_from, *validity)?,
                 Action::PublishCrl { validity } => {
                     self.positive(*at, "the CRL's validity", *validity)?;
+                    self.before_the_end(*at, now, *validity, "the CRL")?;
                 }
                 _ => {}
             }
