@@ -101,7 +101,7 @@ pub fn step(
         )],
         Action::PublishCrl { validity } => vec![format!(
             "Every peer now checks against CRLs issued at {now} and valid until {}.",
-            rfc3339(network.now() + validity.to_time())
+            rfc3339(pkilab_net::pki::until(network.now(), validity.to_time()))
         )],
         Action::Compromise { peer, to } => vec![format!(
             "{to} now holds {peer}'s Ed25519 signing key, long-term X25519 key and current certificate. An active attacker can present them as {peer} until revocation reaches the peer checking them; a passive one opens what those keys open."
@@ -161,7 +161,7 @@ fn issue(
     keep_key: bool,
     observed: &Observed,
 ) -> Vec<String> {
-    let start = rfc3339(network.now() + valid_from.to_time());
+    let start = rfc3339(pkilab_net::pki::until(network.now(), valid_from.to_time()));
     let holders = observed.key_holders.join(", ");
     if !keep_key {
         let mut lines = vec![format!(
@@ -179,15 +179,6 @@ fn issue(
         lines.push(format!("This is a mistake: {holders} holds that key, sees the new certificate (certificates are public) and can present it. A compromised key needs a new key, not a new certificate."));
     }
     lines
-}
-
-/// Who a side authenticated, in words.
-fn authenticated(name: Option<&str>) -> String {
-    match name {
-        Some("") => "an anonymous peer".to_owned(),
-        Some(name) => format!("a peer authenticated as {name}"),
-        None => "nobody".to_owned(),
-    }
 }
 
 fn responder_policy(scenario: &Scenario, to: &str) -> String {
@@ -227,7 +218,12 @@ fn handshake(
             )),
             _ => {
                 lines.push(format!("{from} verified {to}'s chain to a trusted root, its revocation status and its signature over the transcript."));
-                lines.push(format!("{to} authenticated {} ({}). Each session is bound to the name its side verified.", authenticated(rv).replacen("a peer", "its client", 1), responder_policy(scenario, to)));
+                let client = match rv {
+                    Some("") => "an anonymous client".to_owned(),
+                    Some(name) => format!("its client as {name}"),
+                    None => "nobody".to_owned(),
+                };
+                lines.push(format!("{to} authenticated {client} ({}). Each session is bound to the name its side verified.", responder_policy(scenario, to)));
             }
         },
         _ => {
@@ -343,5 +339,19 @@ pub fn explain(reason: &str) -> &'static str {
             "The receiver had no session for this frame: one side believes a handshake finished that the other refused."
         }
         _ => "The protocol refused to continue.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_certificate_signature_is_not_blamed_on_the_transcript() {
+        let chain = explain_refusal("bad-signature", true);
+        assert!(chain.contains("certificate chain"), "{chain}");
+        assert!(!chain.contains("transcript"), "{chain}");
+        let transcript = explain_refusal("bad-signature", false);
+        assert!(transcript.contains("transcript"), "{transcript}");
     }
 }
