@@ -157,6 +157,13 @@ impl Network {
         }
     }
 
+    /// An adversary checks certificates only as far as the protocol makes
+    /// it: it trusts every CA it knows of and ignores revocation.
+    fn adversary_validator(&mut self) -> std::sync::Arc<pkilab_verify::Validator> {
+        let all = self.pki.rogue_names();
+        self.pki.validator_with(&all, Revocation::None, self.now)
+    }
+
     /// What a passive adversary holding stolen keys reads from the frame
     /// it just recorded (only what the handshake's mode lets those keys
     /// open: static mode, not signed-ephemeral).
@@ -303,7 +310,7 @@ impl Network {
                 continue;
             }
             self.adversaries[index].recording.push(frame.bytes.clone());
-            let validator = self.pki.validator();
+            let validator = self.adversary_validator();
             let mut ctx = Context {
                 at: self.now,
                 validator: &validator,

@@ -157,6 +157,11 @@ impl SimPki {
         Arc::clone(&self.validator)
     }
 
+    /// Names of the CAs nobody trusts by default.
+    pub fn rogue_names(&self) -> Vec<String> {
+        self.rogue.iter().map(|ca| ca.name().to_owned()).collect()
+    }
+
     /// Subject of the issuing CA.
     pub fn issuing_name(&self) -> &str {
         self.issuing().name()

@@ -214,7 +214,7 @@ fn a_swapped_key_share_breaks_the_handshake_keys() {
     let refused = state_i
         .handle(&wire::encode(&Message::HelloReply(reply)))
         .expect_err("refused");
-    assert_eq!(refused.id(), "decrypt-failed");
+    assert_eq!(refused.id(), "transcript-mismatch");
 }
 
 #[test]
