@@ -45,6 +45,7 @@ pub const REASON_IDS: &[&str] = &[
     "bad-finished",
     "no-common-suite",
     "frame-too-large",
+    "transcript-mismatch",
     "forbidden",
     "unknown-key",
     "key-state",

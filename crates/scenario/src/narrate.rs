@@ -233,6 +233,10 @@ fn handshake(
                 observed.detail.as_deref().unwrap_or("no detail")
             ));
             lines.push(explain_refusal(reason, observed.certificate_refused).to_owned());
+            if observed.attacker_reads == Some(true) {
+                let who = adversary.map_or("an adversary", |a| a.name.as_str());
+                lines.push(format!("Yet {who} completed a session with a peer that believes it talks to someone else: what that peer sends over it, {who} reads."));
+            }
             if let Some(name) = rv.filter(|n| !n.is_empty() && *n != from) {
                 lines.push(format!("Meanwhile {to} completed a handshake with a client it authenticated as {name}. That session is bound to {name}: nothing {to} means for {from} goes over it."));
             }
@@ -335,6 +339,9 @@ pub fn explain(reason: &str) -> &'static str {
             "A record arrived whose counter skips ahead: an earlier record is missing, and the receiver does not accept a later one in its place."
         }
         "mode-mismatch" => "The two sides were configured for different modes.",
+        "transcript-mismatch" => {
+            "The handshake keys are derived from everything both sides sent, mode included: what this side sent is not what the other side received, so their keys differ and nothing opens. The transcript caught the change."
+        }
         "unexpected-message" => {
             "The receiver had no session for this frame: one side believes a handshake finished that the other refused."
         }
