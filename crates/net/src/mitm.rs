@@ -107,7 +107,20 @@ fn reply(output: Output) -> Option<Vec<u8>> {
 impl Interceptor for Mitm {
     fn intercept(&mut self, frame: &Frame, ctx: &mut Context<'_>) -> Verdict {
         match wire::decode(&frame.bytes) {
-            Ok(Message::Hello(hello)) => self.on_hello(frame, hello.mode, ctx),
+            Ok(Message::Hello(hello)) => {
+                // The adversary speaks whatever record protection the
+                // initiator offers.
+                let cipher = if hello.suites.contains(
+                    &pkilab_peer::wire::SUITE_X25519_ED25519_AES256CTR_SHA256_UNAUTHENTICATED,
+                ) {
+                    pkilab_peer::Cipher::Aes256CtrUnauthenticated
+                } else {
+                    pkilab_peer::Cipher::Aes256Gcm
+                };
+                self.face(&frame.from).cipher = cipher;
+                self.face(&frame.to).cipher = cipher;
+                self.on_hello(frame, hello.mode, ctx)
+            }
             Ok(Message::HelloReply(_) | Message::Finish(_)) => self.on_handshake(frame, ctx),
             Ok(Message::Record(_)) => self.on_record(frame, ctx),
             Err(_) => Verdict::Drop,

@@ -463,6 +463,7 @@ impl Network {
                         from: frame.from.clone(),
                         to: frame.to.clone(),
                         bytes: plaintext.len(),
+                        digest: crate::trace::digest(&plaintext),
                     });
                     self.on_application(&frame.from, &frame.to, &plaintext);
                 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use pkilab_peer::wire::{self, Message};
 use pkilab_peer::{
-    Config, ExpectFinish, ExpectReply, Identity, Mode, PeerIdentity, Refusal, RefusalReason,
-    Session, initiate, respond,
+    Cipher, Config, ExpectFinish, ExpectReply, Identity, Mode, PeerIdentity, Refusal,
+    RefusalReason, Session, initiate, respond,
 };
 use pkilab_verify::Validator;
 use rand_chacha::ChaCha20Rng;
@@ -65,6 +65,8 @@ pub(crate) struct Node {
     pub identity: Arc<Identity>,
     /// The mode this node requires when it answers a hello.
     pub required_mode: Mode,
+    /// The record protection this node uses (set per handshake).
+    pub cipher: Cipher,
     /// Further modes it accepts as a responder (besides `required_mode`).
     pub also_accepts: Vec<Mode>,
     /// Names it accepts as a responder; `None`: any name its trust anchors
@@ -96,6 +98,7 @@ impl Node {
         Node {
             identity,
             required_mode: Mode::SignedEphemeral,
+            cipher: Cipher::Aes256Gcm,
             also_accepts: Vec::new(),
             accept: None,
             keep_sessions: true,
@@ -112,6 +115,7 @@ impl Node {
             validator: Arc::clone(env.validator),
             at: env.at,
             mode,
+            cipher: self.cipher,
         }
     }
 

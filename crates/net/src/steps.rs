@@ -1,7 +1,7 @@
 //! What a scenario step does to the network, and what it observed.
 
 use pkilab_peer::recorded::attempt_decrypt;
-use pkilab_peer::{Identity, Mode};
+use pkilab_peer::{Cipher, Identity, Mode};
 use serde::Serialize;
 
 use crate::error::NetError;
@@ -49,6 +49,9 @@ pub struct SendReport {
     pub refused: Option<Refusal>,
     /// An adversary read the plaintext.
     pub attacker_reads: bool,
+    /// What the receiver got is exactly what was sent (`false` also when
+    /// nothing arrived).
+    pub intact: bool,
 }
 
 impl Network {
@@ -111,8 +114,22 @@ impl Network {
         to: &str,
         mode: Mode,
     ) -> Result<HandshakeReport, NetError> {
-        self.peer(from)?;
-        self.peer_mut(to)?.node.required_mode = mode;
+        self.handshake_with(from, to, mode, Cipher::Aes256Gcm)
+    }
+
+    /// A handshake whose sessions protect records with `cipher` (both
+    /// sides configured for it).
+    pub fn handshake_with(
+        &mut self,
+        from: &str,
+        to: &str,
+        mode: Mode,
+        cipher: Cipher,
+    ) -> Result<HandshakeReport, NetError> {
+        self.peer_mut(from)?.node.cipher = cipher;
+        let responder = &mut self.peer_mut(to)?.node;
+        responder.required_mode = mode;
+        responder.cipher = cipher;
         let since = self.trace.len();
         let validator = self.validator_for(from);
         let at = self.now;
@@ -156,14 +173,20 @@ impl Network {
                 delivered: false,
                 refused: Some(refused),
                 attacker_reads: false,
+                intact: false,
             });
         };
         self.send_frame(from, &link, frame);
         self.run();
-        let deliveries = self.trace[since..]
+        let digests: Vec<&str> = self.trace[since..]
             .iter()
-            .filter(|e| matches!(e, Event::Delivered { to: t, .. } if *t == link))
-            .count();
+            .filter_map(|e| match e {
+                Event::Delivered { to: t, digest, .. } if *t == link => Some(digest.as_str()),
+                _ => None,
+            })
+            .collect();
+        let deliveries = digests.len();
+        let intact = deliveries == 1 && digests[0] == crate::trace::digest(message.as_bytes());
         let attacker_reads = self.trace[since..]
             .iter()
             .any(|e| matches!(e, Event::AttackerRead { .. }));
@@ -188,6 +211,7 @@ impl Network {
             delivered: deliveries == 1,
             refused,
             attacker_reads,
+            intact,
         })
     }
 

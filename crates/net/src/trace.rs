@@ -94,6 +94,9 @@ pub enum Event {
         to: String,
         /// Plaintext length.
         bytes: usize,
+        /// First 8 bytes of SHA-256 of the plaintext, hex: shows whether
+        /// what arrived is what was sent, without showing it.
+        digest: String,
     },
     /// An adversary read plaintext.
     AttackerRead {
@@ -140,4 +143,10 @@ impl Event {
             _ => None,
         }
     }
+}
+
+/// First 8 bytes of SHA-256 of `bytes`, hex.
+pub fn digest(bytes: &[u8]) -> String {
+    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    hex::encode(&hash.as_ref()[..8])
 }

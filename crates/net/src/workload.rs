@@ -171,6 +171,7 @@ fn handshake(
         validator: Arc::clone(validator),
         at,
         mode,
+        cipher: Default::default(),
     };
     let responder = identities[job.to].name.clone();
     let (reply, m1) = initiate(config(job.from), &responder, &mut rng);

@@ -250,3 +250,45 @@ fn the_same_seed_gives_the_same_trace_and_another_seed_does_not() {
         "frame digests depend on the seeded keys and nonces"
     );
 }
+
+#[test]
+fn a_tamperer_changes_what_an_unauthenticated_cipher_delivers() {
+    let mut net = with(AdversaryKind::Tamperer(None));
+    let report = net
+        .handshake_with(
+            "alice",
+            "bob",
+            Mode::SignedEphemeral,
+            pkilab_peer::Cipher::Aes256CtrUnauthenticated,
+        )
+        .expect("runs");
+    assert!(report.established, "{report:?}");
+    let sent = net
+        .send("alice", "bob", "Ship 10 units to the depot")
+        .expect("runs");
+    assert!(
+        sent.delivered && !sent.intact && sent.refused.is_none(),
+        "{sent:?}"
+    );
+    let report = net
+        .handshake("alice", "bob", Mode::SignedEphemeral)
+        .expect("runs");
+    assert!(report.established);
+    let sent = net
+        .send("alice", "bob", "Ship 10 units to the depot")
+        .expect("runs");
+    assert!(!sent.delivered && !sent.intact, "{sent:?}");
+    assert_eq!(
+        sent.refused.map(|r| r.reason).as_deref(),
+        Some("decrypt-failed")
+    );
+}
+
+#[test]
+fn an_honest_message_arrives_intact() {
+    let mut net = network(1);
+    net.handshake("alice", "bob", Mode::SignedEphemeral)
+        .expect("runs");
+    let sent = net.send("alice", "bob", "hello").expect("runs");
+    assert!(sent.delivered && sent.intact, "{sent:?}");
+}

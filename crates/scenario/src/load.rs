@@ -118,11 +118,16 @@ pub fn load_str(path: &str, text: &str) -> Result<Scenario, Invalid> {
             help: Some(help),
         }
     })?;
-    Checker { path }.scenario(doc)
+    Checker {
+        path,
+        allow_insecure_cipher: doc.allow_insecure_cipher,
+    }
+    .scenario(doc)
 }
 
 struct Checker<'a> {
     path: &'a str,
+    allow_insecure_cipher: bool,
 }
 
 type Checked<T> = Result<T, Invalid>;

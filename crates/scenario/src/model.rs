@@ -20,6 +20,9 @@ pub struct ScenarioDoc {
     /// Seed of every random choice in the run.
     #[serde(default)]
     pub seed: u64,
+    /// Lets handshakes use `cipher: aes-256-ctr-unauthenticated`.
+    #[serde(default, rename = "allow-insecure-cipher")]
+    pub allow_insecure_cipher: bool,
     /// The certificate authorities.
     pub pki: PkiDoc,
     /// The peers: a list of names, or `{ count, prefix }`.
@@ -344,6 +347,23 @@ pub struct HandshakeDoc {
     /// Mode both sides are configured for.
     #[serde(default)]
     pub mode: Mode,
+    /// Record protection both sides are configured for.
+    #[serde(default)]
+    pub cipher: CipherDoc,
+}
+
+/// How session records are protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CipherDoc {
+    /// AES-256-GCM: authenticated.
+    #[default]
+    #[serde(rename = "aes-256-gcm")]
+    Aes256Gcm,
+    /// AES-256-CTR without a tag: insecure, allowed only with
+    /// `allow-insecure-cipher: true`.
+    #[serde(rename = "aes-256-ctr-unauthenticated")]
+    Aes256CtrUnauthenticated,
 }
 
 /// `send: { from, to, message }`
@@ -489,4 +509,6 @@ pub struct ExpectDoc {
     pub established: Option<u64>,
     /// Key steps: the key version delivered or created.
     pub version: Option<i64>,
+    /// Send: what arrived is exactly what was sent.
+    pub intact: Option<bool>,
 }

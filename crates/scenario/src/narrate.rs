@@ -10,9 +10,20 @@ use crate::script::{Action, Scenario, Step};
 /// One line naming the step.
 pub fn title(action: &Action) -> String {
     match action {
-        Action::Handshake { from, to, mode } => {
-            format!("{from} -> {to}: handshake ({})", mode_id(*mode))
-        }
+        Action::Handshake {
+            from,
+            to,
+            mode,
+            cipher,
+        } => match cipher {
+            crate::model::CipherDoc::Aes256Gcm => {
+                format!("{from} -> {to}: handshake ({})", mode_id(*mode))
+            }
+            crate::model::CipherDoc::Aes256CtrUnauthenticated => format!(
+                "{from} -> {to}: handshake ({}, unauthenticated AES-256-CTR records)",
+                mode_id(*mode)
+            ),
+        },
         Action::Send { from, to, .. } => format!("{from} -> {to}: message"),
         Action::Advance(by) => format!("the clock advances {by}"),
         Action::Issue {
@@ -60,7 +71,7 @@ pub fn step(
 ) -> Vec<String> {
     let now = rfc3339(network.now());
     match &step.action {
-        Action::Handshake { from, to, mode } => handshake(scenario, from, to, *mode, observed),
+        Action::Handshake { from, to, mode, .. } => handshake(scenario, from, to, *mode, observed),
         Action::Send { from, to, .. } => send(from, to, observed),
         Action::Advance(_) => {
             let mut lines = vec![format!("It is now {now}.")];
@@ -247,8 +258,10 @@ fn handshake(
 
 fn send(from: &str, to: &str, observed: &Observed) -> Vec<String> {
     let mut lines = Vec::new();
-    lines.push(if observed.delivered == Some(true) {
-        format!("{to} received {from}'s message exactly once.")
+    lines.push(if observed.delivered == Some(true) && observed.intact == Some(false) {
+        format!("{to} accepted a message, but not the one {from} sent: it was changed on the way, and nothing in an unauthenticated cipher lets {to} notice.")
+    } else if observed.delivered == Some(true) {
+        format!("{to} received {from}'s message exactly once, as sent.")
     } else {
         format!("{to} did not receive the message.")
     });

@@ -86,6 +86,9 @@ pub struct Observed {
     /// `revoke`: the KMS also ended the identity.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub identity_revoked: bool,
+    /// Send: what arrived is exactly what was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intact: Option<bool>,
     /// `issue`: adversaries that held the peer's key before the step.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub key_holders: Vec<String>,
@@ -178,6 +181,11 @@ pub fn compare(expect: &Expectation, observed: &Observed) -> Vec<Check> {
         "version",
         expect.version.map(|n| n.to_string()),
         observed.version.map(|n| n.to_string()),
+    );
+    check(
+        "intact",
+        expect.intact.map(|b| b.to_string()),
+        observed.intact.map(|b| b.to_string()),
     );
     checks
 }

@@ -168,8 +168,19 @@ fn perform(
 ) -> Result<Observed, NetError> {
     let mut observed = Observed::default();
     match &step.action {
-        Action::Handshake { from, to, mode } => {
-            let report = network.handshake(from, to, peer_mode(*mode))?;
+        Action::Handshake {
+            from,
+            to,
+            mode,
+            cipher,
+        } => {
+            let cipher = match cipher {
+                model::CipherDoc::Aes256Gcm => pkilab_peer::Cipher::Aes256Gcm,
+                model::CipherDoc::Aes256CtrUnauthenticated => {
+                    pkilab_peer::Cipher::Aes256CtrUnauthenticated
+                }
+            };
+            let report = network.handshake_with(from, to, peer_mode(*mode), cipher)?;
             observed.outcome = Some(if report.established {
                 Outcome::Established
             } else {
@@ -191,6 +202,7 @@ fn perform(
         Action::Send { from, to, message } => {
             let report = network.send(from, to, message)?;
             observed.delivered = Some(report.delivered);
+            observed.intact = Some(report.intact);
             observed.attacker_reads = Some(report.attacker_reads);
             if let Some(refusal) = report.refused {
                 observed.detail = Some(if refusal.reason == "no-session" {

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::duration::SimDuration;
 use crate::model::{
-    AdversaryKind, MitmCertificate, Mode, Outcome, Pairs, ReplayInto, RevocationDoc,
+    AdversaryKind, CipherDoc, MitmCertificate, Mode, Outcome, Pairs, ReplayInto, RevocationDoc,
 };
 
 /// A scenario ready to run.
@@ -123,6 +123,8 @@ pub enum Action {
         to: String,
         /// Mode.
         mode: Mode,
+        /// Record protection.
+        cipher: CipherDoc,
     },
     /// A message over the established session.
     Send {
@@ -242,6 +244,8 @@ pub struct Expectation {
     pub established: Option<u64>,
     /// Key steps: the version delivered or created.
     pub version: Option<i64>,
+    /// Send: what arrived is exactly what was sent.
+    pub intact: Option<bool>,
 }
 
 impl Expectation {

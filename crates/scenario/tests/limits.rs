@@ -149,3 +149,14 @@ fn parser_words_never_reach_the_user() {
     let e = refused(&BASE.replace("peers: [alice, bob]", "peers: [alice, bob]\npeers: [carol]"));
     assert!(e.message.contains("appears twice"), "{e}");
 }
+
+#[test]
+fn the_insecure_cipher_is_refused_unless_the_file_asks_for_it() {
+    let text =
+        with_step("handshake: { from: alice, to: bob, cipher: aes-256-ctr-unauthenticated }");
+    let e = refused(&text);
+    assert_eq!(e.line, 8, "{e}");
+    assert!(e.message.contains("does not authenticate records"), "{e}");
+    let allowed = text.replace("clock:", "allow-insecure-cipher: true\nclock:");
+    assert!(load_str("s.yaml", &allowed).is_ok());
+}

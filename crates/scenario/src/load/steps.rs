@@ -7,7 +7,7 @@ use serde_saphyr::{Location, Spanned};
 
 use super::{Checked, Checker, REASON_IDS, REVOCATION_REASONS, pair};
 use crate::duration::SimDuration;
-use crate::model::{ExpectDoc, Outcome, StepDoc};
+use crate::model::{CipherDoc, ExpectDoc, Outcome, StepDoc};
 use crate::script::{Action, Adversary, Expectation, KmsSetup, Step};
 
 impl Checker<'_> {
@@ -27,10 +27,18 @@ impl Checker<'_> {
             self.known_peer(at, &h.from, peers)?;
             self.known_peer(at, &h.to, peers)?;
             self.distinct(at, &h.from, &h.to)?;
+            if h.cipher == CipherDoc::Aes256CtrUnauthenticated && !self.allow_insecure_cipher {
+                return Err(self.err(
+                    at,
+                    "cipher aes-256-ctr-unauthenticated does not authenticate records: anyone on the path can change them unnoticed",
+                    "if showing that is the point of the lesson, set `allow-insecure-cipher: true` at the top of the file",
+                ));
+            }
             actions.push(Action::Handshake {
                 from: h.from.clone(),
                 to: h.to.clone(),
                 mode: h.mode,
+                cipher: h.cipher,
             });
         }
         if let Some(m) = &s.send {
@@ -231,7 +239,7 @@ impl Checker<'_> {
         let e = &doc.value;
         let allowed: &[&str] = match action {
             Action::Handshake { .. } => &["outcome", "reason", "attacker_reads"],
-            Action::Send { .. } => &["delivered", "reason", "attacker_reads"],
+            Action::Send { .. } => &["delivered", "reason", "attacker_reads", "intact"],
             Action::DecryptRecorded { .. } => &["attacker_reads"],
             Action::Handshakes { .. } => &["established"],
             Action::FetchKey { .. } => &["delivered", "reason", "attacker_reads", "version"],
@@ -246,6 +254,7 @@ impl Checker<'_> {
             ("delivered", e.delivered.is_some()),
             ("established", e.established.is_some()),
             ("version", e.version.is_some()),
+            ("intact", e.intact.is_some()),
         ];
         for (key, present) in given {
             if present && !allowed.contains(&key) {
@@ -290,6 +299,7 @@ impl Checker<'_> {
             delivered: e.delivered,
             established: e.established,
             version: e.version,
+            intact: e.intact,
         })
     }
 
