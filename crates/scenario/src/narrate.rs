@@ -106,6 +106,21 @@ pub fn step(
         Action::RevokeCa { ca, .. } => vec![format!(
             "The parent CA lists {ca}'s certificate on its next CRL. From then on every chain through {ca} fails, whoever it issued: one revocation withdraws them all."
         )],
+        Action::RemoveMember { .. } | Action::RotateKey { .. } if observed.reason.is_some() => {
+            let reason = observed.reason.as_deref().unwrap_or("unknown");
+            let mut lines = Vec::new();
+            if let Action::RemoveMember { key, peer } = &step.action {
+                lines.push(format!(
+                    "The KMS node no longer serves {key} to {peer}, but the key did not rotate."
+                ));
+            }
+            lines.push(format!(
+                "Refused ({reason}): {}.",
+                observed.detail.as_deref().unwrap_or("")
+            ));
+            lines.push(explain(reason).to_owned());
+            lines
+        }
         Action::RemoveMember { key, peer } => vec![format!(
             "The KMS node no longer serves {key} to {peer} and rotates it to version {}: what members protect from now on uses a key {peer} never received. What {peer} fetched before, it keeps.",
             observed.version.unwrap_or(0)

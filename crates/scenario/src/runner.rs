@@ -235,7 +235,8 @@ fn perform(
             network.revoke_ca(ca, reason.parse().unwrap_or(RevocationReason::Unspecified))?
         }
         Action::RemoveMember { key, peer } => {
-            observed.version = Some(network.remove_member(key, peer)?);
+            let result = network.remove_member(key, peer);
+            observed.version = kms_outcome(result, &mut observed)?;
         }
         Action::Revoke { peer, reason } => {
             observed.identity_revoked = network.revoke(
@@ -258,7 +259,10 @@ fn perform(
                 observed.detail = Some(format!("{} refused: {}", refusal.by, refusal.detail));
             }
         }
-        Action::RotateKey { key } => observed.version = Some(network.rotate_group_key(key)?),
+        Action::RotateKey { key } => {
+            let result = network.rotate_group_key(key);
+            observed.version = kms_outcome(result, &mut observed)?;
+        }
         Action::Handshakes { count, mode, .. } => {
             let total = *count;
             let progress = &mut options.progress;
@@ -271,4 +275,27 @@ fn perform(
         }
     }
     Ok(observed)
+}
+
+/// A KMS refusal (an expired key does not rotate) is what the step
+/// observed, not a failed run.
+fn kms_outcome(
+    result: Result<i64, NetError>,
+    observed: &mut Observed,
+) -> Result<Option<i64>, NetError> {
+    match result {
+        Ok(version) => Ok(Some(version)),
+        Err(NetError::Kms(e)) => {
+            // The KMS refuses a rotation only for the key's lifecycle state
+            // (only an active key rotates), under its generic id.
+            let id = match e.id() {
+                "refused" => "key-state",
+                other => other,
+            };
+            observed.reason = Some(id.to_owned());
+            observed.detail = Some(format!("the KMS refused: {e}"));
+            Ok(None)
+        }
+        Err(other) => Err(other),
+    }
 }

@@ -243,7 +243,7 @@ impl Checker<'_> {
             Action::DecryptRecorded { .. } => &["attacker_reads"],
             Action::Handshakes { .. } => &["established"],
             Action::FetchKey { .. } => &["delivered", "reason", "attacker_reads", "version"],
-            Action::RotateKey { .. } | Action::RemoveMember { .. } => &["version"],
+            Action::RotateKey { .. } | Action::RemoveMember { .. } => &["version", "reason"],
             Action::Advance(_) => &["reason"],
             _ => &[],
         };
