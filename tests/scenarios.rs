@@ -34,7 +34,7 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn every_lesson_in_the_library_passes() {
     let files = library_files();
-    assert!(files.len() >= 12, "the library has {} files", files.len());
+    assert!(files.len() >= 26, "the library has {} files", files.len());
     for file in files {
         let out = pkilab(&["scenario", "run", file.to_str().expect("utf-8 path")]);
         assert_eq!(
@@ -199,6 +199,19 @@ fn json_of_several_paths_is_one_document() {
     assert_eq!(json["scenarios"], 2);
     assert_eq!(json["runs"].as_array().map(Vec::len), Some(2));
     assert_eq!(json["passed"], true);
+}
+
+#[test]
+fn the_whole_library_runs_as_one_directory() {
+    let dir = library();
+    let out = pkilab(&["scenario", "run", dir.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let n = library_files().len();
+    assert!(
+        text(&out.stdout).contains(&format!("{n} of {n} scenarios passed.")),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
