@@ -207,7 +207,7 @@ impl Node {
         };
         let me = &self.identity.name;
         match peer {
-            PeerIdentity::Verified(v) if accept.iter().any(|a| a == v.name()) => Ok(()),
+            PeerIdentity::Verified(v) if accept.iter().any(|a| accepts(a, v.name())) => Ok(()),
             PeerIdentity::Verified(v) => Err(Refusal::new(
                 RefusalReason::Certificate(pkilab_verify::Reason::NameMismatch),
                 format!(
@@ -266,4 +266,27 @@ impl Node {
 
 fn unexpected(detail: &str) -> Output {
     Output::Refused(Refusal::new(RefusalReason::UnexpectedMessage, detail))
+}
+
+/// Whether an accept-list entry admits `name`: the name itself, or a
+/// prefix followed by `*` (`node*` admits node0, node1, …).
+pub(crate) fn accepts(entry: &str, name: &str) -> bool {
+    match entry.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => entry == name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts;
+
+    #[test]
+    fn an_entry_is_a_name_or_a_prefix_pattern() {
+        assert!(accepts("alice", "alice"));
+        assert!(!accepts("alice", "alicia"));
+        assert!(accepts("node*", "node17"));
+        assert!(!accepts("node*", "mallory"));
+        assert!(accepts("*", "anyone"));
+    }
 }

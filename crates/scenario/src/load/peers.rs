@@ -98,11 +98,21 @@ impl Checker<'_> {
                     "list at least one name under `accept:`, or leave it out to accept any name the trust anchors vouch for",
                 ));
             }
-            if let Some(bad) = accept.iter().find(|n| !is_peer_name(n)) {
+            let usable = |n: &String| match n.strip_suffix('*') {
+                Some(stem) => {
+                    stem.len() < 63
+                        && !stem.starts_with('-')
+                        && stem
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                }
+                None => is_peer_name(n),
+            };
+            if let Some(bad) = accept.iter().find(|n| !usable(n)) {
                 return Err(self.err(
                     at,
-                    format!("'{bad}' in the accept list of '{name}' is not a usable name"),
-                    "names are DNS labels: lowercase letters, digits and '-'",
+                    format!("'{bad}' in the accept list of '{name}' is not a usable name or pattern"),
+                    "write peer names (DNS labels: lowercase letters, digits and '-'), or a prefix ending in '*' such as node*",
                 ));
             }
         }
