@@ -309,7 +309,11 @@ impl Network {
             if !same_link(&self.adversaries[index].link, &frame.from, &frame.to) {
                 continue;
             }
-            self.adversaries[index].recording.push(frame.bytes.clone());
+            // A workload's frames are not kept (nor traced): a recording
+            // that grew with the handshake count would be unbounded.
+            if self.record_frames {
+                self.adversaries[index].recording.push(frame.bytes.clone());
+            }
             let validator = self.adversary_validator();
             let mut ctx = Context {
                 at: self.now,

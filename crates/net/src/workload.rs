@@ -203,6 +203,30 @@ mod tests {
     }
 
     #[test]
+    fn a_workload_through_an_adversary_keeps_no_recording() {
+        let spec = crate::PkiSpec {
+            root: "Root".into(),
+            intermediates: vec!["Issuing".into()],
+            rogue: Vec::new(),
+            crl_validity: time::Duration::days(7),
+            certificate_validity: time::Duration::days(30),
+        };
+        let start = time::macros::datetime!(2026-01-01 00:00 UTC);
+        let mut net = Network::new(3, start, spec).expect("network");
+        for peer in ["a", "b", "c"] {
+            net.add_peer(peer).expect("peer");
+        }
+        net.add_adversary("eve", crate::AdversaryKind::Eavesdropper, "a", "b", "b")
+            .expect("adversary");
+        let established = net
+            .workload(40, Mode::SignedEphemeral, |_| {})
+            .expect("runs");
+        assert_eq!(established, 40);
+        assert!(net.adversaries[0].recording.is_empty());
+        assert!(net.trace().is_empty());
+    }
+
+    #[test]
     fn batches_draw_the_same_jobs_as_one_long_draw() {
         let mut one = ChaCha20Rng::seed_from_u64(9);
         let mut two = ChaCha20Rng::seed_from_u64(9);
