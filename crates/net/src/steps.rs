@@ -16,8 +16,8 @@ pub struct HandshakeReport {
     /// The first refusal: who refused, the reason id, and the detail.
     pub refused: Option<Refusal>,
     /// During this step an adversary completed a session with a peer that
-    /// believes it talks to someone else: the adversary reads what that
-    /// peer sends over it.
+    /// believes it talks to someone else, or a passive adversary's stolen
+    /// keys recompute the session's keys: it reads what is sent over it.
     pub attacker_reads: bool,
     /// Whom the initiator authenticated (`Some("")`: an anonymous
     /// session; `None`: it established nothing).
@@ -144,15 +144,18 @@ impl Network {
             .ok_or_else(|| NetError::UnknownPeer(from.to_owned()))?
             .node
             .initiate(to, mode, &mut env);
+        let recorded: Vec<usize> = self.adversaries.iter().map(|a| a.recording.len()).collect();
         self.send_frame(from, to, m1);
         self.run();
         let refused = self.first_refusal(since);
         let established =
             refused.is_none() && self.established_by(since, from) && self.established_by(since, to);
+        let attacker_reads = self.adversary_in_session(since, [from, to])
+            || (established && self.keys_recomputed(&recorded));
         Ok(HandshakeReport {
             established,
             refused,
-            attacker_reads: self.adversary_in_session(since, [from, to]),
+            attacker_reads,
             initiator_verified: self.verified_by(since, from),
             responder_verified: self.verified_by(since, to),
         })
@@ -212,6 +215,17 @@ impl Network {
             refused,
             attacker_reads,
             intact,
+        })
+    }
+
+    /// Whether a passive adversary's stolen keys recompute the keys of a
+    /// handshake it recorded since its recording had `recorded[i]` frames.
+    fn keys_recomputed(&self, recorded: &[usize]) -> bool {
+        self.adversaries.iter().zip(recorded).any(|(a, &from)| {
+            a.interceptor.passive()
+                && a.stolen.iter().any(|id| {
+                    attempt_decrypt(&a.recording[from.min(a.recording.len())..], id).opened > 0
+                })
         })
     }
 

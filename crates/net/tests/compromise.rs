@@ -77,6 +77,7 @@ fn eavesdropped(mode: Mode) -> (bool, Vec<String>) {
     net.compromise("bob", "eve").expect("compromise");
     let report = net.handshake("alice", "bob", mode).expect("runs");
     assert!(report.established, "{report:?}");
+    assert_eq!(report.attacker_reads, mode == Mode::Static, "{report:?}");
     let sent = net
         .send("alice", "bob", "the launch is at dawn")
         .expect("runs");

@@ -229,6 +229,12 @@ fn handshake(
     let iv = observed.initiator_verified.as_deref();
     let rv = observed.responder_verified.as_deref();
     match (observed.outcome, observed.attacker_reads) {
+        (Some(Outcome::Established), Some(true))
+            if adversary.is_some_and(|a| a.kind != crate::model::AdversaryKind::Mitm) =>
+        {
+            let who = adversary.map_or("an adversary", |a| a.name.as_str());
+            lines.push(format!("The handshake succeeded and nothing on the wire was touched, but {who} recorded it and, with the stolen long-term key, recomputed this session's keys: it reads what passes, unseen."));
+        }
         (Some(Outcome::Established), Some(true)) => {
             let who = adversary.map_or("an adversary", |a| a.name.as_str());
             lines.push(format!("Both sides believe the handshake succeeded, but {who} sits in the middle with a session on each side: it can read and change everything {from} sends."));
