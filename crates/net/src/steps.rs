@@ -24,6 +24,8 @@ pub struct HandshakeReport {
     pub initiator_verified: Option<String>,
     /// Whom the responder authenticated, likewise.
     pub responder_verified: Option<String>,
+    /// Refusals after the first, in order (the other end may refuse too).
+    pub more_refusals: Vec<Refusal>,
 }
 
 /// A refusal seen during a step.
@@ -61,21 +63,29 @@ impl Network {
     }
 
     pub(crate) fn first_refusal(&self, since: usize) -> Option<Refusal> {
-        self.trace[since..].iter().find_map(|e| match e {
-            Event::Refused {
-                node,
-                reason,
-                detail,
-                certificate,
-                ..
-            } => Some(Refusal {
-                by: node.clone(),
-                reason: reason.clone(),
-                detail: detail.clone(),
-                certificate: *certificate,
-            }),
-            _ => None,
-        })
+        self.refusals(since).into_iter().next()
+    }
+
+    /// Every refusal in the trace since event `since`, in order.
+    pub(crate) fn refusals(&self, since: usize) -> Vec<Refusal> {
+        self.trace[since..]
+            .iter()
+            .filter_map(|e| match e {
+                Event::Refused {
+                    node,
+                    reason,
+                    detail,
+                    certificate,
+                    ..
+                } => Some(Refusal {
+                    by: node.clone(),
+                    reason: reason.clone(),
+                    detail: detail.clone(),
+                    certificate: *certificate,
+                }),
+                _ => None,
+            })
+            .collect()
     }
 
     fn established_by(&self, since: usize, node: &str) -> bool {
@@ -158,6 +168,7 @@ impl Network {
             attacker_reads,
             initiator_verified: self.verified_by(since, from),
             responder_verified: self.verified_by(since, to),
+            more_refusals: self.refusals(since).into_iter().skip(1).collect(),
         })
     }
 

@@ -265,6 +265,9 @@ fn handshake(
                 observed.detail.as_deref().unwrap_or("no detail")
             ));
             lines.push(explain_refusal(reason, observed.certificate_refused).to_owned());
+            for other in &observed.also_refused {
+                lines.push(format!("Also: {other}."));
+            }
             if observed.attacker_reads == Some(true) {
                 let who = adversary.map_or("an adversary", |a| a.name.as_str());
                 lines.push(format!("Yet {who} completed a session with a peer that believes it talks to someone else: what that peer sends over it, {who} reads."));

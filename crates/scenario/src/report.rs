@@ -89,6 +89,9 @@ pub struct Observed {
     /// Send: what arrived is exactly what was sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub intact: Option<bool>,
+    /// Handshakes: refusals after the first ("who refused (reason): detail").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_refused: Vec<String>,
     /// `issue`: adversaries that held the peer's key before the step.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub key_holders: Vec<String>,

@@ -187,6 +187,11 @@ fn perform(
                 Outcome::Rejected
             });
             observed.attacker_reads = Some(report.attacker_reads);
+            observed.also_refused = report
+                .more_refusals
+                .iter()
+                .map(|r| format!("{} refused ({}): {}", r.by, r.reason, r.detail))
+                .collect();
             observed.initiator_verified = report.initiator_verified;
             observed.responder_verified = report.responder_verified;
             if let Some(refusal) = report.refused {

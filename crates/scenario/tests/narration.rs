@@ -34,3 +34,22 @@ fn lesson_06_says_bob_accepted_a_client_authenticated_as_bob() {
         "{first}"
     );
 }
+
+#[test]
+fn a_refusal_by_the_other_end_is_narrated_too() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios/19-identity-misbinding.yaml");
+    let scenario = load_file(&path).expect("lesson 19 loads");
+    let report = run(&scenario, RunOptions::default()).expect("runs");
+    assert!(report.passed);
+    let third = narration(&report, 2);
+    assert!(
+        third.contains("Also: carol refused (name-mismatch): the client on the link from alice authenticated as trudy, and carol accepts only alice."),
+        "{third}"
+    );
+    let first = narration(&report, 0);
+    assert!(
+        first.contains("bob completed a handshake with a client it authenticated as mallory"),
+        "{first}"
+    );
+}
