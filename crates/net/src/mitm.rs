@@ -1,6 +1,9 @@
 //! The active man-in-the-middle. It answers each side's handshake with one
 //! of its own, using a certificate of the chosen kind, and relays records
-//! between the two sessions, reading each one on the way.
+//! between the two sessions, reading each one on the way. With stolen
+//! identities it presents, to each side, the one that side expects: the
+//! responder's to the initiator, and the initiator's (if stolen, else the
+//! one it shows the initiator) to the responder.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +16,9 @@ use crate::node::{Env, Node, Output};
 /// A man-in-the-middle with one face per victim.
 pub struct Mitm {
     identity: Identity,
+    /// Identities handed over by `compromise` (key and current
+    /// certificate), by name.
+    stolen: BTreeMap<String, Identity>,
     /// Keyed by the victim a face talks to.
     faces: BTreeMap<String, Node>,
 }
@@ -30,8 +36,14 @@ impl Mitm {
     pub fn new(identity: Identity) -> Mitm {
         Mitm {
             identity,
+            stolen: BTreeMap::new(),
             faces: BTreeMap::new(),
         }
+    }
+
+    /// The identity to present to a peer that expects `name`.
+    fn presenting(&self, name: &str) -> &Identity {
+        self.stolen.get(name).unwrap_or(&self.identity)
     }
 
     fn face(&mut self, victim: &str) -> &mut Node {
@@ -50,6 +62,13 @@ impl Mitm {
     }
 
     fn on_hello(&mut self, frame: &Frame, mode: Mode, ctx: &mut Context<'_>) -> Verdict {
+        let as_responder = self.presenting(&frame.to).clone();
+        let as_initiator = match self.stolen.get(&frame.from) {
+            Some(initiator) => initiator.clone(),
+            None => as_responder.clone(),
+        };
+        self.face(&frame.from).identity = std::sync::Arc::new(as_responder);
+        self.face(&frame.to).identity = std::sync::Arc::new(as_initiator);
         // Answer the initiator as its intended responder...
         let toward_source = self.face(&frame.from);
         toward_source.required_mode = mode;
@@ -132,11 +151,8 @@ impl Interceptor for Mitm {
     }
 
     fn arm(&mut self, identity: &Identity) {
-        // Faces already open keep their sessions; new handshakes present
-        // the stolen identity.
-        self.identity = identity.clone();
-        for face in self.faces.values_mut() {
-            face.identity = std::sync::Arc::new(identity.clone());
-        }
+        // Sessions already open stay as they are; new handshakes present
+        // the stolen identity to whoever expects its name.
+        self.stolen.insert(identity.name.clone(), identity.clone());
     }
 }

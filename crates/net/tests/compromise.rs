@@ -175,3 +175,24 @@ fn the_kms_keeps_an_identity_whose_certificate_was_superseded() {
     let fetch = net.fetch_key("bob", "team").expect("runs");
     assert_eq!(fetch.refused.map(|r| r.reason).as_deref(), Some("revoked"));
 }
+
+#[test]
+fn with_both_keys_stolen_each_side_sees_the_identity_it_expects() {
+    let mut net = network();
+    net.add_adversary(
+        "mallory",
+        AdversaryKind::Mitm(MitmCertificate::None),
+        "alice",
+        "bob",
+        "bob",
+    )
+    .expect("adversary");
+    net.compromise("bob", "mallory").expect("bob's keys");
+    net.compromise("alice", "mallory").expect("alice's keys");
+    let report = net
+        .handshake("alice", "bob", Mode::SignedEphemeral)
+        .expect("runs");
+    assert!(report.established && report.attacker_reads, "{report:?}");
+    assert_eq!(report.initiator_verified.as_deref(), Some("bob"));
+    assert_eq!(report.responder_verified.as_deref(), Some("alice"));
+}
