@@ -39,6 +39,13 @@ const EXTREMES: &[&str] = &[
     "\"\"",
     "end",
     "1000000000",
+    "Key Server",
+    "UPPER",
+    "a.b",
+    "-",
+    "2w",
+    "1s",
+    "40000d",
 ];
 
 #[derive(Debug, Clone)]

@@ -160,3 +160,18 @@ fn the_insecure_cipher_is_refused_unless_the_file_asks_for_it() {
     let allowed = text.replace("clock:", "allow-insecure-cipher: true\nclock:");
     assert!(load_str("s.yaml", &allowed).is_ok());
 }
+
+#[test]
+fn a_kms_node_name_the_network_cannot_certify_is_found_by_check() {
+    let text = BASE.replace(
+        "steps:",
+        "kms:\n  name: Key Server\n  keys:\n    - { name: team, members: [alice, bob] }\nsteps:",
+    );
+    let e = refused(&text);
+    assert_eq!(e.line, 7, "{e}");
+    assert!(
+        e.message
+            .contains("'Key Server' is not a usable name for the KMS node"),
+        "{e}"
+    );
+}
