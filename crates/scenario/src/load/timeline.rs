@@ -63,7 +63,12 @@ impl Checker<'_> {
         match ends {
             Some(ends) if ends <= t.issuer_ends => Ok(()),
             _ => {
-                let left = (t.issuer_ends - now).whole_days().max(0);
+                let left = (t.issuer_ends - now).whole_days();
+                let help = if left > 0 {
+                    format!("the CA signs nothing that outlives it: ask for at most {left}d here")
+                } else {
+                    "the issuing CA has expired by this point of the story: issue earlier, or advance the clock less".to_owned()
+                };
                 Err(self.err(
                     at,
                     format!(
@@ -71,7 +76,7 @@ impl Checker<'_> {
                         t.issuer,
                         pkilab_verify::rfc3339(t.issuer_ends)
                     ),
-                    format!("the CA signs nothing that outlives it: ask for at most {left}d here"),
+                    help,
                 ))
             }
         }
