@@ -215,6 +215,21 @@ fn the_whole_library_runs_as_one_directory() {
 }
 
 #[test]
+fn the_whole_library_repeats_byte_for_byte() {
+    let dir = library();
+    let dir = dir.to_str().expect("utf-8");
+    let first = pkilab(&["scenario", "run", dir, "--format", "json"]);
+    let second = pkilab(&["scenario", "run", dir, "--format", "json"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert_eq!(first.stdout, second.stdout);
+    let json: serde_json::Value = serde_json::from_slice(&first.stdout).expect("one JSON document");
+    assert_eq!(
+        json["runs"].as_array().map(Vec::len),
+        Some(library_files().len())
+    );
+}
+
+#[test]
 fn check_and_list_accept_the_whole_library() {
     let dir = library();
     let dir = dir.to_str().expect("utf-8");
