@@ -62,7 +62,8 @@ pub struct Network {
     /// Per-frame events are skipped during workloads.
     pub(crate) record_frames: bool,
     queue: VecDeque<Frame>,
-    delayed: Vec<(OffsetDateTime, Frame)>,
+    /// Frames an adversary holds back: when they are due, and who.
+    delayed: Vec<(OffsetDateTime, Frame, String)>,
     /// The key-management node, if the network has one.
     pub(crate) kms: Option<crate::kms_node::KmsNode>,
 }
@@ -251,10 +252,10 @@ impl Network {
         let now = self.now;
         let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed)
             .into_iter()
-            .partition(|(at, _)| *at <= now);
+            .partition(|(at, _, _)| *at <= now);
         self.delayed = later;
-        for (_, frame) in due {
-            self.deliver(frame);
+        for (_, frame, by) in due {
+            self.inject(&by, frame);
         }
         self.run();
         Ok(())
@@ -348,7 +349,7 @@ impl Network {
                 Verdict::Delay(by) => {
                     self.frame_event(&frame, Fate::Delayed, Some(&name));
                     let due = self.now.checked_add(by).unwrap_or(crate::pki::LATEST);
-                    return self.delayed.push((due, frame));
+                    return self.delayed.push((due, frame, name));
                 }
                 Verdict::Replace(bytes) => {
                     frame.bytes = bytes;
@@ -368,6 +369,7 @@ impl Network {
                                 to: frame.to.clone(),
                                 bytes,
                             },
+                            name.clone(),
                         ));
                     }
                 }
