@@ -249,7 +249,16 @@ fn handshake(
                 "{from} and {to} agreed on a key, but neither knows who the other is."
             )),
             _ => {
-                lines.push(format!("{from} verified {to}'s chain to a trusted root, its revocation status and its signature over the transcript."));
+                let revocation = match scenario.policies.get(from).map(|p| p.revocation) {
+                    Some(crate::model::RevocationDoc::None) => {
+                        "not its revocation status (its policy skips it)"
+                    }
+                    Some(crate::model::RevocationDoc::Soft) => {
+                        "its revocation status only if a current CRL was at hand (soft-fail)"
+                    }
+                    _ => "its revocation status against a current CRL",
+                };
+                lines.push(format!("{from} verified {to}'s chain to a trusted root, {revocation}, and its signature over the transcript."));
                 let client = match rv {
                     Some("") => "an anonymous client".to_owned(),
                     Some(name) => format!("its client as {name}"),
