@@ -34,7 +34,7 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn every_lesson_in_the_library_passes() {
     let files = library_files();
-    assert!(files.len() >= 12, "the library has {} files", files.len());
+    assert!(files.len() >= 26, "the library has {} files", files.len());
     for file in files {
         let out = pkilab(&["scenario", "run", file.to_str().expect("utf-8 path")]);
         assert_eq!(
@@ -93,7 +93,7 @@ fn the_same_seed_gives_byte_identical_json() {
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     assert_eq!(first.stdout, second.stdout);
     let json: serde_json::Value = serde_json::from_slice(&first.stdout).expect("valid JSON");
-    assert_eq!(json["seed"], 42);
+    assert_eq!(json["runs"][0]["seed"], 42);
     assert_eq!(json["passed"], true);
 }
 
@@ -110,10 +110,122 @@ fn mermaid_output_is_a_sequence_diagram_with_the_attacker() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let diagram = text(&out.stdout);
     assert!(diagram.starts_with("sequenceDiagram\n"), "{diagram}");
-    assert!(diagram.contains("participant mallory"), "{diagram}");
+    assert!(diagram.contains("participant p2 as mallory"), "{diagram}");
     assert!(
-        diagram.contains("mallory->>bob") || diagram.contains("mallory->>alice"),
+        diagram.contains("p2->>p3") || diagram.contains("p2->>p1"),
         "{diagram}"
+    );
+    assert!(diagram.contains("(relayed)"), "{diagram}");
+    assert!(
+        !diagram.contains("(altered)"),
+        "relayed is not altered: {diagram}"
+    );
+}
+
+const KEYWORD_PEERS: &str = "name: Keyword names\nsummary: Peers named like Mermaid keywords.\nclock: 2026-01-01T00:00:00Z\npki: { root: R, intermediates: [I] }\npeers: [end, note, loop, box]\nsteps:\n  - handshake: { from: end, to: loop }\n    expect: { outcome: established }\n  - send: { from: end, to: loop, message: hi }\n    expect: { delivered: true }\n";
+
+#[test]
+fn mermaid_aliases_peers_named_like_keywords() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("keywords.yaml");
+    std::fs::write(&path, KEYWORD_PEERS).expect("write");
+    let out = pkilab(&[
+        "scenario",
+        "run",
+        path.to_str().expect("utf-8"),
+        "--format",
+        "mermaid",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let diagram = text(&out.stdout);
+    assert!(diagram.contains("participant p1 as end\n"), "{diagram}");
+    assert!(diagram.contains("participant p2 as loop\n"), "{diagram}");
+    for line in diagram.lines().skip(1) {
+        let first = line.split_whitespace().next().unwrap_or("");
+        assert!(!["end", "loop", "note", "box"].contains(&first), "{line}");
+    }
+}
+
+#[test]
+fn a_directory_run_goes_past_a_bad_file_and_ends_with_a_summary() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(
+        library().join("03-mitm-own-certificate.yaml"),
+        dir.path().join("a.yaml"),
+    )
+    .expect("copy");
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        KEYWORD_PEERS.replace("2026-01-01", "9999-12-31"),
+    )
+    .expect("write");
+    std::fs::copy(library().join("11-replay.yaml"), dir.path().join("c.yaml")).expect("copy");
+    let out = pkilab(&["scenario", "run", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert_eq!(report.matches("PASS:").count(), 2, "{report}");
+    assert!(
+        report.contains("2 of 3 scenarios passed, 1 invalid."),
+        "{report}"
+    );
+    assert!(
+        text(&out.stderr).contains("b.yaml:3:"),
+        "{}",
+        text(&out.stderr)
+    );
+    let check = pkilab(&["scenario", "check", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(check.status.code(), Some(2));
+    assert!(
+        text(&check.stdout).contains("2 of 3 files valid, 1 invalid."),
+        "{}",
+        text(&check.stdout)
+    );
+}
+
+#[test]
+fn json_of_several_paths_is_one_document() {
+    let a = library().join("03-mitm-own-certificate.yaml");
+    let b = library().join("11-replay.yaml");
+    let out = pkilab(&[
+        "scenario",
+        "run",
+        a.to_str().expect("utf-8"),
+        b.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(json["scenarios"], 2);
+    assert_eq!(json["runs"].as_array().map(Vec::len), Some(2));
+    assert_eq!(json["passed"], true);
+}
+
+#[test]
+fn the_whole_library_runs_as_one_directory() {
+    let dir = library();
+    let out = pkilab(&["scenario", "run", dir.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let n = library_files().len();
+    assert!(
+        text(&out.stdout).contains(&format!("{n} of {n} scenarios passed.")),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn the_whole_library_repeats_byte_for_byte() {
+    let dir = library();
+    let dir = dir.to_str().expect("utf-8");
+    let first = pkilab(&["scenario", "run", dir, "--format", "json"]);
+    let second = pkilab(&["scenario", "run", dir, "--format", "json"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert_eq!(first.stdout, second.stdout);
+    let json: serde_json::Value = serde_json::from_slice(&first.stdout).expect("one JSON document");
+    assert_eq!(
+        json["runs"].as_array().map(Vec::len),
+        Some(library_files().len())
     );
 }
 

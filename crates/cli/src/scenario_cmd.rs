@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use pkilab_scenario::{Format, Invalid, RunOptions, Scenario, load_file, render};
+use pkilab_scenario::{Format, Invalid, RunOptions, RunReport, Scenario, load_file, render};
 
 /// Scenario files: lessons and tests.
 #[derive(Debug, Args)]
@@ -18,11 +18,13 @@ pub struct ScenarioArgs {
 #[derive(Debug, Subcommand)]
 enum ScenarioCommand {
     /// Run files; exit 0 when every expectation holds, 1 when one fails,
-    /// 2 when a file is invalid.
+    /// 2 when a file is invalid (the others still run).
     Run {
-        /// A scenario file, or a directory of them.
-        path: PathBuf,
-        /// text (a narrated lesson), json, or mermaid (a sequence diagram).
+        /// Scenario files, or directories of them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// text (a narrated lesson), json (one JSON document for the whole
+        /// run), or mermaid (a sequence diagram per scenario).
         #[arg(long, default_value = "text")]
         format: Format,
         /// Overrides each file's seed.
@@ -33,15 +35,18 @@ enum ScenarioCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Validate files without running them (exit 2 on the first invalid one).
+    /// Validate files without running them: everything `run` would refuse
+    /// (exit 2 when any file is invalid; every file is checked).
     Check {
-        /// A scenario file, or a directory of them.
-        path: PathBuf,
+        /// Scenario files, or directories of them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
     },
     /// List each scenario with its one-line summary.
     List {
-        /// A directory of scenario files.
-        dir: PathBuf,
+        /// Directories of scenario files (or files).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
     },
 }
 
@@ -49,13 +54,13 @@ enum ScenarioCommand {
 pub fn run(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         ScenarioCommand::Run {
-            path,
+            paths,
             format,
             seed,
             out,
-        } => run_all(&path, format, seed, out.as_deref()),
-        ScenarioCommand::Check { path } => check(&path),
-        ScenarioCommand::List { dir } => list(&dir),
+        } => run_all(&paths, format, seed, out.as_deref()),
+        ScenarioCommand::Check { paths } => check(&paths),
+        ScenarioCommand::List { dirs } => list(&dirs),
     }
 }
 
@@ -93,40 +98,56 @@ pub fn scenario_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Loads every file, stopping at the first invalid one.
-pub fn load_all(path: &Path) -> anyhow::Result<Result<Vec<Scenario>, Invalid>> {
+/// Loads every file under `paths`: the valid scenarios, and each invalid
+/// file's error (reported on stderr as it is found).
+pub fn load_all(paths: &[PathBuf]) -> anyhow::Result<(Vec<Scenario>, Vec<Invalid>)> {
     let mut scenarios = Vec::new();
-    for file in scenario_files(path)? {
-        match load_file(&file) {
-            Ok(s) => scenarios.push(s),
-            Err(invalid) => return Ok(Err(invalid)),
+    let mut invalid = Vec::new();
+    for path in paths {
+        for file in scenario_files(path)? {
+            match load_file(&file) {
+                Ok(s) => scenarios.push(s),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    invalid.push(e);
+                }
+            }
         }
     }
-    Ok(Ok(scenarios))
+    Ok((scenarios, invalid))
 }
 
 fn run_all(
-    path: &Path,
+    paths: &[PathBuf],
     format: Format,
     seed: Option<u64>,
     out: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    // Every file is validated before anything runs.
-    let scenarios = match load_all(path)? {
-        Ok(scenarios) => scenarios,
-        Err(invalid) => {
-            eprintln!("error: {invalid}");
-            return Ok(ExitCode::from(2));
-        }
-    };
+    // Every file is validated before anything runs; invalid files are
+    // reported and skipped, the others run.
+    let (scenarios, mut invalid) = load_all(paths)?;
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let mut failed = Vec::new();
+    let mut reports = Vec::new();
     for scenario in &scenarios {
-        let report = run_one(scenario, seed)?;
-        if !report.passed {
-            failed.push(scenario.path.clone());
+        let report = match run_one(scenario, seed) {
+            Ok(report) => report,
+            Err(e) => {
+                eprintln!("error: {e}");
+                invalid.push(Invalid {
+                    path: scenario.path.clone(),
+                    line: e.line,
+                    column: 0,
+                    message: e.source.to_string(),
+                    help: Some("the scenario could not be set up; check its PKI and names".into()),
+                });
+                continue;
+            }
+        };
+        if format == Format::Json && out.is_none() {
+            reports.push(report);
+            continue;
         }
         let rendered = render(&report, format);
         match out {
@@ -146,27 +167,52 @@ fn run_all(
             }
             None => out!("{rendered}"),
         }
+        reports.push(report);
     }
-    if scenarios.len() > 1 && format == Format::Text {
-        outln!(
-            "\n{} of {} scenarios passed.",
-            scenarios.len() - failed.len(),
-            scenarios.len()
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.path.as_str())
+        .collect();
+    let total = scenarios.len()
+        + invalid
+            .iter()
+            .filter(|i| !scenarios.iter().any(|s| s.path == i.path))
+            .count();
+    if format == Format::Json && out.is_none() {
+        out!(
+            "{}",
+            pkilab_scenario::render::json_run(&reports, &invalid, total)
         );
+    } else if total > 1 && format == Format::Text {
+        let passed = reports.len() - failed.len();
+        let mut line = format!("\n{passed} of {total} scenarios passed");
+        if !failed.is_empty() {
+            line.push_str(&format!(", {} failed", failed.len()));
+        }
+        if !invalid.is_empty() {
+            line.push_str(&format!(", {} invalid", invalid.len()));
+        }
+        outln!("{line}.");
     }
     for path in &failed {
         eprintln!("failed: {path}");
     }
-    Ok(if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    for i in &invalid {
+        eprintln!("invalid: {}", i.path);
+    }
+    Ok(if !invalid.is_empty() {
+        ExitCode::from(2)
+    } else if !failed.is_empty() {
         ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
 /// Runs one scenario, with a progress bar for workloads when stderr is a
 /// terminal (and only then).
-fn run_one(scenario: &Scenario, seed: Option<u64>) -> anyhow::Result<pkilab_scenario::RunReport> {
+fn run_one(scenario: &Scenario, seed: Option<u64>) -> Result<RunReport, pkilab_scenario::RunError> {
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::hidden();
         bar.set_style(
@@ -191,48 +237,45 @@ fn run_one(scenario: &Scenario, seed: Option<u64>) -> anyhow::Result<pkilab_scen
         seed,
         progress: Some(&mut progress),
     };
-    let report = pkilab_scenario::run(scenario, options).map_err(|e| {
-        anyhow::anyhow!("{e}: the scenario could not be set up; check its PKI and names")
-    })?;
+    let report = pkilab_scenario::run(scenario, options)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     Ok(report)
 }
 
-fn check(path: &Path) -> anyhow::Result<ExitCode> {
-    match load_all(path)? {
-        Ok(scenarios) => {
-            for s in &scenarios {
-                outln!("ok  {}  ({} steps)", s.path, s.steps.len());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(invalid) => {
-            eprintln!("error: {invalid}");
-            Ok(ExitCode::from(2))
-        }
+fn check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let (scenarios, invalid) = load_all(paths)?;
+    for s in &scenarios {
+        outln!("ok  {}  ({} steps)", s.path, s.steps.len());
     }
+    if invalid.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!(
+        "\n{} of {} files valid, {} invalid.",
+        scenarios.len(),
+        scenarios.len() + invalid.len(),
+        invalid.len()
+    );
+    Ok(ExitCode::from(2))
 }
 
-fn list(dir: &Path) -> anyhow::Result<ExitCode> {
-    match load_all(dir)? {
-        Ok(scenarios) => {
-            let width = scenarios
-                .iter()
-                .map(|s| file_name(&s.path).len())
-                .max()
-                .unwrap_or(0);
-            for s in &scenarios {
-                outln!("{:width$}  {}", file_name(&s.path), s.summary);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(invalid) => {
-            eprintln!("error: {invalid}");
-            Ok(ExitCode::from(2))
-        }
+fn list(dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let (scenarios, invalid) = load_all(dirs)?;
+    let width = scenarios
+        .iter()
+        .map(|s| file_name(&s.path).len())
+        .max()
+        .unwrap_or(0);
+    for s in &scenarios {
+        outln!("{:width$}  {}", file_name(&s.path), s.summary);
     }
+    Ok(if invalid.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 fn file_name(path: &str) -> &str {

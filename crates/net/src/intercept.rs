@@ -29,6 +29,12 @@ pub enum Verdict {
     Delay(Duration),
     /// Another frame arrives instead.
     Replace(Vec<u8>),
+    /// The same plaintext arrives, re-encrypted by the adversary for the
+    /// session it holds with the receiver.
+    Relay(Vec<u8>),
+    /// Let it through, and deliver these copies toward the destination
+    /// once the clock has advanced this much.
+    PassAndLater(Duration, Vec<Vec<u8>>),
     /// The original is consumed; these frames are sent instead, toward the
     /// frame's destination and back toward its source.
     Inject {
@@ -50,6 +56,9 @@ pub struct Context<'a> {
     pub rng: &'a mut ChaCha20Rng,
     /// Plaintexts read, to be reported in the trace.
     pub read: Vec<String>,
+    /// Peers with which the interceptor completed a session of its own
+    /// while handling this frame.
+    pub sessions: Vec<String>,
 }
 
 /// An adversary (or any rule) on a link.
@@ -57,10 +66,16 @@ pub trait Interceptor: Send {
     /// Decides what becomes of `frame`.
     fn intercept(&mut self, frame: &Frame, ctx: &mut Context<'_>) -> Verdict;
 
-    /// Whether it holds session keys with `peer` (it can read what `peer`
-    /// sends from now on).
-    fn holds_session_with(&self, peer: &str) -> bool {
-        let _ = peer;
-        false
+    /// The adversary now holds `identity` (stolen keys with the victim's
+    /// current certificate). An active adversary presents it from now on.
+    fn arm(&mut self, identity: &pkilab_peer::Identity) {
+        let _ = identity;
+    }
+
+    /// Whether it only watches the link (and so reads live with stolen
+    /// keys, where the mode lets them open the traffic). An active
+    /// adversary reads through its own sessions instead.
+    fn passive(&self) -> bool {
+        true
     }
 }

@@ -38,6 +38,9 @@ pub(crate) struct KmsNode {
     _dir: tempfile::TempDir,
     /// Who each session end was verified as when its handshake finished.
     pub(crate) sessions: BTreeMap<String, PeerIdentity>,
+    /// Members removed from a group key, by key. The KMS API has no way to
+    /// withdraw a grant, so the node in front of it holds the membership.
+    removed: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 /// A refusal: reason id and detail.
@@ -71,6 +74,7 @@ impl KmsNode {
             runtime,
             _dir: dir,
             sessions: BTreeMap::new(),
+            removed: BTreeMap::new(),
         })
     }
 
@@ -116,6 +120,22 @@ impl KmsNode {
             .runtime
             .block_on(self.kms.rotate_with(ADMIN, key, Some(material), now))?;
         Ok(info.current_version)
+    }
+
+    /// `peer` leaves group key `key`: the node serves it no more, and the
+    /// key gets a new version the peer never saw; returns that version.
+    pub(crate) fn remove_member(
+        &mut self,
+        key: &str,
+        peer: &str,
+        material: [u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<i64, NetError> {
+        self.removed
+            .entry(key.to_owned())
+            .or_default()
+            .insert(peer.to_owned());
+        self.rotate(key, material, now)
     }
 
     /// The KMS stops serving `peer` at once.
@@ -190,6 +210,16 @@ impl KmsNode {
                     "{}'s certificate, checked again now: {detail}",
                     verified.name()
                 ),
+            ));
+        }
+        if self
+            .removed
+            .get(key)
+            .is_some_and(|r| r.contains(verified.name()))
+        {
+            return Err((
+                "forbidden".to_owned(),
+                format!("{} was removed from group key {key}", verified.name()),
             ));
         }
         self.runtime

@@ -70,26 +70,38 @@ impl Network {
         self.kms_node()?.rotate(key, material, now)
     }
 
+    /// `peer` leaves group key `key`, which the KMS then rotates; returns
+    /// the new version.
+    pub fn remove_member(&mut self, key: &str, peer: &str) -> Result<i64, NetError> {
+        self.peer(peer)?;
+        let material = self.seeded_key();
+        let now = self.now;
+        self.kms
+            .as_mut()
+            .ok_or(NetError::NoKms)?
+            .remove_member(key, peer, material, now)
+    }
+
     /// `peer` asks the KMS node for group key `key` over its session.
     pub fn fetch_key(&mut self, peer: &str, key: &str) -> Result<FetchReport, NetError> {
         let kms = self.kms_node()?.name.clone();
         let since = self.trace().len();
         let request = format!("{}{key}", crate::kms_node::REQUEST);
-        let Some(sealed) = self.peer_mut(peer)?.node.seal(&kms, request.as_bytes()) else {
+        let Some((link, sealed)) = self.peer_mut(peer)?.node.seal_to(&kms, request.as_bytes())
+        else {
             return Ok(FetchReport {
                 delivered: false,
                 version: None,
                 refused: Some(Refusal {
                     by: peer.to_owned(),
                     reason: "no-session".into(),
-                    detail: format!(
-                        "{peer} holds no session with {kms}: its handshake was refused or never made"
-                    ),
+                    detail: self.no_session(peer, &kms),
+                    certificate: false,
                 }),
                 attacker_reads: false,
             });
         };
-        self.send_frame(peer, &kms, sealed);
+        self.send_frame(peer, &link, sealed);
         self.run();
         let delivered = self.trace()[since..].iter().find_map(|e| match e {
             Event::KeyDelivered {
@@ -100,13 +112,7 @@ impl Network {
             } if p == peer && k == key => Some(*version),
             _ => None,
         });
-        let refused = self.trace()[since..].iter().find_map(|e| {
-            e.refusal().map(|(by, reason, detail)| Refusal {
-                by: by.to_owned(),
-                reason: reason.to_owned(),
-                detail: detail.to_owned(),
-            })
-        });
+        let refused = self.first_refusal(since);
         let attacker_reads = self.trace()[since..]
             .iter()
             .any(|e| matches!(e, Event::AttackerRead { .. }));
@@ -137,12 +143,13 @@ impl Network {
                     from: from.to_owned(),
                     reason,
                     detail,
+                    certificate: false,
                 });
             }
             let sealed = self
                 .peers
                 .get_mut(to)
-                .and_then(|p| p.node.seal(from, &response));
+                .and_then(|p| p.node.seal_on(from, &response));
             if let Some(sealed) = sealed {
                 self.send_frame(to, from, sealed);
             }

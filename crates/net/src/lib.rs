@@ -23,12 +23,13 @@ mod steps;
 pub mod trace;
 mod workload;
 
+pub use adversary::{Budget, ReplayPlan};
 pub use error::NetError;
 pub use intercept::{Context, Frame, Interceptor, Verdict};
 pub use kms_steps::FetchReport;
 pub use mitm::Mitm;
-pub use network::Network;
-pub use pki::PkiSpec;
+pub use network::{Network, PeerPolicy, revokes_identity};
+pub use pki::{PkiSpec, Revocation};
 pub use setup::{AdversaryKind, MitmCertificate};
 pub use steps::{HandshakeReport, Refusal, SendReport};
 pub use trace::{Event, Fate};

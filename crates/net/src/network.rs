@@ -14,12 +14,30 @@ use time::{Duration, OffsetDateTime};
 use crate::error::NetError;
 use crate::intercept::{Context, Frame, Interceptor, Verdict};
 use crate::node::{Env, Node, Output};
-use crate::pki::{PkiSpec, SimPki};
+use crate::pki::{PkiSpec, Revocation, SimPki};
 use crate::trace::{Event, Fate};
 
 pub(crate) struct Peer {
     pub node: Node,
     pub serial: Serial,
+    /// Rogue CAs this peer trusts besides the root.
+    pub trusts: Vec<String>,
+    /// How it treats revocation.
+    pub revocation: Revocation,
+}
+
+/// A peer's own policy: whom it accepts, which modes, which CAs it trusts
+/// and how it treats revocation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerPolicy {
+    /// Names accepted as a responder; `None`: any name the anchors vouch for.
+    pub accept: Option<Vec<String>>,
+    /// Modes accepted as a responder besides the one a handshake asks for.
+    pub modes: Vec<pkilab_peer::Mode>,
+    /// Rogue CAs it trusts as well as the root.
+    pub trusts: Vec<String>,
+    /// Revocation checking.
+    pub revocation: Revocation,
 }
 
 /// An adversary installed on a link, with what it recorded and stole.
@@ -29,6 +47,8 @@ pub(crate) struct Installed {
     pub interceptor: Box<dyn Interceptor>,
     pub recording: Vec<Vec<u8>>,
     pub stolen: Vec<Identity>,
+    /// Per stolen identity, how many plaintexts it has read live.
+    pub live_read: Vec<usize>,
 }
 
 /// A simulated network.
@@ -42,7 +62,8 @@ pub struct Network {
     /// Per-frame events are skipped during workloads.
     pub(crate) record_frames: bool,
     queue: VecDeque<Frame>,
-    delayed: Vec<(OffsetDateTime, Frame)>,
+    /// Frames an adversary holds back: when they are due, and who.
+    delayed: Vec<(OffsetDateTime, Frame, String)>,
     /// The key-management node, if the network has one.
     pub(crate) kms: Option<crate::kms_node::KmsNode>,
 }
@@ -108,9 +129,69 @@ impl Network {
             Peer {
                 node: Node::new(identity),
                 serial,
+                trusts: Vec::new(),
+                revocation: Revocation::Hard,
             },
         );
         Ok(())
+    }
+
+    /// Sets `peer`'s own policy.
+    pub fn configure_peer(&mut self, peer: &str, policy: PeerPolicy) -> Result<(), NetError> {
+        let entry = self.peer_mut(peer)?;
+        entry.node.accept = policy.accept;
+        entry.node.also_accepts = policy.modes;
+        entry.trusts = policy.trusts;
+        entry.revocation = policy.revocation;
+        Ok(())
+    }
+
+    /// The validator `name` uses now (the shared one for adversaries and
+    /// for peers without their own policy).
+    pub(crate) fn validator_for(&mut self, name: &str) -> std::sync::Arc<pkilab_verify::Validator> {
+        match self.peers.get(name) {
+            Some(p) if !p.trusts.is_empty() || p.revocation != Revocation::Hard => {
+                let (trusts, revocation) = (p.trusts.clone(), p.revocation);
+                self.pki.validator_with(&trusts, revocation, self.now)
+            }
+            _ => self.pki.validator(),
+        }
+    }
+
+    /// An adversary checks certificates only as far as the protocol makes
+    /// it: it trusts every CA it knows of and ignores revocation.
+    fn adversary_validator(&mut self) -> std::sync::Arc<pkilab_verify::Validator> {
+        let all = self.pki.rogue_names();
+        self.pki.validator_with(&all, Revocation::None, self.now)
+    }
+
+    /// What a passive adversary holding stolen keys reads from the frame
+    /// it just recorded (only what the handshake's mode lets those keys
+    /// open: static mode, not signed-ephemeral).
+    fn read_live(&mut self, index: usize) -> Vec<String> {
+        let installed = &mut self.adversaries[index];
+        if installed.stolen.is_empty() || !installed.interceptor.passive() {
+            return Vec::new();
+        }
+        let is_record = installed.recording.last().is_some_and(|f| {
+            matches!(
+                pkilab_peer::wire::decode(f),
+                Ok(pkilab_peer::wire::Message::Record(_))
+            )
+        });
+        if !is_record {
+            return Vec::new();
+        }
+        installed.live_read.resize(installed.stolen.len(), 0);
+        let mut read = Vec::new();
+        for (identity, seen) in installed.stolen.iter().zip(installed.live_read.iter_mut()) {
+            let recovered = pkilab_peer::recorded::attempt_decrypt(&installed.recording, identity);
+            for plaintext in recovered.plaintexts.iter().skip(*seen) {
+                read.push(String::from_utf8_lossy(plaintext).into_owned());
+            }
+            *seen = recovered.plaintexts.len().max(*seen);
+        }
+        read
     }
 
     /// Installs an interceptor on the link between `a` and `b`, after any
@@ -134,6 +215,7 @@ impl Network {
             interceptor,
             recording: Vec::new(),
             stolen: Vec::new(),
+            live_read: Vec::new(),
         });
         Ok(())
     }
@@ -157,18 +239,26 @@ impl Network {
             .ok_or_else(|| NetError::UnknownAdversary(name.to_owned()))
     }
 
-    /// Moves the clock; frames delayed until then are delivered.
-    pub fn advance(&mut self, by: Duration) {
-        self.now += by;
+    /// Moves the clock; frames delayed until then are delivered. A move
+    /// past the last instant the calendar holds is refused.
+    pub fn advance(&mut self, by: Duration) -> Result<(), NetError> {
+        self.now = self
+            .now
+            .checked_add(by)
+            .filter(|t| *t <= crate::pki::LATEST)
+            .ok_or_else(|| {
+                NetError::Setup(format!("the clock cannot move {by} past the year 9999"))
+            })?;
         let now = self.now;
         let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed)
             .into_iter()
-            .partition(|(at, _)| *at <= now);
+            .partition(|(at, _, _)| *at <= now);
         self.delayed = later;
-        for (_, frame) in due {
-            self.deliver(frame);
+        for (_, frame, by) in due {
+            self.inject(&by, frame);
         }
         self.run();
+        Ok(())
     }
 
     /// A node sends a frame onto the link toward `to`.
@@ -220,19 +310,32 @@ impl Network {
             if !same_link(&self.adversaries[index].link, &frame.from, &frame.to) {
                 continue;
             }
-            self.adversaries[index].recording.push(frame.bytes.clone());
-            let validator = self.pki.validator();
+            // A workload's frames are not kept (nor traced): a recording
+            // that grew with the handshake count would be unbounded.
+            if self.record_frames {
+                self.adversaries[index].recording.push(frame.bytes.clone());
+            }
+            let validator = self.adversary_validator();
             let mut ctx = Context {
                 at: self.now,
                 validator: &validator,
                 rng: &mut self.rng,
                 read: Vec::new(),
+                sessions: Vec::new(),
             };
             let verdict = self.adversaries[index]
                 .interceptor
                 .intercept(&frame, &mut ctx);
-            let read = ctx.read;
+            let (mut read, sessions) = (ctx.read, ctx.sessions);
+            read.extend(self.read_live(index));
             let name = self.adversaries[index].name.clone();
+            for with in sessions {
+                self.event(Event::AttackerSession {
+                    at: self.now.unix_timestamp(),
+                    adversary: name.clone(),
+                    with,
+                });
+            }
             for text in read {
                 self.event(Event::AttackerRead {
                     at: self.now.unix_timestamp(),
@@ -245,11 +348,30 @@ impl Network {
                 Verdict::Drop => return self.frame_event(&frame, Fate::Dropped, Some(&name)),
                 Verdict::Delay(by) => {
                     self.frame_event(&frame, Fate::Delayed, Some(&name));
-                    return self.delayed.push((self.now + by, frame));
+                    let due = self.now.checked_add(by).unwrap_or(crate::pki::LATEST);
+                    return self.delayed.push((due, frame, name));
                 }
                 Verdict::Replace(bytes) => {
                     frame.bytes = bytes;
-                    replaced_by = Some(name);
+                    replaced_by = Some((name, Fate::Replaced));
+                }
+                Verdict::Relay(bytes) => {
+                    frame.bytes = bytes;
+                    replaced_by = Some((name, Fate::Relayed));
+                }
+                Verdict::PassAndLater(after, copies) => {
+                    let due = self.now.checked_add(after).unwrap_or(crate::pki::LATEST);
+                    for bytes in copies {
+                        self.delayed.push((
+                            due,
+                            Frame {
+                                from: frame.from.clone(),
+                                to: frame.to.clone(),
+                                bytes,
+                            },
+                            name.clone(),
+                        ));
+                    }
                 }
                 Verdict::Inject {
                     to_destination,
@@ -280,12 +402,10 @@ impl Network {
                 }
             }
         }
-        let fate = if replaced_by.is_some() {
-            Fate::Replaced
-        } else {
-            Fate::Delivered
-        };
-        self.frame_event(&frame, fate, replaced_by.as_deref());
+        match replaced_by {
+            Some((by, fate)) => self.frame_event(&frame, fate, Some(&by)),
+            None => self.frame_event(&frame, Fate::Delivered, None),
+        }
         self.deliver(frame);
     }
 
@@ -296,7 +416,7 @@ impl Network {
 
     /// Hands a frame to its receiver and queues what it answers.
     fn deliver(&mut self, frame: Frame) {
-        let validator = self.pki.validator();
+        let validator = self.validator_for(&frame.to);
         let at = self.now;
         let Some(peer) = self.peers.get_mut(&frame.to) else {
             return;
@@ -315,15 +435,19 @@ impl Network {
                     if let Some(kms) = self.kms.as_mut().filter(|k| k.name == frame.to) {
                         kms.sessions.insert(frame.from.clone(), identity.clone());
                     }
-                    let authentication = match identity {
-                        PeerIdentity::Anonymous => "anonymous".to_owned(),
-                        PeerIdentity::Verified(v) => format!("verified as {}", v.name()),
+                    let (authentication, verified) = match identity {
+                        PeerIdentity::Anonymous => ("anonymous".to_owned(), None),
+                        PeerIdentity::Verified(v) => (
+                            format!("verified as {}", v.name()),
+                            Some(v.name().to_owned()),
+                        ),
                     };
                     self.event(Event::Established {
                         at,
                         node: frame.to.clone(),
                         peer: frame.from.clone(),
                         authentication,
+                        verified,
                     });
                 }
                 Output::Refused(refusal) => {
@@ -332,6 +456,10 @@ impl Network {
                         node: frame.to.clone(),
                         from: frame.from.clone(),
                         reason: refusal.id().to_owned(),
+                        certificate: matches!(
+                            refusal.reason,
+                            pkilab_peer::RefusalReason::Certificate(_)
+                        ),
                         detail: refusal.detail,
                     });
                 }
@@ -341,6 +469,7 @@ impl Network {
                         from: frame.from.clone(),
                         to: frame.to.clone(),
                         bytes: plaintext.len(),
+                        digest: crate::trace::digest(&plaintext),
                     });
                     self.on_application(&frame.from, &frame.to, &plaintext);
                 }
@@ -348,15 +477,23 @@ impl Network {
         }
     }
 
-    /// Issues `peer` a fresh certificate (same keys), valid from
-    /// `now + valid_from` for `validity`.
+    /// Issues `peer` a new certificate valid from `now + valid_from` for
+    /// `validity`: for fresh keys, or with `keep_key` for the keys it has.
+    /// Certificates are public: an adversary holding the re-certified key
+    /// sees the new certificate and presents it from now on.
     pub fn issue(
         &mut self,
         peer: &str,
         validity: Duration,
         valid_from: Duration,
+        keep_key: bool,
     ) -> Result<(), NetError> {
-        let mut identity = (*self.peer(peer)?.node.identity).clone();
+        let mut identity = if keep_key {
+            (*self.peer(peer)?.node.identity).clone()
+        } else {
+            self.peer(peer)?;
+            Identity::generate(peer, &mut self.rng)
+        };
         let serial = self.pki.certify(
             &mut identity,
             peer,
@@ -365,25 +502,72 @@ impl Network {
             Some(validity),
             &mut self.rng,
         )?;
+        let key = identity.signing.verifying_key();
+        for installed in &mut self.adversaries {
+            for stolen in &mut installed.stolen {
+                if stolen.signing.verifying_key() == key {
+                    stolen.chain = identity.chain.clone();
+                    installed.interceptor.arm(stolen);
+                }
+            }
+        }
         let entry = self.peer_mut(peer)?;
         entry.node.identity = std::sync::Arc::new(identity);
         entry.serial = serial;
         Ok(())
     }
 
+    /// Which adversaries hold `peer`'s current signing key.
+    pub fn holders_of_key(&self, peer: &str) -> Vec<String> {
+        let Ok(p) = self.peer(peer) else {
+            return Vec::new();
+        };
+        let key = p.node.identity.signing.verifying_key();
+        self.adversaries
+            .iter()
+            .filter(|a| a.stolen.iter().any(|s| s.signing.verifying_key() == key))
+            .map(|a| a.name.clone())
+            .collect()
+    }
+
     /// The CA revokes `peer`'s current certificate; peers learn of it with
-    /// the next CRL.
-    pub fn revoke(&mut self, peer: &str, reason: RevocationReason) -> Result<(), NetError> {
+    /// the next CRL. The KMS, beside the CA, also stops serving the
+    /// identity at once when the reason says the identity itself is no
+    /// longer to be trusted (see [`revokes_identity`]); returns whether it
+    /// did.
+    pub fn revoke(&mut self, peer: &str, reason: RevocationReason) -> Result<bool, NetError> {
         let serial = self.peer(peer)?.serial.clone();
         self.pki.revoke(serial, reason, self.now);
-        if let Some(kms) = &self.kms {
+        let revoked = revokes_identity(reason);
+        if let Some(kms) = self.kms.as_ref().filter(|_| revoked) {
             kms.revoke_identity(peer, self.now)?;
         }
-        Ok(())
+        Ok(revoked && self.kms.is_some())
+    }
+
+    /// The parent CA revokes intermediate CA `ca`; every chain through it
+    /// fails from the next CRL on.
+    pub fn revoke_ca(&mut self, ca: &str, reason: RevocationReason) -> Result<(), NetError> {
+        self.pki.revoke_ca(ca, reason, self.now)
     }
 
     /// Publishes fresh CRLs; `validity` overrides the spec's lifetime.
     pub fn publish_crl(&mut self, validity: Option<Duration>) -> Result<(), NetError> {
         self.pki.publish_crl(self.now, validity)
     }
+}
+
+/// Whether a certificate revoked for `reason` also ends the holder's
+/// identity in the KMS. A compromised key, a compromised CA, withdrawn
+/// privileges or no stated reason mean the holder may not be who it says;
+/// a superseded certificate, a changed affiliation, ceased operation or a
+/// hold concern the certificate only, and the holder keeps its grants.
+pub fn revokes_identity(reason: RevocationReason) -> bool {
+    matches!(
+        reason,
+        RevocationReason::Unspecified
+            | RevocationReason::KeyCompromise
+            | RevocationReason::CaCompromise
+            | RevocationReason::PrivilegeWithdrawn
+    )
 }

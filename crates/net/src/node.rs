@@ -1,14 +1,19 @@
-//! A node: one identity, its handshakes in progress and its sessions, keyed
-//! by the name at the other end of the link. A man-in-the-middle runs two
-//! of these, one facing each victim.
+//! A node: one identity, its handshakes in progress and its sessions.
+//!
+//! A session is bound to the identity the node verified at the other end
+//! (an unauthenticated session only to the link end it was made on: that
+//! is all the node knows). Frames still travel on links, so each session
+//! also remembers its link; a new handshake on a link replaces the session
+//! that link carried. A man-in-the-middle runs two of these, one facing
+//! each victim.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use pkilab_peer::wire::{self, Message};
 use pkilab_peer::{
-    Config, ExpectFinish, ExpectReply, Identity, Mode, PeerIdentity, Refusal, Session, initiate,
-    respond,
+    Cipher, Config, ExpectFinish, ExpectReply, Identity, Mode, PeerIdentity, Refusal,
+    RefusalReason, Session, initiate, respond,
 };
 use pkilab_verify::Validator;
 use rand_chacha::ChaCha20Rng;
@@ -35,16 +40,44 @@ pub(crate) struct Env<'a> {
     pub rng: &'a mut ChaCha20Rng,
 }
 
+/// A session and whom it is with.
+struct Open {
+    /// The link end its frames travel to.
+    link: String,
+    /// Who was verified at the other end.
+    peer: PeerIdentity,
+    session: Session,
+    /// Order of establishment: the newest session with a name is used.
+    order: u64,
+}
+
+/// The name a session is bound to: the verified name, or for an
+/// unauthenticated session the link end it was made on.
+pub(crate) fn bound_name<'a>(peer: &'a PeerIdentity, link: &'a str) -> &'a str {
+    match peer {
+        PeerIdentity::Verified(v) => v.name(),
+        PeerIdentity::Anonymous => link,
+    }
+}
+
 /// A participant's protocol state.
 pub(crate) struct Node {
     pub identity: Arc<Identity>,
     /// The mode this node requires when it answers a hello.
     pub required_mode: Mode,
+    /// The record protection this node uses (set per handshake).
+    pub cipher: Cipher,
+    /// Further modes it accepts as a responder (besides `required_mode`).
+    pub also_accepts: Vec<Mode>,
+    /// Names it accepts as a responder; `None`: any name its trust anchors
+    /// vouch for.
+    pub accept: Option<Vec<String>>,
     /// Whether sessions are kept after a handshake (off for workloads).
     pub keep_sessions: bool,
     initiating: BTreeMap<String, ExpectReply>,
     responding: BTreeMap<String, ExpectFinish>,
-    sessions: BTreeMap<String, Session>,
+    sessions: BTreeMap<String, Open>,
+    established: u64,
 }
 
 impl std::fmt::Debug for Node {
@@ -58,13 +91,21 @@ impl std::fmt::Debug for Node {
 
 impl Node {
     pub fn new(identity: Identity) -> Node {
+        Node::sharing(Arc::new(identity))
+    }
+
+    pub fn sharing(identity: Arc<Identity>) -> Node {
         Node {
-            identity: Arc::new(identity),
+            identity,
             required_mode: Mode::SignedEphemeral,
+            cipher: Cipher::Aes256Gcm,
+            also_accepts: Vec::new(),
+            accept: None,
             keep_sessions: true,
             initiating: BTreeMap::new(),
             responding: BTreeMap::new(),
             sessions: BTreeMap::new(),
+            established: 0,
         }
     }
 
@@ -74,11 +115,12 @@ impl Node {
             validator: Arc::clone(env.validator),
             at: env.at,
             mode,
+            cipher: self.cipher,
         }
     }
 
-    /// Starts a handshake with `peer`; returns M1. A session with `peer`
-    /// is closed first.
+    /// Starts a handshake over the link to `peer`, expecting `peer` at the
+    /// other end; returns M1. The session on that link is closed first.
     pub fn initiate(&mut self, peer: &str, mode: Mode, env: &mut Env<'_>) -> Vec<u8> {
         self.sessions.remove(peer);
         let (state, m1) = initiate(self.config(env, mode), peer, env.rng);
@@ -86,25 +128,46 @@ impl Node {
         m1
     }
 
-    /// Whether a session with `peer` is open.
-    pub fn has_session(&self, peer: &str) -> bool {
-        self.sessions.contains_key(peer)
+    /// The link of the newest session bound to `name`.
+    pub fn link_to(&self, name: &str) -> Option<&str> {
+        self.sessions
+            .values()
+            .filter(|open| bound_name(&open.peer, &open.link) == name)
+            .max_by_key(|open| open.order)
+            .map(|open| open.link.as_str())
     }
 
-    /// Seals a message for `peer`, if a session is open.
-    pub fn seal(&mut self, peer: &str, plaintext: &[u8]) -> Option<Vec<u8>> {
-        self.sessions.get_mut(peer).map(|s| s.seal(plaintext))
+    /// Whom the session on `link` is bound to, if one is open.
+    pub fn bound_on(&self, link: &str) -> Option<&str> {
+        self.sessions
+            .get(link)
+            .map(|open| bound_name(&open.peer, &open.link))
+    }
+
+    /// Seals a message for the peer verified as `name`; returns the link
+    /// it travels on and the frame. `None`: no session is bound to `name`.
+    pub fn seal_to(&mut self, name: &str, plaintext: &[u8]) -> Option<(String, Vec<u8>)> {
+        let link = self.link_to(name)?.to_owned();
+        let frame = self.seal_on(&link, plaintext)?;
+        Some((link, frame))
+    }
+
+    /// Seals a message on the session carried by `link`.
+    pub fn seal_on(&mut self, link: &str, plaintext: &[u8]) -> Option<Vec<u8>> {
+        self.sessions
+            .get_mut(link)
+            .map(|open| open.session.seal(plaintext))
     }
 
     /// Handles a frame from the link end `from`.
     pub fn receive(&mut self, from: &str, frame: &[u8], env: &mut Env<'_>) -> Vec<Output> {
         match wire::decode(frame) {
-            Ok(Message::Hello(_)) => self.on_hello(from, frame, env),
+            Ok(Message::Hello(hello)) => self.on_hello(from, hello.mode, frame, env),
             Ok(Message::HelloReply(_)) => match self.initiating.remove(from) {
                 Some(state) => match state.handle(frame) {
                     Ok((established, m3)) => {
                         let peer = established.peer.clone();
-                        self.keep(from, established.session);
+                        self.keep(from, peer.clone(), established.session);
                         vec![Output::Reply(m3), Output::Established(peer)]
                     }
                     Err(refusal) => vec![Output::Refused(refusal)],
@@ -113,17 +176,20 @@ impl Node {
             },
             Ok(Message::Finish(_)) => match self.responding.remove(from) {
                 Some(state) => match state.handle(frame) {
-                    Ok(established) => {
-                        let peer = established.peer.clone();
-                        self.keep(from, established.session);
-                        vec![Output::Established(peer)]
-                    }
+                    Ok(established) => match self.admit(&established.peer, from) {
+                        Ok(()) => {
+                            let peer = established.peer.clone();
+                            self.keep(from, peer.clone(), established.session);
+                            vec![Output::Established(peer)]
+                        }
+                        Err(refusal) => vec![Output::Refused(refusal)],
+                    },
                     Err(refusal) => vec![Output::Refused(refusal)],
                 },
                 None => vec![unexpected("a finish with no handshake in progress")],
             },
             Ok(Message::Record(_)) => match self.sessions.get_mut(from) {
-                Some(session) => match session.open(frame) {
+                Some(open) => match open.session.open(frame) {
                     Ok(plaintext) => vec![Output::Delivered(plaintext)],
                     Err(refusal) => vec![Output::Refused(refusal)],
                 },
@@ -133,9 +199,47 @@ impl Node {
         }
     }
 
-    fn on_hello(&mut self, from: &str, frame: &[u8], env: &mut Env<'_>) -> Vec<Output> {
+    /// A responder's own policy on whom it talks to, applied after the
+    /// chain and the signature verified.
+    fn admit(&self, peer: &PeerIdentity, link: &str) -> Result<(), Refusal> {
+        let Some(accept) = &self.accept else {
+            return Ok(());
+        };
+        let me = &self.identity.name;
+        match peer {
+            PeerIdentity::Verified(v) if accept.iter().any(|a| accepts(a, v.name())) => Ok(()),
+            PeerIdentity::Verified(v) => Err(Refusal::new(
+                RefusalReason::Certificate(pkilab_verify::Reason::NameMismatch),
+                format!(
+                    "the client on the link from {link} authenticated as {}, and {me} accepts only {}",
+                    v.name(),
+                    accept.join(", ")
+                ),
+            )),
+            PeerIdentity::Anonymous => Err(Refusal::new(
+                RefusalReason::Certificate(pkilab_verify::Reason::NameMismatch),
+                format!(
+                    "an unauthenticated client has no name, and {me} accepts only {}",
+                    accept.join(", ")
+                ),
+            )),
+        }
+    }
+
+    fn on_hello(
+        &mut self,
+        from: &str,
+        asked: Mode,
+        frame: &[u8],
+        env: &mut Env<'_>,
+    ) -> Vec<Output> {
         self.sessions.remove(from);
-        match respond(self.config(env, self.required_mode), None, frame, env.rng) {
+        let mode = if self.also_accepts.contains(&asked) {
+            asked
+        } else {
+            self.required_mode
+        };
+        match respond(self.config(env, mode), None, frame, env.rng) {
             Ok((state, m2)) => {
                 self.responding.insert(from.to_owned(), state);
                 vec![Output::Reply(m2)]
@@ -144,16 +248,45 @@ impl Node {
         }
     }
 
-    fn keep(&mut self, peer: &str, session: Session) {
+    fn keep(&mut self, link: &str, peer: PeerIdentity, session: Session) {
         if self.keep_sessions {
-            self.sessions.insert(peer.to_owned(), session);
+            self.established += 1;
+            self.sessions.insert(
+                link.to_owned(),
+                Open {
+                    link: link.to_owned(),
+                    peer,
+                    session,
+                    order: self.established,
+                },
+            );
         }
     }
 }
 
 fn unexpected(detail: &str) -> Output {
-    Output::Refused(Refusal::new(
-        pkilab_peer::RefusalReason::UnexpectedMessage,
-        detail,
-    ))
+    Output::Refused(Refusal::new(RefusalReason::UnexpectedMessage, detail))
+}
+
+/// Whether an accept-list entry admits `name`: the name itself, or a
+/// prefix followed by `*` (`node*` admits node0, node1, …).
+pub(crate) fn accepts(entry: &str, name: &str) -> bool {
+    match entry.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => entry == name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts;
+
+    #[test]
+    fn an_entry_is_a_name_or_a_prefix_pattern() {
+        assert!(accepts("alice", "alice"));
+        assert!(!accepts("alice", "alicia"));
+        assert!(accepts("node*", "node17"));
+        assert!(!accepts("node*", "mallory"));
+        assert!(accepts("*", "anyone"));
+    }
 }

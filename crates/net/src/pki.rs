@@ -14,6 +14,33 @@ use time::{Duration, OffsetDateTime};
 
 use crate::error::NetError;
 
+/// The last instant the simulation's calendar holds (X.509 GeneralizedTime
+/// and the `time` crate both end with year 9999).
+pub const LATEST: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+
+/// Lifetime of the simulated root CAs.
+pub const ROOT_LIFETIME: Duration = Duration::days(7305);
+/// Lifetime of the simulated intermediate CAs.
+pub const INTERMEDIATE_LIFETIME: Duration = Duration::days(3652);
+
+/// `now + by`, or the calendar's end.
+pub fn until(now: OffsetDateTime, by: Duration) -> OffsetDateTime {
+    now.checked_add(by).map_or(LATEST, |t| t.min(LATEST))
+}
+
+/// How a peer treats revocation information.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Revocation {
+    /// A current CRL is required; without one the peer refuses.
+    #[default]
+    Hard,
+    /// The CRL is used while it is current; when it is stale the peer goes
+    /// ahead without revocation status (soft-fail, as many browsers do).
+    Soft,
+    /// Revocation is never checked.
+    None,
+}
+
 /// What the PKI looks like.
 #[derive(Clone, Debug)]
 pub struct PkiSpec {
@@ -37,6 +64,14 @@ pub struct SimPki {
     crl_number: u64,
     validator: Arc<Validator>,
     spec: PkiSpec,
+    /// Serials of the chain's CA certificates, root first.
+    serials: Vec<Serial>,
+    /// thisUpdate and nextUpdate of the last published CRLs.
+    crl_window: (OffsetDateTime, OffsetDateTime),
+    /// Validators for peers with their own trust stores or revocation
+    /// policy, keyed by (extra trusted CAs, with CRLs); rebuilt with each
+    /// publication.
+    custom: BTreeMap<(Vec<String>, bool), Arc<Validator>>,
 }
 
 impl std::fmt::Debug for SimPki {
@@ -67,25 +102,29 @@ impl SimPki {
         now: OffsetDateTime,
         rng: &mut ChaCha20Rng,
     ) -> Result<SimPki, NetError> {
+        let root_serial = serial(rng);
         let root = CertificateAuthority::new_root(
             &spec.root,
             ca_key(rng)?,
             now,
-            now + Duration::days(7305),
-            serial(rng),
+            until(now, ROOT_LIFETIME),
+            root_serial.clone(),
         )?;
         let mut chain = vec![root];
+        let mut serials = vec![root_serial];
         for name in &spec.intermediates {
             let parent = chain.last().expect("the chain starts with the root");
+            let ca_serial = serial(rng);
             let ca = parent.new_intermediate(
                 name,
                 ca_key(rng)?,
                 now,
-                now + Duration::days(3652),
+                until(now, INTERMEDIATE_LIFETIME),
                 None,
-                serial(rng),
+                ca_serial.clone(),
             )?;
             chain.push(ca);
+            serials.push(ca_serial);
         }
         let mut rogue = Vec::new();
         for name in &spec.rogue {
@@ -93,7 +132,7 @@ impl SimPki {
                 name,
                 ca_key(rng)?,
                 now,
-                now + Duration::days(7305),
+                until(now, ROOT_LIFETIME),
                 serial(rng),
             )?);
         }
@@ -105,6 +144,9 @@ impl SimPki {
             crl_number: 0,
             validator,
             spec,
+            serials,
+            crl_window: (now, now),
+            custom: BTreeMap::new(),
         };
         pki.publish_crl(now, None)?;
         Ok(pki)
@@ -113,6 +155,11 @@ impl SimPki {
     /// The validator peers use now.
     pub fn validator(&self) -> Arc<Validator> {
         Arc::clone(&self.validator)
+    }
+
+    /// Names of the CAs nobody trusts by default.
+    pub fn rogue_names(&self) -> Vec<String> {
+        self.rogue.iter().map(|ca| ca.name().to_owned()).collect()
     }
 
     /// Subject of the issuing CA.
@@ -135,11 +182,11 @@ impl SimPki {
         validity: Option<Duration>,
         rng: &mut ChaCha20Rng,
     ) -> Result<Serial, NetError> {
-        let start = now + valid_from;
+        let start = until(now, valid_from);
         let request = LeafRequest::new(
             name,
             start,
-            start + validity.unwrap_or(self.spec.certificate_validity),
+            until(start, validity.unwrap_or(self.spec.certificate_validity)),
         );
         let issued =
             self.issuing()
@@ -169,11 +216,11 @@ impl SimPki {
                 "Rogue CA",
                 ca_key(rng)?,
                 now,
-                now + Duration::days(7305),
+                until(now, ROOT_LIFETIME),
                 serial(rng),
             )?);
         }
-        let request = LeafRequest::new(name, now, now + self.spec.certificate_validity);
+        let request = LeafRequest::new(name, now, until(now, self.spec.certificate_validity));
         let issued = self.rogue[0].issue(&request, &identity.public_key_spki_der(), serial(rng))?;
         identity.chain = vec![issued.der];
         Ok(())
@@ -190,6 +237,28 @@ impl SimPki {
         });
     }
 
+    /// Records the revocation of intermediate CA `name` by its parent; it
+    /// takes effect with the next published CRL.
+    pub fn revoke_ca(
+        &mut self,
+        name: &str,
+        reason: RevocationReason,
+        now: OffsetDateTime,
+    ) -> Result<(), NetError> {
+        let index = (1..self.chain.len())
+            .find(|&i| self.chain[i].name() == name)
+            .ok_or_else(|| NetError::Setup(format!("'{name}' is not an intermediate CA")))?;
+        self.revoked
+            .entry(index - 1)
+            .or_default()
+            .push(RevokedEntry {
+                serial: self.serials[index].clone(),
+                revoked_at: now,
+                reason,
+            });
+        Ok(())
+    }
+
     /// Publishes fresh CRLs of every CA and rebuilds the validator.
     pub fn publish_crl(
         &mut self,
@@ -197,14 +266,66 @@ impl SimPki {
         validity: Option<Duration>,
     ) -> Result<(), NetError> {
         self.crl_number += 1;
-        let next = now + validity.unwrap_or(self.spec.crl_validity);
-        let mut validator = Validator::new(vec![self.chain[0].certificate_der().to_vec()])?;
-        for (i, ca) in self.chain.iter().enumerate() {
-            let revoked = self.revoked.get(&i).map(Vec::as_slice).unwrap_or_default();
-            validator.add_crl(&ca.crl(revoked, self.crl_number, now, next)?)?;
-        }
-        validator.set_revocation_policy(RevocationPolicy::RequireFresh);
-        self.validator = Arc::new(validator);
+        let next = until(now, validity.unwrap_or(self.spec.crl_validity));
+        self.crl_window = (now, next);
+        self.custom.clear();
+        self.validator = self.build(&[], true)?;
         Ok(())
+    }
+
+    fn build(&self, trusts: &[String], crls: bool) -> Result<Arc<Validator>, NetError> {
+        let (now, next) = self.crl_window;
+        let trusted_rogue: Vec<&CertificateAuthority> = self
+            .rogue
+            .iter()
+            .filter(|ca| trusts.iter().any(|t| t == ca.name()))
+            .collect();
+        let roots = std::iter::once(&self.chain[0])
+            .chain(trusted_rogue.iter().copied())
+            .map(|ca| ca.certificate_der().to_vec())
+            .collect();
+        let mut validator = Validator::new(roots)?;
+        if crls {
+            for (i, ca) in self.chain.iter().enumerate() {
+                let revoked = self.revoked.get(&i).map(Vec::as_slice).unwrap_or_default();
+                validator.add_crl(&ca.crl(revoked, self.crl_number, now, next)?)?;
+            }
+            for ca in &trusted_rogue {
+                validator.add_crl(&ca.crl(&[], self.crl_number, now, next)?)?;
+            }
+            validator.set_revocation_policy(RevocationPolicy::RequireFresh);
+        } else {
+            validator.set_revocation_policy(RevocationPolicy::IfPresent);
+        }
+        Ok(Arc::new(validator))
+    }
+
+    /// The validator of a peer that also trusts the rogue CAs `trusts`
+    /// and treats revocation as `revocation`, at `now`.
+    pub fn validator_with(
+        &mut self,
+        trusts: &[String],
+        revocation: Revocation,
+        now: OffsetDateTime,
+    ) -> Arc<Validator> {
+        let crls = match revocation {
+            Revocation::Hard => true,
+            Revocation::Soft => now >= self.crl_window.0 && now <= self.crl_window.1,
+            Revocation::None => false,
+        };
+        if trusts.is_empty() && crls {
+            return self.validator();
+        }
+        let key = (trusts.to_vec(), crls);
+        if let Some(v) = self.custom.get(&key) {
+            return Arc::clone(v);
+        }
+        // Building from CAs and CRLs that already built once cannot fail;
+        // should it, the peer keeps the shared validator, which refuses more.
+        let built = self
+            .build(trusts, crls)
+            .unwrap_or_else(|_| self.validator());
+        self.custom.insert(key, Arc::clone(&built));
+        built
     }
 }

@@ -3,7 +3,7 @@
 use pkilab_peer::Identity;
 use time::Duration;
 
-use crate::adversary::{Downgrader, Dropper, Eavesdropper, Replayer, Tamperer};
+use crate::adversary::{Downgrader, Dropper, Eavesdropper, ReplayPlan, Replayer, Tamperer};
 use crate::error::NetError;
 use crate::intercept::Interceptor;
 use crate::mitm::Mitm;
@@ -19,13 +19,13 @@ pub enum AdversaryKind {
     /// Runs its own handshake with each side.
     Mitm(MitmCertificate),
     /// Delivers records twice.
-    Replayer,
-    /// Flips a bit in records.
-    Tamperer,
+    Replayer(ReplayPlan),
+    /// Flips a bit in records (the first N, or all).
+    Tamperer(Option<u64>),
     /// Rewrites the mode of hellos.
     Downgrader,
-    /// Drops records.
-    Dropper,
+    /// Drops records (the first N, or all).
+    Dropper(Option<u64>),
 }
 
 /// The certificate a man-in-the-middle presents.
@@ -56,15 +56,22 @@ impl Network {
     ) -> Result<(), NetError> {
         let interceptor: Box<dyn Interceptor> = match kind {
             AdversaryKind::Eavesdropper => Box::new(Eavesdropper),
-            AdversaryKind::Replayer => Box::new(Replayer),
-            AdversaryKind::Tamperer => Box::new(Tamperer),
+            AdversaryKind::Replayer(plan) => Box::new(Replayer::new(plan)),
+            AdversaryKind::Tamperer(records) => Box::new(Tamperer::new(records)),
             AdversaryKind::Downgrader => Box::new(Downgrader),
-            AdversaryKind::Dropper => Box::new(Dropper),
+            AdversaryKind::Dropper(records) => Box::new(Dropper::new(records)),
             AdversaryKind::Mitm(certificate) => {
                 Box::new(Mitm::new(self.mitm_identity(name, certificate, victim)?))
             }
         };
-        self.install(name, a, b, interceptor)
+        self.install(name, a, b, interceptor)?;
+        if kind == AdversaryKind::Mitm(MitmCertificate::Stolen) {
+            // A stolen identity is held like one handed over by
+            // `compromise`: a re-certified key reaches the adversary too.
+            let identity = (*self.peer(victim)?.node.identity).clone();
+            self.adversary_mut(name)?.stolen.push(identity);
+        }
+        Ok(())
     }
 
     fn mitm_identity(
@@ -105,7 +112,7 @@ impl Network {
                     victim,
                     &key,
                     now,
-                    now + Duration::days(365),
+                    crate::pki::until(now, Duration::days(365)),
                     serial,
                 )?];
             }

@@ -1,7 +1,7 @@
 //! What a scenario step does to the network, and what it observed.
 
 use pkilab_peer::recorded::attempt_decrypt;
-use pkilab_peer::{Identity, Mode};
+use pkilab_peer::{Cipher, Identity, Mode};
 use serde::Serialize;
 
 use crate::error::NetError;
@@ -15,9 +15,17 @@ pub struct HandshakeReport {
     pub established: bool,
     /// The first refusal: who refused, the reason id, and the detail.
     pub refused: Option<Refusal>,
-    /// An adversary holds session keys with the initiator: it will read
-    /// what the initiator sends.
+    /// During this step an adversary completed a session with a peer that
+    /// believes it talks to someone else, or a passive adversary's stolen
+    /// keys recompute the session's keys: it reads what is sent over it.
     pub attacker_reads: bool,
+    /// Whom the initiator authenticated (`Some("")`: an anonymous
+    /// session; `None`: it established nothing).
+    pub initiator_verified: Option<String>,
+    /// Whom the responder authenticated, likewise.
+    pub responder_verified: Option<String>,
+    /// Refusals after the first, in order (the other end may refuse too).
+    pub more_refusals: Vec<Refusal>,
 }
 
 /// A refusal seen during a step.
@@ -29,6 +37,9 @@ pub struct Refusal {
     pub reason: String,
     /// What exactly.
     pub detail: String,
+    /// The validator refused a certificate chain (rather than a check of
+    /// the handshake or a record failing).
+    pub certificate: bool,
 }
 
 /// The outcome of one message.
@@ -40,23 +51,70 @@ pub struct SendReport {
     pub refused: Option<Refusal>,
     /// An adversary read the plaintext.
     pub attacker_reads: bool,
+    /// What the receiver got is exactly what was sent (`false` also when
+    /// nothing arrived).
+    pub intact: bool,
 }
 
 impl Network {
-    fn first_refusal(&self, since: usize) -> Option<Refusal> {
-        self.trace[since..].iter().find_map(|e| {
-            e.refusal().map(|(by, reason, detail)| Refusal {
-                by: by.to_owned(),
-                reason: reason.to_owned(),
-                detail: detail.to_owned(),
+    /// The first refusal in the trace since event `since`.
+    pub fn refusal_since(&self, since: usize) -> Option<Refusal> {
+        self.first_refusal(since)
+    }
+
+    pub(crate) fn first_refusal(&self, since: usize) -> Option<Refusal> {
+        self.refusals(since).into_iter().next()
+    }
+
+    /// Every refusal in the trace since event `since`, in order.
+    pub(crate) fn refusals(&self, since: usize) -> Vec<Refusal> {
+        self.trace[since..]
+            .iter()
+            .filter_map(|e| match e {
+                Event::Refused {
+                    node,
+                    reason,
+                    detail,
+                    certificate,
+                    ..
+                } => Some(Refusal {
+                    by: node.clone(),
+                    reason: reason.clone(),
+                    detail: detail.clone(),
+                    certificate: *certificate,
+                }),
+                _ => None,
             })
-        })
+            .collect()
     }
 
     fn established_by(&self, since: usize, node: &str) -> bool {
-        self.trace[since..]
-            .iter()
-            .any(|e| matches!(e, Event::Established { node: n, .. } if n == node))
+        self.verified_by(since, node).is_some()
+    }
+
+    /// Whom `node` authenticated in a handshake since `since` (`""` for an
+    /// anonymous session).
+    fn verified_by(&self, since: usize, node: &str) -> Option<String> {
+        self.trace[since..].iter().rev().find_map(|e| match e {
+            Event::Established {
+                node: n, verified, ..
+            } if n == node => Some(verified.clone().unwrap_or_default()),
+            _ => None,
+        })
+    }
+
+    /// Whether, since `since`, an adversary completed a session with one
+    /// of `peers` that established a session believing it talks to someone
+    /// other than that adversary.
+    fn adversary_in_session(&self, since: usize, peers: [&str; 2]) -> bool {
+        self.trace[since..].iter().any(|e| match e {
+            Event::AttackerSession {
+                adversary, with, ..
+            } if peers.contains(&with.as_str()) => self
+                .verified_by(since, with)
+                .is_some_and(|believed| believed != *adversary),
+            _ => false,
+        })
     }
 
     /// `from` opens a handshake with `to`; both are configured for `mode`.
@@ -66,10 +124,24 @@ impl Network {
         to: &str,
         mode: Mode,
     ) -> Result<HandshakeReport, NetError> {
-        self.peer(from)?;
-        self.peer_mut(to)?.node.required_mode = mode;
+        self.handshake_with(from, to, mode, Cipher::Aes256Gcm)
+    }
+
+    /// A handshake whose sessions protect records with `cipher` (both
+    /// sides configured for it).
+    pub fn handshake_with(
+        &mut self,
+        from: &str,
+        to: &str,
+        mode: Mode,
+        cipher: Cipher,
+    ) -> Result<HandshakeReport, NetError> {
+        self.peer_mut(from)?.node.cipher = cipher;
+        let responder = &mut self.peer_mut(to)?.node;
+        responder.required_mode = mode;
+        responder.cipher = cipher;
         let since = self.trace.len();
-        let validator = self.pki.validator();
+        let validator = self.validator_for(from);
         let at = self.now;
         let mut env = crate::node::Env {
             validator: &validator,
@@ -82,19 +154,21 @@ impl Network {
             .ok_or_else(|| NetError::UnknownPeer(from.to_owned()))?
             .node
             .initiate(to, mode, &mut env);
+        let recorded: Vec<usize> = self.adversaries.iter().map(|a| a.recording.len()).collect();
         self.send_frame(from, to, m1);
         self.run();
         let refused = self.first_refusal(since);
         let established =
             refused.is_none() && self.established_by(since, from) && self.established_by(since, to);
-        let attacker_reads = self
-            .adversaries
-            .iter()
-            .any(|a| a.interceptor.holds_session_with(from));
+        let attacker_reads = self.adversary_in_session(since, [from, to])
+            || (established && self.keys_recomputed(&recorded));
         Ok(HandshakeReport {
             established,
             refused,
             attacker_reads,
+            initiator_verified: self.verified_by(since, from),
+            responder_verified: self.verified_by(since, to),
+            more_refusals: self.refusals(since).into_iter().skip(1).collect(),
         })
     }
 
@@ -102,24 +176,31 @@ impl Network {
     pub fn send(&mut self, from: &str, to: &str, message: &str) -> Result<SendReport, NetError> {
         self.peer(to)?;
         let since = self.trace.len();
-        let Some(frame) = self.peer_mut(from)?.node.seal(to, message.as_bytes()) else {
+        let Some((link, frame)) = self.peer_mut(from)?.node.seal_to(to, message.as_bytes()) else {
             let refused = Refusal {
                 by: from.to_owned(),
                 reason: "no-session".to_owned(),
-                detail: format!("{from} has no session with {to}"),
+                detail: self.no_session(from, to),
+                certificate: false,
             };
             return Ok(SendReport {
                 delivered: false,
                 refused: Some(refused),
                 attacker_reads: false,
+                intact: false,
             });
         };
-        self.send_frame(from, to, frame);
+        self.send_frame(from, &link, frame);
         self.run();
-        let deliveries = self.trace[since..]
+        let digests: Vec<&str> = self.trace[since..]
             .iter()
-            .filter(|e| matches!(e, Event::Delivered { to: t, .. } if t == to))
-            .count();
+            .filter_map(|e| match e {
+                Event::Delivered { to: t, digest, .. } if *t == link => Some(digest.as_str()),
+                _ => None,
+            })
+            .collect();
+        let deliveries = digests.len();
+        let intact = deliveries == 1 && digests[0] == crate::trace::digest(message.as_bytes());
         let attacker_reads = self.trace[since..]
             .iter()
             .any(|e| matches!(e, Event::AttackerRead { .. }));
@@ -137,20 +218,53 @@ impl Network {
                 by,
                 reason: "dropped".to_owned(),
                 detail: "the frame never arrived".to_owned(),
+                certificate: false,
             });
         }
         Ok(SendReport {
             delivered: deliveries == 1,
             refused,
             attacker_reads,
+            intact,
         })
     }
 
-    /// Hands `peer`'s long-term keys to `adversary`.
+    /// Whether a passive adversary's stolen keys recompute the keys of a
+    /// handshake it recorded since its recording had `recorded[i]` frames.
+    fn keys_recomputed(&self, recorded: &[usize]) -> bool {
+        self.adversaries.iter().zip(recorded).any(|(a, &from)| {
+            a.interceptor.passive()
+                && a.stolen.iter().any(|id| {
+                    attempt_decrypt(&a.recording[from.min(a.recording.len())..], id).opened > 0
+                })
+        })
+    }
+
+    /// Why `from` has no session bound to `to`.
+    pub(crate) fn no_session(&self, from: &str, to: &str) -> String {
+        let other = self
+            .peers
+            .get(from)
+            .and_then(|p| p.node.bound_on(to))
+            .filter(|name| *name != to);
+        match other {
+            Some(name) => format!(
+                "{from} holds no session with a peer verified as {to}: its session on the link to {to} is with {name}, and {from} will not send {to}'s messages to {name}"
+            ),
+            None => format!(
+                "{from} holds no session with {to}: its handshake was refused or never made"
+            ),
+        }
+    }
+
+    /// Hands `peer`'s long-term keys, with its current certificate, to
+    /// `adversary`. An active adversary presents them from now on.
     pub fn compromise(&mut self, peer: &str, adversary: &str) -> Result<(), NetError> {
         let identity: Identity = (*self.peer(peer)?.node.identity).clone();
         let at = self.now.unix_timestamp();
-        self.adversary_mut(adversary)?.stolen.push(identity);
+        let installed = self.adversary_mut(adversary)?;
+        installed.interceptor.arm(&identity);
+        installed.stolen.push(identity);
         self.trace.push(Event::Note {
             at,
             text: format!("{adversary} now holds {peer}'s long-term keys"),

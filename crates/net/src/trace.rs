@@ -15,6 +15,9 @@ pub enum Fate {
     Intercepted,
     /// Replaced by an adversary.
     Replaced,
+    /// Re-encrypted by an adversary holding a session on each side: the
+    /// same plaintext, under other keys.
+    Relayed,
     /// Sent by an adversary.
     Injected,
     /// Held back by an adversary until the clock moves.
@@ -50,8 +53,20 @@ pub enum Event {
         node: String,
         /// Who it believes it talks to.
         peer: String,
-        /// "verified" or "anonymous".
+        /// "verified as NAME" or "anonymous".
         authentication: String,
+        /// The name it verified at the other end, if any: the session is
+        /// bound to it.
+        verified: Option<String>,
+    },
+    /// An adversary completed a handshake of its own with a peer.
+    AttackerSession {
+        /// Simulated Unix time.
+        at: i64,
+        /// The adversary.
+        adversary: String,
+        /// The peer at the other end of that session.
+        with: String,
     },
     /// A node refused a frame or a handshake.
     Refused {
@@ -65,6 +80,9 @@ pub enum Event {
         reason: String,
         /// What exactly.
         detail: String,
+        /// The validator refused a certificate chain.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        certificate: bool,
     },
     /// A message reached its application.
     Delivered {
@@ -76,6 +94,9 @@ pub enum Event {
         to: String,
         /// Plaintext length.
         bytes: usize,
+        /// First 8 bytes of SHA-256 of the plaintext, hex: shows whether
+        /// what arrived is what was sent, without showing it.
+        digest: String,
     },
     /// An adversary read plaintext.
     AttackerRead {
@@ -122,4 +143,10 @@ impl Event {
             _ => None,
         }
     }
+}
+
+/// First 8 bytes of SHA-256 of `bytes`, hex.
+pub fn digest(bytes: &[u8]) -> String {
+    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    hex::encode(&hash.as_ref()[..8])
 }

@@ -120,7 +120,7 @@ fn a_stolen_certificate_works_until_revoked_and_a_fresh_crl_is_out() {
 
 #[test]
 fn a_replayed_record_is_refused_after_the_original_is_delivered() {
-    let mut net = with(AdversaryKind::Replayer);
+    let mut net = with(AdversaryKind::Replayer(Default::default()));
     assert!(
         net.handshake("alice", "bob", Mode::SignedEphemeral)
             .expect("runs")
@@ -136,7 +136,7 @@ fn a_replayed_record_is_refused_after_the_original_is_delivered() {
 
 #[test]
 fn a_tampered_record_is_refused_and_not_delivered() {
-    let mut net = with(AdversaryKind::Tamperer);
+    let mut net = with(AdversaryKind::Tamperer(None));
     assert!(
         net.handshake("alice", "bob", Mode::SignedEphemeral)
             .expect("runs")
@@ -161,7 +161,7 @@ fn a_downgrade_to_unauthenticated_is_refused_by_the_responder() {
 
 #[test]
 fn a_dropper_stops_delivery_but_reads_nothing() {
-    let mut net = with(AdversaryKind::Dropper);
+    let mut net = with(AdversaryKind::Dropper(None));
     assert!(
         net.handshake("alice", "bob", Mode::SignedEphemeral)
             .expect("runs")
@@ -194,7 +194,7 @@ fn forward_secrecy_static_is_exposed_signed_ephemeral_is_not() {
             0,
             "nothing is readable before the theft"
         );
-        net.advance(Duration::days(90));
+        net.advance(Duration::days(90)).expect("advance");
         net.compromise("bob", "mallory").expect("compromise");
         assert_eq!(
             net.decrypt_recorded("mallory").expect("runs"),
@@ -207,7 +207,7 @@ fn forward_secrecy_static_is_exposed_signed_ephemeral_is_not() {
 #[test]
 fn expiry_and_stale_crls_follow_the_simulated_clock() {
     let mut net = network(3);
-    net.advance(Duration::days(8));
+    net.advance(Duration::days(8)).expect("advance");
     assert_eq!(
         net.handshake("alice", "bob", Mode::SignedEphemeral)
             .expect("runs")
@@ -215,7 +215,7 @@ fn expiry_and_stale_crls_follow_the_simulated_clock() {
             .map(|r| r.reason),
         Some("crl-stale".to_owned())
     );
-    net.advance(Duration::days(400));
+    net.advance(Duration::days(400)).expect("advance");
     net.publish_crl(None).expect("crl");
     assert_eq!(
         net.handshake("alice", "bob", Mode::SignedEphemeral)
@@ -249,4 +249,46 @@ fn the_same_seed_gives_the_same_trace_and_another_seed_does_not() {
         run(8),
         "frame digests depend on the seeded keys and nonces"
     );
+}
+
+#[test]
+fn a_tamperer_changes_what_an_unauthenticated_cipher_delivers() {
+    let mut net = with(AdversaryKind::Tamperer(None));
+    let report = net
+        .handshake_with(
+            "alice",
+            "bob",
+            Mode::SignedEphemeral,
+            pkilab_peer::Cipher::Aes256CtrUnauthenticated,
+        )
+        .expect("runs");
+    assert!(report.established, "{report:?}");
+    let sent = net
+        .send("alice", "bob", "Ship 10 units to the depot")
+        .expect("runs");
+    assert!(
+        sent.delivered && !sent.intact && sent.refused.is_none(),
+        "{sent:?}"
+    );
+    let report = net
+        .handshake("alice", "bob", Mode::SignedEphemeral)
+        .expect("runs");
+    assert!(report.established);
+    let sent = net
+        .send("alice", "bob", "Ship 10 units to the depot")
+        .expect("runs");
+    assert!(!sent.delivered && !sent.intact, "{sent:?}");
+    assert_eq!(
+        sent.refused.map(|r| r.reason).as_deref(),
+        Some("decrypt-failed")
+    );
+}
+
+#[test]
+fn an_honest_message_arrives_intact() {
+    let mut net = network(1);
+    net.handshake("alice", "bob", Mode::SignedEphemeral)
+        .expect("runs");
+    let sent = net.send("alice", "bob", "hello").expect("runs");
+    assert!(sent.delivered && sent.intact, "{sent:?}");
 }

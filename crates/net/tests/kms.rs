@@ -131,7 +131,7 @@ fn a_revoked_member_gets_nothing() {
 fn keys_expire_by_the_simulated_clock() {
     let mut net = network(4);
     connect(&mut net, "bob");
-    net.advance(Duration::days(31));
+    net.advance(Duration::days(31)).expect("advance");
     assert_eq!(
         refused(&net.fetch_key("bob", "team").expect("runs")),
         "crl-stale"

@@ -83,6 +83,8 @@ pub struct Config {
     pub at: OffsetDateTime,
     /// Initiator: the mode requested. Responder: the mode required.
     pub mode: Mode,
+    /// How records are protected; both sides must be configured alike.
+    pub cipher: crate::session::Cipher,
 }
 
 fn encode_chain(chain: &[Vec<u8>]) -> Vec<u8> {

@@ -15,9 +15,7 @@ use crate::key_schedule::{HandshakeSecrets, hello_hash, open_block, seal_block, 
 use crate::primitives::x25519;
 use crate::refusal::{Refusal, RefusalReason};
 use crate::session::Session;
-use crate::wire::{
-    self, Finish, Hello, HelloReply, Message, Mode, SUITE_X25519_ED25519_AES256GCM_SHA256,
-};
+use crate::wire::{self, Finish, Hello, HelloReply, Message, Mode};
 
 const AUTH_R: &[u8] = b"pkilab/1 auth r";
 const AUTH_I: &[u8] = b"pkilab/1 auth i";
@@ -101,7 +99,7 @@ pub fn initiate(
     let (secret, share) = key_share(&config, rng);
     let hello = Hello {
         mode: config.mode,
-        suites: vec![SUITE_X25519_ED25519_AES256GCM_SHA256],
+        suites: vec![config.cipher.suite()],
         key_share: share,
         nonce: nonce(rng),
     };
@@ -158,7 +156,7 @@ impl ExpectReply {
         let (i2r, r2i) = secrets.traffic(&sha256(&[&self.m1, m2, &m3]));
         Ok((
             Established {
-                session: Session::new(&i2r, &r2i, b"i2r", b"r2i"),
+                session: Session::new(self.config.cipher, (&i2r, &r2i), b"i2r", b"r2i"),
                 peer,
             },
             m3,
@@ -245,13 +243,14 @@ fn check_offer(config: &Config, hello: &Hello) -> Result<(), Refusal> {
             ),
         ));
     }
-    if !hello
-        .suites
-        .contains(&SUITE_X25519_ED25519_AES256GCM_SHA256)
-    {
+    if !hello.suites.contains(&config.cipher.suite()) {
         return Err(Refusal::new(
             RefusalReason::NoCommonSuite,
-            format!("offered suites {:?}", hello.suites),
+            format!(
+                "offered suites {:?}, but {} is required",
+                hello.suites,
+                config.cipher.id()
+            ),
         ));
     }
     Ok(())
@@ -279,7 +278,7 @@ impl ExpectFinish {
         )?;
         let (i2r, r2i) = self.secrets.traffic(&sha256(&[&self.m1, &self.m2, m3]));
         Ok(Established {
-            session: Session::new(&r2i, &i2r, b"r2i", b"i2r"),
+            session: Session::new(self.config.cipher, (&r2i, &i2r), b"r2i", b"i2r"),
             peer,
         })
     }

@@ -95,8 +95,8 @@ pub(crate) fn open_block(
 ) -> Result<Zeroizing<Vec<u8>>, Refusal> {
     aead_open(&aead_key(key), nonce(0), label, sealed).map_err(|_| {
         Refusal::new(
-            RefusalReason::DecryptFailed,
-            "the handshake block does not open with our keys",
+            RefusalReason::TranscriptMismatch,
+            "the handshake block does not open with the keys derived from the hellos as we saw them: a hello or key share was changed on the way",
         )
     })
 }

@@ -21,5 +21,5 @@ pub use auth::{Config, PeerIdentity, VerifiedPeer};
 pub use handshake::{Established, ExpectFinish, ExpectReply, initiate, respond};
 pub use identity::Identity;
 pub use refusal::{Refusal, RefusalReason};
-pub use session::Session;
+pub use session::{Cipher, Session};
 pub use wire::Mode;

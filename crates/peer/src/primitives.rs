@@ -108,3 +108,22 @@ pub fn aead_open(
     in_out.truncate(length);
     Ok(in_out)
 }
+
+/// AES-256-CTR over `data` in place, from a 96-bit nonce and a 32-bit block
+/// counter starting at zero. Encryption and decryption are the same
+/// operation, and nothing authenticates the result: this exists only for
+/// the insecure teaching suite.
+pub fn ctr_apply(key: &[u8; 32], nonce: [u8; 12], data: &mut [u8]) {
+    use aws_lc_rs::cipher::{AES_256, EncryptingKey, EncryptionContext, UnboundCipherKey};
+    let mut iv = [0u8; 16];
+    iv[..12].copy_from_slice(&nonce);
+    // A 32-byte key is a valid AES-256 key and CTR takes any length, so
+    // neither call can fail.
+    let key = UnboundCipherKey::new(&AES_256, key).expect("32-byte AES-256 key");
+    let key = EncryptingKey::ctr(key).expect("AES-256-CTR key");
+    key.less_safe_encrypt(
+        data,
+        EncryptionContext::Iv128(aws_lc_rs::iv::FixedLength::from(iv)),
+    )
+    .expect("AES-CTR encrypts any length");
+}

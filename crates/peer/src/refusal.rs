@@ -28,6 +28,10 @@ pub enum RefusalReason {
     DecryptFailed,
     /// The Finished MAC does not verify.
     BadFinished,
+    /// A handshake block does not open: the two sides derived different
+    /// keys because what each saw of the handshake differs (a rewritten
+    /// hello, a swapped key share).
+    TranscriptMismatch,
     /// The frame does not decode.
     Malformed,
     /// The frame exceeds the size limit.
@@ -52,6 +56,7 @@ impl RefusalReason {
             RefusalReason::OutOfOrder => "out-of-order",
             RefusalReason::DecryptFailed => "decrypt-failed",
             RefusalReason::BadFinished => "bad-finished",
+            RefusalReason::TranscriptMismatch => "transcript-mismatch",
             RefusalReason::Malformed => "malformed",
             RefusalReason::FrameTooLarge => "frame-too-large",
             RefusalReason::WeakKey => "weak-key",

@@ -6,14 +6,60 @@ use aws_lc_rs::aead::LessSafeKey;
 use zeroize::Zeroizing;
 
 use crate::key_schedule::nonce;
-use crate::primitives::{aead_key, aead_open, aead_seal};
+use crate::primitives::{aead_key, aead_open, aead_seal, ctr_apply};
 use crate::refusal::{Refusal, RefusalReason};
 use crate::wire::{self, Message, Record};
 
+/// How records are protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Cipher {
+    /// AES-256-GCM: every record is authenticated.
+    #[default]
+    Aes256Gcm,
+    /// AES-256-CTR without a tag: insecure, for showing what the
+    /// authentication tag prevents.
+    Aes256CtrUnauthenticated,
+}
+
+impl Cipher {
+    /// The suite id offered in the hello.
+    pub fn suite(self) -> u16 {
+        match self {
+            Cipher::Aes256Gcm => crate::wire::SUITE_X25519_ED25519_AES256GCM_SHA256,
+            Cipher::Aes256CtrUnauthenticated => {
+                crate::wire::SUITE_X25519_ED25519_AES256CTR_SHA256_UNAUTHENTICATED
+            }
+        }
+    }
+
+    /// The id scenario files use.
+    pub fn id(self) -> &'static str {
+        match self {
+            Cipher::Aes256Gcm => "aes-256-gcm",
+            Cipher::Aes256CtrUnauthenticated => "aes-256-ctr-unauthenticated",
+        }
+    }
+}
+
+/// A direction's record key.
+enum RecordKey {
+    Gcm(LessSafeKey),
+    Ctr(zeroize::Zeroizing<[u8; 32]>),
+}
+
+impl RecordKey {
+    fn new(cipher: Cipher, key: &[u8; 32]) -> RecordKey {
+        match cipher {
+            Cipher::Aes256Gcm => RecordKey::Gcm(aead_key(key)),
+            Cipher::Aes256CtrUnauthenticated => RecordKey::Ctr(zeroize::Zeroizing::new(*key)),
+        }
+    }
+}
+
 /// One side of an established session.
 pub struct Session {
-    send: LessSafeKey,
-    receive: LessSafeKey,
+    send: RecordKey,
+    receive: RecordKey,
     send_label: &'static [u8],
     receive_label: &'static [u8],
     next_send: u64,
@@ -35,14 +81,14 @@ fn aad(label: &[u8], counter: u64) -> Vec<u8> {
 
 impl Session {
     pub(crate) fn new(
-        send: &[u8; 32],
-        receive: &[u8; 32],
+        cipher: Cipher,
+        (send, receive): (&[u8; 32], &[u8; 32]),
         send_label: &'static [u8],
         receive_label: &'static [u8],
     ) -> Session {
         Session {
-            send: aead_key(send),
-            receive: aead_key(receive),
+            send: RecordKey::new(cipher, send),
+            receive: RecordKey::new(cipher, receive),
             send_label,
             receive_label,
             next_send: 0,
@@ -53,12 +99,19 @@ impl Session {
     /// Seals `plaintext` into a frame with the next counter.
     pub fn seal(&mut self, plaintext: &[u8]) -> Vec<u8> {
         let counter = self.next_send;
-        let sealed = aead_seal(
-            &self.send,
-            nonce(counter),
-            &aad(self.send_label, counter),
-            plaintext,
-        );
+        let sealed = match &self.send {
+            RecordKey::Gcm(key) => aead_seal(
+                key,
+                nonce(counter),
+                &aad(self.send_label, counter),
+                plaintext,
+            ),
+            RecordKey::Ctr(key) => {
+                let mut data = plaintext.to_vec();
+                ctr_apply(key, nonce(counter), &mut data);
+                data
+            }
+        };
         self.next_send += 1;
         wire::encode(&Message::Record(Record { counter, sealed }))
     }
@@ -89,7 +142,14 @@ impl Session {
                 ),
             ));
         }
-        let plaintext = open_record(&self.receive, self.receive_label, &record)?;
+        let plaintext = match &self.receive {
+            RecordKey::Gcm(key) => open_record(key, self.receive_label, &record)?,
+            RecordKey::Ctr(key) => {
+                let mut data = Zeroizing::new(record.sealed.clone());
+                ctr_apply(key, nonce(record.counter), &mut data);
+                data
+            }
+        };
         self.next_receive += 1;
         Ok(plaintext)
     }

@@ -10,8 +10,13 @@ use crate::refusal::{Refusal, RefusalReason};
 pub const VERSION: u8 = 1;
 /// The largest frame accepted, in bytes.
 pub const MAX_FRAME: usize = 64 * 1024;
-/// The one cipher suite: X25519, Ed25519, HKDF-SHA256, AES-256-GCM.
+/// The cipher suite: X25519, Ed25519, HKDF-SHA256, AES-256-GCM.
 pub const SUITE_X25519_ED25519_AES256GCM_SHA256: u16 = 1;
+/// An insecure suite kept for teaching: records encrypted with AES-256-CTR
+/// and no authentication tag, so a changed bit changes the plaintext
+/// unnoticed. Offered and accepted only when both sides are configured for
+/// it.
+pub const SUITE_X25519_ED25519_AES256CTR_SHA256_UNAUTHENTICATED: u16 = 2;
 
 /// How the handshake authenticates and agrees on keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -37,6 +37,7 @@ fn config(identity: &Arc<Identity>, mode: Mode) -> Config {
         validator: Arc::clone(&world().validator),
         at: NOW,
         mode,
+        cipher: Default::default(),
     }
 }
 

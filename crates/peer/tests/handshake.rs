@@ -214,7 +214,7 @@ fn a_swapped_key_share_breaks_the_handshake_keys() {
     let refused = state_i
         .handle(&wire::encode(&Message::HelloReply(reply)))
         .expect_err("refused");
-    assert_eq!(refused.id(), "decrypt-failed");
+    assert_eq!(refused.id(), "transcript-mismatch");
 }
 
 #[test]
@@ -294,4 +294,23 @@ fn replayed_reordered_and_tampered_records_are_never_delivered() {
             .as_slice(),
         b"two"
     );
+}
+
+#[test]
+fn a_responder_refuses_a_cipher_it_is_not_configured_for() {
+    let pki = Pki::new("I");
+    let (alice, bob) = pair(&pki);
+    let v = pki.validator(&[], 7);
+    let mut r = rng(12);
+    let mut insecure = config(alice, &v, Mode::SignedEphemeral, NOW);
+    insecure.cipher = pkilab_peer::Cipher::Aes256CtrUnauthenticated;
+    let (_, m1) = initiate(insecure, "bob", &mut r);
+    let refused = respond(
+        config(bob, &v, Mode::SignedEphemeral, NOW),
+        None,
+        &m1,
+        &mut r,
+    )
+    .expect_err("refused");
+    assert_eq!(refused.id(), "no-common-suite");
 }

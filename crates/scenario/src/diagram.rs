@@ -39,6 +39,10 @@ pub fn messages(trace: &[Event], steps: &[Range<usize>]) -> Vec<MessageEvent> {
                     out.push(message(from, by, Fate::Delivered));
                     out.push(message(by, to, Fate::Altered));
                 }
+                (NetFate::Relayed, Some(by)) => {
+                    out.push(message(from, by, Fate::Delivered));
+                    out.push(message(by, to, Fate::Relayed));
+                }
                 (NetFate::Dropped | NetFate::Delayed, _) => {
                     out.push(message(from, to, Fate::Dropped))
                 }

@@ -10,11 +10,14 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::duration::SimDuration;
-use crate::model::{AdversaryDoc, AdversaryKind, MitmCertificate, PeersDoc, ScenarioDoc};
+use crate::model::{AdversaryDoc, AdversaryKind, MitmCertificate, ReplayInto, ScenarioDoc};
 use crate::script::{Adversary, Scenario};
 
 mod kms;
+mod messages;
+mod peers;
 mod steps;
+mod timeline;
 
 /// Reason ids a handshake or a message can be refused with. An expectation
 /// naming any other id is a typo, caught before the run.
@@ -37,6 +40,12 @@ pub const REASON_IDS: &[&str] = &[
     "unexpected-message",
     "no-certificate",
     "dropped",
+    "out-of-order",
+    "mode-mismatch",
+    "bad-finished",
+    "no-common-suite",
+    "frame-too-large",
+    "transcript-mismatch",
     "forbidden",
     "unknown-key",
     "key-state",
@@ -46,6 +55,9 @@ pub const REASON_IDS: &[&str] = &[
 
 /// Most generated peers a scenario may ask for.
 pub const MAX_GENERATED_PEERS: u32 = 1_000_000;
+
+/// Most handshakes one workload step may ask for.
+pub const MAX_HANDSHAKES: u64 = 1_000_000_000;
 
 /// A scenario file that cannot be used, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,20 +108,26 @@ pub fn load_str(path: &str, text: &str) -> Result<Scenario, Invalid> {
     let doc: ScenarioDoc = serde_saphyr::from_str(text).map_err(|error| {
         let location = error.location().unwrap_or(Location::UNKNOWN);
         let message = error.to_string();
-        let first = strip_position(message.lines().next().unwrap_or("invalid YAML")).to_owned();
+        let first = strip_position(message.lines().next().unwrap_or("invalid YAML"));
+        let (message, help) = messages::in_user_terms(first);
         Invalid {
             path: path.to_owned(),
             line: location.line(),
             column: location.column(),
-            message: first,
-            help: Some("see scenarios/README.md for the keys a scenario file may use".into()),
+            message,
+            help: Some(help),
         }
     })?;
-    Checker { path }.scenario(doc)
+    Checker {
+        path,
+        allow_insecure_cipher: doc.allow_insecure_cipher,
+    }
+    .scenario(doc)
 }
 
 struct Checker<'a> {
     path: &'a str,
+    allow_insecure_cipher: bool,
 }
 
 type Checked<T> = Result<T, Invalid>;
@@ -151,7 +169,8 @@ impl Checker<'_> {
                 "write it like 2026-01-01T00:00:00Z",
             )
         })?;
-        let peers = self.peers(&doc.peers)?;
+        self.clock_in_range(doc.clock.referenced, clock)?;
+        let (peers, policies) = self.peers(&doc.peers, &doc.pki.rogue)?;
         let peer_names: BTreeSet<&str> = peers.iter().map(String::as_str).collect();
         let kms = doc
             .kms
@@ -172,12 +191,67 @@ impl Checker<'_> {
         self.unique_adversaries(&doc.adversaries, &known)?;
         let crl_validity =
             self.optional_duration(doc.pki.crl_validity.as_ref(), SimDuration(7 * 86_400))?;
+        let pki_at = doc.clock.referenced;
+        let crl_at = doc
+            .pki
+            .crl_validity
+            .as_ref()
+            .map_or(pki_at, |d| d.referenced);
+        self.positive(crl_at, "pki.crl-validity", crl_validity)?;
+        self.before_the_end(crl_at, clock, crl_validity, "pki.crl-validity")?;
         let certificate_validity = self.optional_duration(
             doc.pki.certificate_validity.as_ref(),
             SimDuration(365 * 86_400),
         )?;
+        let lifetime = if doc.pki.intermediates.is_empty() {
+            pkilab_net::pki::ROOT_LIFETIME
+        } else {
+            pkilab_net::pki::INTERMEDIATE_LIFETIME
+        };
+        let timeline = timeline::Timeline {
+            start: clock,
+            issuer: doc
+                .pki
+                .intermediates
+                .last()
+                .unwrap_or(&doc.pki.root)
+                .clone(),
+            issuer_ends: clock
+                .checked_add(lifetime)
+                .map_or(pkilab_net::pki::LATEST, |t| t.min(pkilab_net::pki::LATEST)),
+        };
+        let cert_at = doc
+            .pki
+            .certificate_validity
+            .as_ref()
+            .map_or(pki_at, |d| d.referenced);
+        self.leaf_fits(
+            cert_at,
+            &timeline,
+            clock,
+            SimDuration(0),
+            certificate_validity,
+        )?;
+        if let Some(k) = &kms {
+            for key in &k.keys {
+                if let Some(d) = key.expires_in {
+                    self.positive(pki_at, &format!("expires-in of key '{}'", key.name), d)?;
+                    if clock
+                        .checked_add(d.to_time())
+                        .is_none_or(|t| t > pkilab_net::pki::LATEST)
+                    {
+                        return Err(self.err(
+                            pki_at,
+                            format!("key '{}' would expire after the year 9999", key.name),
+                            "give it a shorter expires-in",
+                        ));
+                    }
+                }
+            }
+        }
         let mut steps = Vec::with_capacity(doc.steps.len());
         let mut sessions = BTreeSet::new();
+        let ca_names: Vec<&str> = doc.pki.intermediates.iter().map(String::as_str).collect();
         for step in &doc.steps {
             let checked = self.step(
                 step,
@@ -185,6 +259,7 @@ impl Checker<'_> {
                 &adversaries,
                 kms.as_ref(),
                 (certificate_validity, crl_validity),
+                &ca_names,
             )?;
             self.possible(
                 step.referenced,
@@ -201,6 +276,13 @@ impl Checker<'_> {
                 "add at least one step under `steps:`",
             ));
         }
+        let located: Vec<(Location, &crate::script::Step)> = doc
+            .steps
+            .iter()
+            .map(|s| s.referenced)
+            .zip(steps.iter())
+            .collect();
+        self.timeline(&timeline, &located)?;
         Ok(Scenario {
             path: self.path.to_owned(),
             name: doc.name,
@@ -214,48 +296,11 @@ impl Checker<'_> {
             crl_validity,
             certificate_validity,
             peers,
+            policies,
             adversaries,
             kms,
             steps,
         })
-    }
-
-    fn peers(&self, doc: &Spanned<PeersDoc>) -> Checked<Vec<String>> {
-        let at = doc.referenced;
-        let names = match &doc.value {
-            PeersDoc::Named(names) => names.clone(),
-            PeersDoc::Generated { count, prefix } => {
-                if !(2..=MAX_GENERATED_PEERS).contains(count) {
-                    return Err(self.err(
-                        at,
-                        format!("peers.count is {count}"),
-                        format!("use between 2 and {MAX_GENERATED_PEERS} peers"),
-                    ));
-                }
-                (0..*count).map(|i| format!("{prefix}{i}")).collect()
-            }
-        };
-        let mut seen = BTreeSet::new();
-        for name in &names {
-            if !is_peer_name(name) {
-                return Err(self.err(at, format!("'{name}' is not a usable peer name"), "peer names are DNS labels: lowercase letters, digits and '-', not starting or ending with '-', at most 63 characters"));
-            }
-            if !seen.insert(name.as_str()) {
-                return Err(self.err(
-                    at,
-                    format!("peer '{name}' is listed twice"),
-                    "give every peer a distinct name",
-                ));
-            }
-        }
-        if names.len() < 2 {
-            return Err(self.err(
-                at,
-                "a scenario needs at least two peers",
-                "list two or more names under `peers:`",
-            ));
-        }
-        Ok(names)
     }
 
     fn adversary(&self, doc: &Spanned<AdversaryDoc>, peers: &BTreeSet<&str>) -> Checked<Adversary> {
@@ -315,12 +360,40 @@ impl Checker<'_> {
         }
         let victim = a.victim.clone().unwrap_or_else(|| right.clone());
         self.known_peer(at, &victim, peers)?;
+        let replayer = a.kind == AdversaryKind::Replayer;
+        if !replayer && (a.delay.is_some() || a.into.is_some()) {
+            return Err(self.err(
+                at,
+                format!("adversary '{}' is not a replayer", a.name),
+                "`delay:` and `into:` go with `kind: replayer`",
+            ));
+        }
+        let counts = matches!(
+            a.kind,
+            AdversaryKind::Dropper | AdversaryKind::Tamperer | AdversaryKind::Replayer
+        );
+        if let Some(records) = &a.records
+            && (!counts || records.value == 0)
+        {
+            return Err(self.err(
+                records.referenced,
+                format!(
+                    "adversary '{}' cannot act on {} records",
+                    a.name, records.value
+                ),
+                "`records:` is a count of 1 or more, for a dropper, tamperer or replayer",
+            ));
+        }
+        let delay = a.delay.as_ref().map(|d| self.duration(d)).transpose()?;
         Ok(Adversary {
             name: a.name.clone(),
             kind: a.kind,
             link: (left.clone(), right.clone()),
             certificate,
             victim,
+            delay,
+            into: a.into.unwrap_or(ReplayInto::SameSession),
+            records: a.records.as_ref().map(|r| r.value),
         })
     }
 

@@ -20,6 +20,9 @@ pub struct ScenarioDoc {
     /// Seed of every random choice in the run.
     #[serde(default)]
     pub seed: u64,
+    /// Lets handshakes use `cipher: aes-256-ctr-unauthenticated`.
+    #[serde(default, rename = "allow-insecure-cipher")]
+    pub allow_insecure_cipher: bool,
     /// The certificate authorities.
     pub pki: PkiDoc,
     /// The peers: a list of names, or `{ count, prefix }`.
@@ -54,19 +57,137 @@ pub struct PkiDoc {
     pub certificate_validity: Option<Spanned<String>>,
 }
 
-/// Peers by name, or generated as `prefix0 … prefix{count-1}`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// Peers by name (each a name or a map with its own policy), or
+/// generated as `prefix0 … prefix{count-1}`.
+#[derive(Debug)]
 pub enum PeersDoc {
-    /// `[alice, bob]`
-    Named(Vec<String>),
+    /// `[alice, { name: bob, accept: [alice] }]`
+    Named(Vec<Spanned<PeerEntry>>),
     /// `{ count: 10000, prefix: node }`
     Generated {
         /// How many.
-        count: u32,
+        count: u64,
         /// Name prefix.
         prefix: String,
     },
+}
+
+/// One entry of `peers:`.
+#[derive(Debug)]
+pub enum PeerEntry {
+    /// Just a name.
+    Name(String),
+    /// A name with the peer's own policy.
+    Full(PeerDoc),
+    /// A plain scalar YAML read as a boolean (`y`, `n`, `on`, `off`…).
+    Boolean(bool),
+}
+
+/// `{ name, accept, modes, trusts, revocation }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerDoc {
+    /// The peer's name.
+    pub name: String,
+    /// As a responder, the names it accepts (default: any name its trust
+    /// anchors vouch for).
+    #[serde(default)]
+    pub accept: Option<Vec<String>>,
+    /// As a responder, modes it accepts besides the one a handshake asks for.
+    #[serde(default)]
+    pub modes: Vec<Mode>,
+    /// Rogue CAs (from `pki.rogue`) it trusts besides the root.
+    #[serde(default)]
+    pub trusts: Vec<String>,
+    /// `hard` (default), `soft` or `none`.
+    #[serde(default)]
+    pub revocation: Option<RevocationDoc>,
+}
+
+/// How a peer treats revocation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevocationDoc {
+    /// Refuse without a current CRL.
+    #[default]
+    Hard,
+    /// Use the CRL while it is current; go ahead without it when stale.
+    Soft,
+    /// Never check.
+    None,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GeneratedDoc {
+    count: u64,
+    prefix: String,
+}
+
+impl<'de> Deserialize<'de> for PeersDoc {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = PeersDoc;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of peer names, or { count, prefix }")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PeersDoc, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = seq.next_element()? {
+                    entries.push(entry);
+                }
+                Ok(PeersDoc::Named(entries))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<PeersDoc, A::Error> {
+                let g =
+                    GeneratedDoc::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(PeersDoc::Generated {
+                    count: g.count,
+                    prefix: g.prefix,
+                })
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for PeerEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = PeerEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a peer name, or { name, accept, modes, trusts, revocation }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PeerEntry, E> {
+                Ok(PeerEntry::Name(v.to_owned()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<PeerEntry, E> {
+                Ok(PeerEntry::Boolean(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PeerEntry, E> {
+                Ok(PeerEntry::Name(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PeerEntry, E> {
+                Ok(PeerEntry::Name(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<PeerEntry, E> {
+                Ok(PeerEntry::Name(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<PeerEntry, A::Error> {
+                PeerDoc::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(PeerEntry::Full)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// `kms: { name, keys: [...] }`
@@ -144,6 +265,28 @@ pub struct AdversaryDoc {
     /// (default: the second peer of the link).
     #[serde(default)]
     pub victim: Option<String>,
+    /// For `replayer`: deliver each copy this much later (default: at once).
+    #[serde(default)]
+    pub delay: Option<Spanned<String>>,
+    /// For `replayer`: `next-session` replays a session's records into the
+    /// next session on the link instead of the same one.
+    #[serde(default)]
+    pub into: Option<ReplayInto>,
+    /// For `dropper`, `tamperer` and `replayer`: act on this many data
+    /// records only (default: all).
+    #[serde(default)]
+    pub records: Option<Spanned<u64>>,
+}
+
+/// Where a replayer sends its copies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplayInto {
+    /// The session the record came from.
+    #[default]
+    SameSession,
+    /// The next session on the link.
+    NextSession,
 }
 
 /// Handshake modes, as in the peer protocol.
@@ -185,6 +328,8 @@ pub struct StepDoc {
     pub fetch_key: Option<FetchKeyDoc>,
     /// The KMS node rotates a group key.
     pub rotate_key: Option<RotateKeyDoc>,
+    /// A member leaves a group key; the KMS rotates it.
+    pub remove_member: Option<RemoveMemberDoc>,
     /// What must be true after the step.
     pub expect: Option<Spanned<ExpectDoc>>,
     /// A sentence for the narration.
@@ -202,6 +347,23 @@ pub struct HandshakeDoc {
     /// Mode both sides are configured for.
     #[serde(default)]
     pub mode: Mode,
+    /// Record protection both sides are configured for.
+    #[serde(default)]
+    pub cipher: CipherDoc,
+}
+
+/// How session records are protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CipherDoc {
+    /// AES-256-GCM: authenticated.
+    #[default]
+    #[serde(rename = "aes-256-gcm")]
+    Aes256Gcm,
+    /// AES-256-CTR without a tag: insecure, allowed only with
+    /// `allow-insecure-cipher: true`.
+    #[serde(rename = "aes-256-ctr-unauthenticated")]
+    Aes256CtrUnauthenticated,
 }
 
 /// `send: { from, to, message }`
@@ -226,14 +388,21 @@ pub struct IssueDoc {
     pub validity: Option<Spanned<String>>,
     /// Start of validity relative to now, e.g. `10d` for a not-yet-valid one.
     pub valid_from: Option<Spanned<String>>,
+    /// Re-certify the peer's existing key instead of a fresh one.
+    #[serde(default)]
+    pub keep_key: bool,
 }
 
-/// `revoke: { peer, reason }`
+/// `revoke: { peer, reason }` or `revoke: { ca, reason }`
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeDoc {
     /// Whose current certificate.
-    pub peer: String,
+    #[serde(default)]
+    pub peer: Option<String>,
+    /// Or: which intermediate CA.
+    #[serde(default)]
+    pub ca: Option<String>,
     /// RFC 5280 reason, e.g. `key-compromise`.
     #[serde(default)]
     pub reason: Option<String>,
@@ -283,6 +452,16 @@ pub struct RotateKeyDoc {
     pub key: String,
 }
 
+/// `remove-member: { key, peer }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveMemberDoc {
+    /// Which group key.
+    pub key: String,
+    /// The member who leaves.
+    pub peer: String,
+}
+
 /// How workload pairs are chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -296,7 +475,7 @@ pub enum Pairs {
 #[serde(deny_unknown_fields)]
 pub struct WorkloadDoc {
     /// How many handshakes.
-    pub count: u64,
+    pub count: Spanned<u64>,
     /// How pairs are chosen.
     pub pairs: Pairs,
     /// Mode.
@@ -330,4 +509,6 @@ pub struct ExpectDoc {
     pub established: Option<u64>,
     /// Key steps: the key version delivered or created.
     pub version: Option<i64>,
+    /// Send: what arrived is exactly what was sent.
+    pub intact: Option<bool>,
 }

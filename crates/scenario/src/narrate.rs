@@ -10,14 +10,38 @@ use crate::script::{Action, Scenario, Step};
 /// One line naming the step.
 pub fn title(action: &Action) -> String {
     match action {
-        Action::Handshake { from, to, mode } => {
-            format!("{from} -> {to}: handshake ({})", mode_id(*mode))
-        }
+        Action::Handshake {
+            from,
+            to,
+            mode,
+            cipher,
+        } => match cipher {
+            crate::model::CipherDoc::Aes256Gcm => {
+                format!("{from} -> {to}: handshake ({})", mode_id(*mode))
+            }
+            crate::model::CipherDoc::Aes256CtrUnauthenticated => format!(
+                "{from} -> {to}: handshake ({}, unauthenticated AES-256-CTR records)",
+                mode_id(*mode)
+            ),
+        },
         Action::Send { from, to, .. } => format!("{from} -> {to}: message"),
         Action::Advance(by) => format!("the clock advances {by}"),
-        Action::Issue { peer, .. } => format!("the CA issues {peer} a new certificate"),
+        Action::Issue {
+            peer,
+            keep_key: false,
+            ..
+        } => format!("the CA issues {peer} a new key and certificate"),
+        Action::Issue { peer, .. } => {
+            format!("the CA re-certifies {peer}'s existing key")
+        }
         Action::Revoke { peer, reason } => {
             format!("the CA revokes {peer}'s certificate ({reason})")
+        }
+        Action::RevokeCa { ca, reason } => {
+            format!("the parent CA revokes intermediate {ca} ({reason})")
+        }
+        Action::RemoveMember { key, peer } => {
+            format!("{peer} leaves group key {key}")
         }
         Action::PublishCrl { .. } => "the CAs publish fresh CRLs".to_owned(),
         Action::Compromise { peer, to } => format!("{peer}'s long-term keys leak to {to}"),
@@ -47,26 +71,66 @@ pub fn step(
 ) -> Vec<String> {
     let now = rfc3339(network.now());
     match &step.action {
-        Action::Handshake { from, to, mode } => handshake(scenario, from, to, *mode, observed),
+        Action::Handshake { from, to, mode, .. } => handshake(scenario, from, to, *mode, observed),
         Action::Send { from, to, .. } => send(from, to, observed),
-        Action::Advance(_) => vec![format!("It is now {now}.")],
+        Action::Advance(_) => {
+            let mut lines = vec![format!("It is now {now}.")];
+            if let Some(reason) = &observed.reason {
+                lines.push(format!(
+                    "A frame held back until now arrived and was refused ({reason}): {}. {}",
+                    observed.detail.as_deref().unwrap_or(""),
+                    explain(reason)
+                ));
+            }
+            lines
+        }
         Action::Issue {
             peer,
             validity,
             valid_from,
-        } => vec![format!(
-            "{peer} now holds a certificate valid from {} for {validity}, with the same keys.",
-            rfc3339(network.now() + valid_from.to_time())
+            keep_key,
+        } => issue(network, peer, *validity, *valid_from, *keep_key, observed),
+        Action::Revoke { peer, reason } => {
+            let mut lines = vec![format!(
+                "The CA's records mark {peer}'s certificate revoked. Peers do not know yet: they check the CRL they hold, which says nothing until a new one is published."
+            )];
+            if scenario.kms.is_some() {
+                lines.push(if observed.identity_revoked {
+                    format!("The KMS, beside the CA, stops serving {peer} at once: a revocation for {reason} says the identity itself can no longer be trusted.")
+                } else {
+                    format!("The KMS keeps serving {peer}'s identity: {reason} concerns this certificate, not who {peer} is. With a new certificate {peer} can fetch keys again.")
+                });
+            }
+            lines
+        }
+        Action::RevokeCa { ca, .. } => vec![format!(
+            "The parent CA lists {ca}'s certificate on its next CRL. From then on every chain through {ca} fails, whoever it issued: one revocation withdraws them all."
         )],
-        Action::Revoke { peer, .. } => vec![format!(
-            "The CA's records mark {peer}'s certificate revoked. Peers do not know yet: they check the CRL they hold, which says nothing until a new one is published."
+        Action::RemoveMember { .. } | Action::RotateKey { .. } if observed.reason.is_some() => {
+            let reason = observed.reason.as_deref().unwrap_or("unknown");
+            let mut lines = Vec::new();
+            if let Action::RemoveMember { key, peer } = &step.action {
+                lines.push(format!(
+                    "The KMS node no longer serves {key} to {peer}, but the key did not rotate."
+                ));
+            }
+            lines.push(format!(
+                "Refused ({reason}): {}.",
+                observed.detail.as_deref().unwrap_or("")
+            ));
+            lines.push(explain(reason).to_owned());
+            lines
+        }
+        Action::RemoveMember { key, peer } => vec![format!(
+            "The KMS node no longer serves {key} to {peer} and rotates it to version {}: what members protect from now on uses a key {peer} never received. What {peer} fetched before, it keeps.",
+            observed.version.unwrap_or(0)
         )],
         Action::PublishCrl { validity } => vec![format!(
             "Every peer now checks against CRLs issued at {now} and valid until {}.",
-            rfc3339(network.now() + validity.to_time())
+            rfc3339(pkilab_net::pki::until(network.now(), validity.to_time()))
         )],
         Action::Compromise { peer, to } => vec![format!(
-            "{to} now holds {peer}'s Ed25519 signing key and long-term X25519 key."
+            "{to} now holds {peer}'s Ed25519 signing key, long-term X25519 key and current certificate. An active attacker can present them as {peer} until revocation reaches the peer checking them; a passive one opens what those keys open."
         )],
         Action::DecryptRecorded { by } => decrypt(by, observed),
         Action::Handshakes { count, .. } => vec![format!(
@@ -115,6 +179,41 @@ fn fetch(network: &Network, peer: &str, key: &str, observed: &Observed) -> Vec<S
     lines
 }
 
+fn issue(
+    network: &Network,
+    peer: &str,
+    validity: crate::SimDuration,
+    valid_from: crate::SimDuration,
+    keep_key: bool,
+    observed: &Observed,
+) -> Vec<String> {
+    let start = rfc3339(pkilab_net::pki::until(network.now(), valid_from.to_time()));
+    let holders = observed.key_holders.join(", ");
+    if !keep_key {
+        let mut lines = vec![format!(
+            "{peer} now holds a fresh key and a certificate for it, valid from {start} for {validity}."
+        )];
+        if !holders.is_empty() {
+            lines.push(format!("{holders} still holds the old key and its certificate, which stays valid until it expires or is revoked and the CRL says so."));
+        }
+        return lines;
+    }
+    let mut lines = vec![format!(
+        "{peer} now holds a certificate valid from {start} for {validity}, for the key it already had."
+    )];
+    if !holders.is_empty() {
+        lines.push(format!("This is a mistake: {holders} holds that key, sees the new certificate (certificates are public) and can present it. A compromised key needs a new key, not a new certificate."));
+    }
+    lines
+}
+
+fn responder_policy(scenario: &Scenario, to: &str) -> String {
+    match scenario.policies.get(to).and_then(|p| p.accept.as_ref()) {
+        Some(names) => format!("{to} accepts only {}", names.join(", ")),
+        None => format!("{to} accepts any name its trust anchors vouch for"),
+    }
+}
+
 fn handshake(
     scenario: &Scenario,
     from: &str,
@@ -127,24 +226,64 @@ fn handshake(
         .adversaries
         .iter()
         .find(|a| (a.link.0 == from && a.link.1 == to) || (a.link.0 == to && a.link.1 == from));
+    let iv = observed.initiator_verified.as_deref();
+    let rv = observed.responder_verified.as_deref();
     match (observed.outcome, observed.attacker_reads) {
+        (Some(Outcome::Established), Some(true))
+            if adversary.is_some_and(|a| a.kind != crate::model::AdversaryKind::Mitm) =>
+        {
+            let who = adversary.map_or("an adversary", |a| a.name.as_str());
+            lines.push(format!("The handshake succeeded and nothing on the wire was touched, but {who} recorded it and, with the stolen long-term key, recomputed this session's keys: it reads what passes, unseen."));
+        }
         (Some(Outcome::Established), Some(true)) => {
             let who = adversary.map_or("an adversary", |a| a.name.as_str());
             lines.push(format!("Both sides believe the handshake succeeded, but {who} sits in the middle with a session on each side: it can read and change everything {from} sends."));
             if mode == crate::model::Mode::Unauthenticated {
                 lines.push("Nothing in an unauthenticated exchange tells a peer who holds the other end of its key.".to_owned());
             } else {
-                lines.push(format!("{to}'s certificate and key were accepted as genuine: the checks passed because the attacker holds real credentials."));
+                lines.push(format!("{from} accepted a server authenticated as {}, and {to} accepted a client authenticated as {}: the checks passed because the attacker holds real credentials.", iv.unwrap_or("?"), rv.unwrap_or("?")));
             }
         }
-        (Some(Outcome::Established), _) => lines.push(match mode {
-            crate::model::Mode::Unauthenticated => format!("{from} and {to} agreed on a key, but neither knows who the other is."),
-            _ => format!("{from} verified {to}'s chain to {}, its revocation status and its signature over the transcript; {to} did the same for {from}. The session keys are theirs alone.", scenario.root),
-        }),
+        (Some(Outcome::Established), _) => match mode {
+            crate::model::Mode::Unauthenticated => lines.push(format!(
+                "{from} and {to} agreed on a key, but neither knows who the other is."
+            )),
+            _ => {
+                let revocation = match scenario.policies.get(from).map(|p| p.revocation) {
+                    Some(crate::model::RevocationDoc::None) => {
+                        "not its revocation status (its policy skips it)"
+                    }
+                    Some(crate::model::RevocationDoc::Soft) => {
+                        "its revocation status only if a current CRL was at hand (soft-fail)"
+                    }
+                    _ => "its revocation status against a current CRL",
+                };
+                lines.push(format!("{from} verified {to}'s chain to a trusted root, {revocation}, and its signature over the transcript."));
+                let client = match rv {
+                    Some("") => "an anonymous client".to_owned(),
+                    Some(name) => format!("its client as {name}"),
+                    None => "nobody".to_owned(),
+                };
+                lines.push(format!("{to} authenticated {client} ({}). Each session is bound to the name its side verified.", responder_policy(scenario, to)));
+            }
+        },
         _ => {
             let reason = observed.reason.as_deref().unwrap_or("unknown");
-            lines.push(format!("Refused ({reason}): {}.", observed.detail.as_deref().unwrap_or("no detail")));
-            lines.push(explain(reason).to_owned());
+            lines.push(format!(
+                "Refused ({reason}): {}.",
+                observed.detail.as_deref().unwrap_or("no detail")
+            ));
+            lines.push(explain_refusal(reason, observed.certificate_refused).to_owned());
+            for other in &observed.also_refused {
+                lines.push(format!("Also: {other}."));
+            }
+            if observed.attacker_reads == Some(true) {
+                let who = adversary.map_or("an adversary", |a| a.name.as_str());
+                lines.push(format!("Yet {who} completed a session with a peer that believes it talks to someone else: what that peer sends over it, {who} reads."));
+            }
+            if let Some(name) = rv.filter(|n| !n.is_empty() && *n != from) {
+                lines.push(format!("Meanwhile {to} completed a handshake with a client it authenticated as {name}. That session is bound to {name}: nothing {to} means for {from} goes over it."));
+            }
         }
     }
     lines
@@ -152,8 +291,10 @@ fn handshake(
 
 fn send(from: &str, to: &str, observed: &Observed) -> Vec<String> {
     let mut lines = Vec::new();
-    lines.push(if observed.delivered == Some(true) {
-        format!("{to} received {from}'s message exactly once.")
+    lines.push(if observed.delivered == Some(true) && observed.intact == Some(false) {
+        format!("{to} accepted a message, but not the one {from} sent: it was changed on the way, and nothing in an unauthenticated cipher lets {to} notice.")
+    } else if observed.delivered == Some(true) {
+        format!("{to} received {from}'s message exactly once, as sent.")
     } else {
         format!("{to} did not receive the message.")
     });
@@ -161,13 +302,27 @@ fn send(from: &str, to: &str, observed: &Observed) -> Vec<String> {
         lines.push("The attacker read the plaintext on the way.".to_owned());
     }
     if let Some(reason) = &observed.reason {
+        let what = if reason == "no-session" {
+            "Nothing was sent"
+        } else {
+            "A frame was refused"
+        };
         lines.push(format!(
-            "A frame was refused ({reason}): {}. {}",
+            "{what} ({reason}): {}. {}",
             observed.detail.as_deref().unwrap_or(""),
             explain(reason)
         ));
     }
     lines
+}
+
+/// Why a refusal matters; a bad signature on a certificate is not a bad
+/// signature on the handshake.
+pub fn explain_refusal(reason: &str, certificate: bool) -> &'static str {
+    if certificate && reason == "bad-signature" {
+        return "A signature in the certificate chain does not verify: the certificate was altered, or was not signed by the CA it names as its issuer.";
+    }
+    explain(reason)
 }
 
 fn decrypt(by: &str, observed: &Observed) -> Vec<String> {
@@ -223,10 +378,33 @@ pub fn explain(reason: &str) -> &'static str {
         "unauthenticated" => {
             "Over an unauthenticated session the KMS cannot know who is asking, so it gives nothing."
         }
-        "no-session" => "A key travels only inside an established, authenticated session.",
+        "no-session" => {
+            "A session is bound to the identity verified in its handshake; with no session bound to that name, nothing is sent."
+        }
+        "out-of-order" => {
+            "A record arrived whose counter skips ahead: an earlier record is missing, and the receiver does not accept a later one in its place."
+        }
+        "mode-mismatch" => "The two sides were configured for different modes.",
+        "transcript-mismatch" => {
+            "The handshake keys are derived from everything both sides sent, mode included: what this side sent is not what the other side received, so their keys differ and nothing opens. The transcript caught the change."
+        }
         "unexpected-message" => {
             "The receiver had no session for this frame: one side believes a handshake finished that the other refused."
         }
         _ => "The protocol refused to continue.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_certificate_signature_is_not_blamed_on_the_transcript() {
+        let chain = explain_refusal("bad-signature", true);
+        assert!(chain.contains("certificate chain"), "{chain}");
+        assert!(!chain.contains("transcript"), "{chain}");
+        let transcript = explain_refusal("bad-signature", false);
+        assert!(transcript.contains("transcript"), "{transcript}");
     }
 }

@@ -74,6 +74,27 @@ pub struct Observed {
     /// Key steps: the version delivered or created.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// Handshakes: whom the initiator authenticated ("" for anonymous).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initiator_verified: Option<String>,
+    /// Handshakes: whom the responder authenticated ("" for anonymous).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responder_verified: Option<String>,
+    /// The refusal came from the certificate validator.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub certificate_refused: bool,
+    /// `revoke`: the KMS also ended the identity.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub identity_revoked: bool,
+    /// Send: what arrived is exactly what was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intact: Option<bool>,
+    /// Handshakes: refusals after the first ("who refused (reason): detail").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_refused: Vec<String>,
+    /// `issue`: adversaries that held the peer's key before the step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub key_holders: Vec<String>,
 }
 
 /// One expectation, compared.
@@ -114,6 +135,9 @@ pub enum Fate {
     Dropped,
     /// Arrived altered.
     Altered,
+    /// Re-encrypted by an adversary with a session on each side: the same
+    /// plaintext under other keys.
+    Relayed,
     /// Sent by an adversary.
     Injected,
     /// A refusal notice: the receiver closed the exchange.
@@ -160,6 +184,11 @@ pub fn compare(expect: &Expectation, observed: &Observed) -> Vec<Check> {
         "version",
         expect.version.map(|n| n.to_string()),
         observed.version.map(|n| n.to_string()),
+    );
+    check(
+        "intact",
+        expect.intact.map(|b| b.to_string()),
+        observed.intact.map(|b| b.to_string()),
     );
     checks
 }

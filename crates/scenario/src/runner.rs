@@ -1,7 +1,9 @@
 //! Running a validated scenario on the simulated network.
 
 use pkilab_ca::RevocationReason;
-use pkilab_net::{AdversaryKind, MitmCertificate, NetError, Network, PkiSpec};
+use pkilab_net::{
+    AdversaryKind, MitmCertificate, NetError, Network, PeerPolicy, PkiSpec, ReplayPlan, Revocation,
+};
 use pkilab_peer::Mode as PeerMode;
 
 use crate::diagram::{messages, participants};
@@ -60,14 +62,33 @@ fn setup(scenario: &Scenario, seed: u64) -> Result<Network, NetError> {
     for peer in &scenario.peers {
         network.add_peer(peer)?;
     }
+    for (peer, setup) in &scenario.policies {
+        network.configure_peer(
+            peer,
+            PeerPolicy {
+                accept: setup.accept.clone(),
+                modes: setup.modes.iter().map(|m| peer_mode(*m)).collect(),
+                trusts: setup.trusts.clone(),
+                revocation: match setup.revocation {
+                    model::RevocationDoc::Hard => Revocation::Hard,
+                    model::RevocationDoc::Soft => Revocation::Soft,
+                    model::RevocationDoc::None => Revocation::None,
+                },
+            },
+        )?;
+    }
     setup_kms(&mut network, scenario)?;
     for a in &scenario.adversaries {
         let kind = match a.kind {
             model::AdversaryKind::Eavesdropper => AdversaryKind::Eavesdropper,
-            model::AdversaryKind::Replayer => AdversaryKind::Replayer,
-            model::AdversaryKind::Tamperer => AdversaryKind::Tamperer,
+            model::AdversaryKind::Replayer => AdversaryKind::Replayer(ReplayPlan {
+                delay: a.delay.map(|d| d.to_time()),
+                next_session: a.into == model::ReplayInto::NextSession,
+                records: a.records,
+            }),
+            model::AdversaryKind::Tamperer => AdversaryKind::Tamperer(a.records),
             model::AdversaryKind::Downgrader => AdversaryKind::Downgrader,
-            model::AdversaryKind::Dropper => AdversaryKind::Dropper,
+            model::AdversaryKind::Dropper => AdversaryKind::Dropper(a.records),
             model::AdversaryKind::Mitm => AdversaryKind::Mitm(match a.certificate {
                 model::MitmCertificate::None => MitmCertificate::None,
                 model::MitmCertificate::Own => MitmCertificate::Own,
@@ -147,16 +168,35 @@ fn perform(
 ) -> Result<Observed, NetError> {
     let mut observed = Observed::default();
     match &step.action {
-        Action::Handshake { from, to, mode } => {
-            let report = network.handshake(from, to, peer_mode(*mode))?;
+        Action::Handshake {
+            from,
+            to,
+            mode,
+            cipher,
+        } => {
+            let cipher = match cipher {
+                model::CipherDoc::Aes256Gcm => pkilab_peer::Cipher::Aes256Gcm,
+                model::CipherDoc::Aes256CtrUnauthenticated => {
+                    pkilab_peer::Cipher::Aes256CtrUnauthenticated
+                }
+            };
+            let report = network.handshake_with(from, to, peer_mode(*mode), cipher)?;
             observed.outcome = Some(if report.established {
                 Outcome::Established
             } else {
                 Outcome::Rejected
             });
             observed.attacker_reads = Some(report.attacker_reads);
+            observed.also_refused = report
+                .more_refusals
+                .iter()
+                .map(|r| format!("{} refused ({}): {}", r.by, r.reason, r.detail))
+                .collect();
+            observed.initiator_verified = report.initiator_verified;
+            observed.responder_verified = report.responder_verified;
             if let Some(refusal) = report.refused {
                 observed.reason = Some(refusal.reason);
+                observed.certificate_refused = refusal.certificate;
                 observed.detail = Some(format!("{} refused: {}", refusal.by, refusal.detail));
             } else if !report.established {
                 observed.reason = Some("dropped".into());
@@ -167,22 +207,48 @@ fn perform(
         Action::Send { from, to, message } => {
             let report = network.send(from, to, message)?;
             observed.delivered = Some(report.delivered);
+            observed.intact = Some(report.intact);
             observed.attacker_reads = Some(report.attacker_reads);
             if let Some(refusal) = report.refused {
+                observed.detail = Some(if refusal.reason == "no-session" {
+                    refusal.detail
+                } else {
+                    format!("{} refused: {}", refusal.by, refusal.detail)
+                });
+                observed.reason = Some(refusal.reason);
+                observed.certificate_refused = refusal.certificate;
+            }
+        }
+        Action::Advance(by) => {
+            let since = network.trace().len();
+            network.advance(by.to_time())?;
+            if let Some(refusal) = network.refusal_since(since) {
                 observed.reason = Some(refusal.reason);
                 observed.detail = Some(format!("{} refused: {}", refusal.by, refusal.detail));
             }
         }
-        Action::Advance(by) => network.advance(by.to_time()),
         Action::Issue {
             peer,
             validity,
             valid_from,
-        } => network.issue(peer, validity.to_time(), valid_from.to_time())?,
-        Action::Revoke { peer, reason } => network.revoke(
-            peer,
-            reason.parse().unwrap_or(RevocationReason::Unspecified),
-        )?,
+            keep_key,
+        } => {
+            observed.key_holders = network.holders_of_key(peer);
+            network.issue(peer, validity.to_time(), valid_from.to_time(), *keep_key)?;
+        }
+        Action::RevokeCa { ca, reason } => {
+            network.revoke_ca(ca, reason.parse().unwrap_or(RevocationReason::Unspecified))?
+        }
+        Action::RemoveMember { key, peer } => {
+            let result = network.remove_member(key, peer);
+            observed.version = kms_outcome(result, &mut observed)?;
+        }
+        Action::Revoke { peer, reason } => {
+            observed.identity_revoked = network.revoke(
+                peer,
+                reason.parse().unwrap_or(RevocationReason::Unspecified),
+            )?;
+        }
         Action::PublishCrl { validity } => network.publish_crl(Some(validity.to_time()))?,
         Action::Compromise { peer, to } => network.compromise(peer, to)?,
         Action::DecryptRecorded { by } => {
@@ -198,7 +264,10 @@ fn perform(
                 observed.detail = Some(format!("{} refused: {}", refusal.by, refusal.detail));
             }
         }
-        Action::RotateKey { key } => observed.version = Some(network.rotate_group_key(key)?),
+        Action::RotateKey { key } => {
+            let result = network.rotate_group_key(key);
+            observed.version = kms_outcome(result, &mut observed)?;
+        }
         Action::Handshakes { count, mode, .. } => {
             let total = *count;
             let progress = &mut options.progress;
@@ -211,4 +280,27 @@ fn perform(
         }
     }
     Ok(observed)
+}
+
+/// A KMS refusal (an expired key does not rotate) is what the step
+/// observed, not a failed run.
+fn kms_outcome(
+    result: Result<i64, NetError>,
+    observed: &mut Observed,
+) -> Result<Option<i64>, NetError> {
+    match result {
+        Ok(version) => Ok(Some(version)),
+        Err(NetError::Kms(e)) => {
+            // The KMS refuses a rotation only for the key's lifecycle state
+            // (only an active key rotates), under its generic id.
+            let id = match e.id() {
+                "refused" => "key-state",
+                other => other,
+            };
+            observed.reason = Some(id.to_owned());
+            observed.detail = Some(format!("the KMS refused: {e}"));
+            Ok(None)
+        }
+        Err(other) => Err(other),
+    }
 }

@@ -4,7 +4,9 @@
 use time::OffsetDateTime;
 
 use crate::duration::SimDuration;
-use crate::model::{AdversaryKind, MitmCertificate, Mode, Outcome, Pairs};
+use crate::model::{
+    AdversaryKind, CipherDoc, MitmCertificate, Mode, Outcome, Pairs, ReplayInto, RevocationDoc,
+};
 
 /// A scenario ready to run.
 #[derive(Debug, Clone)]
@@ -33,12 +35,27 @@ pub struct Scenario {
     pub certificate_validity: SimDuration,
     /// Peer names, in order.
     pub peers: Vec<String>,
+    /// Peers with a policy of their own, by name.
+    pub policies: std::collections::BTreeMap<String, PeerSetup>,
     /// Adversaries, in install order.
     pub adversaries: Vec<Adversary>,
     /// The key-management node, if any.
     pub kms: Option<KmsSetup>,
     /// Steps, in order.
     pub steps: Vec<Step>,
+}
+
+/// A peer's own policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerSetup {
+    /// Names it accepts as a responder (`None`: any its anchors vouch for).
+    pub accept: Option<Vec<String>>,
+    /// Modes it accepts as a responder besides the one a handshake asks for.
+    pub modes: Vec<Mode>,
+    /// Rogue CAs it trusts besides the root.
+    pub trusts: Vec<String>,
+    /// How it treats revocation.
+    pub revocation: RevocationDoc,
 }
 
 /// A key-management node and its group keys.
@@ -74,6 +91,12 @@ pub struct Adversary {
     pub certificate: MitmCertificate,
     /// Whose identity a stolen, forged or rogue-CA certificate claims.
     pub victim: String,
+    /// Replayer: how long copies are held back.
+    pub delay: Option<SimDuration>,
+    /// Replayer: which session copies go into.
+    pub into: ReplayInto,
+    /// Dropper, tamperer, replayer: how many data records it acts on.
+    pub records: Option<u64>,
 }
 
 /// One step of the story.
@@ -100,6 +123,8 @@ pub enum Action {
         to: String,
         /// Mode.
         mode: Mode,
+        /// Record protection.
+        cipher: CipherDoc,
     },
     /// A message over the established session.
     Send {
@@ -120,6 +145,8 @@ pub enum Action {
         validity: SimDuration,
         /// Offset of notBefore from now.
         valid_from: SimDuration,
+        /// Re-certify the existing key instead of a fresh one.
+        keep_key: bool,
     },
     /// Revocation of a peer's current certificate.
     Revoke {
@@ -127,6 +154,20 @@ pub enum Action {
         peer: String,
         /// RFC 5280 reason id.
         reason: String,
+    },
+    /// Revocation of an intermediate CA by its parent.
+    RevokeCa {
+        /// The CA's name.
+        ca: String,
+        /// RFC 5280 reason id.
+        reason: String,
+    },
+    /// A member leaves a group key, which the KMS then rotates.
+    RemoveMember {
+        /// Which key.
+        key: String,
+        /// Who leaves.
+        peer: String,
     },
     /// A new CRL.
     PublishCrl {
@@ -176,7 +217,8 @@ impl Action {
             Action::Send { .. } => "send",
             Action::Advance(_) => "advance",
             Action::Issue { .. } => "issue",
-            Action::Revoke { .. } => "revoke",
+            Action::Revoke { .. } | Action::RevokeCa { .. } => "revoke",
+            Action::RemoveMember { .. } => "remove-member",
             Action::PublishCrl { .. } => "publish-crl",
             Action::Compromise { .. } => "compromise",
             Action::DecryptRecorded { .. } => "decrypt-recorded",
@@ -202,6 +244,8 @@ pub struct Expectation {
     pub established: Option<u64>,
     /// Key steps: the version delivered or created.
     pub version: Option<i64>,
+    /// Send: what arrived is exactly what was sent.
+    pub intact: Option<bool>,
 }
 
 impl Expectation {

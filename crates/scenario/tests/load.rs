@@ -37,7 +37,8 @@ fn a_good_file_is_resolved() {
         Action::Handshake {
             from: "alice".into(),
             to: "bob".into(),
-            mode: Mode::SignedEphemeral
+            mode: Mode::SignedEphemeral,
+            cipher: pkilab_scenario::model::CipherDoc::Aes256Gcm,
         }
     );
     assert_eq!(s.steps[0].expect.outcome, Some(Outcome::Rejected));

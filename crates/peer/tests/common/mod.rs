@@ -105,6 +105,7 @@ pub fn config(
         validator: Arc::clone(validator),
         at,
         mode,
+        cipher: Default::default(),
     }
 }
 

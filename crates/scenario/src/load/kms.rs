@@ -13,6 +13,13 @@ impl Checker<'_> {
     pub(super) fn kms(&self, doc: &Spanned<KmsDoc>, peers: &BTreeSet<&str>) -> Checked<KmsSetup> {
         let at = doc.referenced;
         let name = doc.value.name.clone().unwrap_or_else(|| "kms".into());
+        if !super::is_peer_name(&name) {
+            return Err(self.err(
+                at,
+                format!("'{name}' is not a usable name for the KMS node"),
+                "the KMS node is a node like the peers: its name is a DNS label (lowercase letters, digits and '-')",
+            ));
+        }
         if peers.contains(name.as_str()) {
             return Err(self.err(
                 at,

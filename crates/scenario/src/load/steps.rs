@@ -7,7 +7,7 @@ use serde_saphyr::{Location, Spanned};
 
 use super::{Checked, Checker, REASON_IDS, REVOCATION_REASONS, pair};
 use crate::duration::SimDuration;
-use crate::model::{ExpectDoc, Outcome, StepDoc};
+use crate::model::{CipherDoc, ExpectDoc, Outcome, StepDoc};
 use crate::script::{Action, Adversary, Expectation, KmsSetup, Step};
 
 impl Checker<'_> {
@@ -18,6 +18,7 @@ impl Checker<'_> {
         adversaries: &[Adversary],
         kms: Option<&KmsSetup>,
         (cert_validity, crl_validity): (SimDuration, SimDuration),
+        cas: &[&str],
     ) -> Checked<Step> {
         let at = doc.referenced;
         let s = &doc.value;
@@ -26,10 +27,18 @@ impl Checker<'_> {
             self.known_peer(at, &h.from, peers)?;
             self.known_peer(at, &h.to, peers)?;
             self.distinct(at, &h.from, &h.to)?;
+            if h.cipher == CipherDoc::Aes256CtrUnauthenticated && !self.allow_insecure_cipher {
+                return Err(self.err(
+                    at,
+                    "cipher aes-256-ctr-unauthenticated does not authenticate records: anyone on the path can change them unnoticed",
+                    "if showing that is the point of the lesson, set `allow-insecure-cipher: true` at the top of the file",
+                ));
+            }
             actions.push(Action::Handshake {
                 from: h.from.clone(),
                 to: h.to.clone(),
                 mode: h.mode,
+                cipher: h.cipher,
             });
         }
         if let Some(m) = &s.send {
@@ -49,14 +58,15 @@ impl Checker<'_> {
             self.known_peer(at, &i.peer, peers)?;
             let validity = self.optional_duration(i.validity.as_ref(), cert_validity)?;
             let valid_from = self.optional_duration(i.valid_from.as_ref(), SimDuration(0))?;
+            self.positive(at, "the certificate's validity", validity)?;
             actions.push(Action::Issue {
                 peer: i.peer.clone(),
                 validity,
                 valid_from,
+                keep_key: i.keep_key,
             });
         }
         if let Some(r) = &s.revoke {
-            self.known_peer(at, &r.peer, peers)?;
             let reason = r.reason.clone().unwrap_or_else(|| "unspecified".into());
             if !REVOCATION_REASONS.contains(&reason.as_str()) {
                 return Err(self.err(
@@ -65,10 +75,38 @@ impl Checker<'_> {
                     format!("use one of: {}", REVOCATION_REASONS.join(", ")),
                 ));
             }
-            actions.push(Action::Revoke {
-                peer: r.peer.clone(),
-                reason,
-            });
+            match (&r.peer, &r.ca) {
+                (Some(peer), None) => {
+                    self.known_peer(at, peer, peers)?;
+                    actions.push(Action::Revoke {
+                        peer: peer.clone(),
+                        reason,
+                    });
+                }
+                (None, Some(ca)) if cas.contains(&ca.as_str()) => {
+                    actions.push(Action::RevokeCa {
+                        ca: ca.clone(),
+                        reason,
+                    });
+                }
+                (None, Some(ca)) => {
+                    return Err(self.err(
+                        at,
+                        format!("'{ca}' is not an intermediate CA of this PKI"),
+                        format!(
+                            "name one of pki.intermediates (known: {}); the root has no issuer to revoke it",
+                            super::list(cas.iter().copied())
+                        ),
+                    ));
+                }
+                _ => {
+                    return Err(self.err(
+                        at,
+                        "revoke names both or neither of `peer` and `ca`",
+                        "write revoke: { peer: bob } or revoke: { ca: Example Issuing CA }",
+                    ));
+                }
+            }
         }
         if let Some(p) = &s.publish_crl {
             actions.push(Action::PublishCrl {
@@ -88,15 +126,15 @@ impl Checker<'_> {
             actions.push(Action::DecryptRecorded { by: d.by.clone() });
         }
         if let Some(w) = &s.handshakes {
-            if w.count == 0 {
+            if !(1..=super::MAX_HANDSHAKES).contains(&w.count.value) {
                 return Err(self.err(
-                    at,
-                    "handshakes.count is 0",
-                    "ask for at least one handshake",
+                    w.count.referenced,
+                    format!("handshakes.count is {}", w.count.value),
+                    format!("ask for between 1 and {} handshakes", super::MAX_HANDSHAKES),
                 ));
             }
             actions.push(Action::Handshakes {
-                count: w.count,
+                count: w.count.value,
                 pairs: w.pairs,
                 mode: w.mode,
             });
@@ -116,9 +154,33 @@ impl Checker<'_> {
             self.kms_for(at, kms, &r.key)?;
             actions.push(Action::RotateKey { key: r.key.clone() });
         }
+        if let Some(r) = &s.remove_member {
+            let kms = self.kms_for(at, kms, &r.key)?;
+            self.known_peer(at, &r.peer, peers)?;
+            let members = kms
+                .keys
+                .iter()
+                .find(|k| k.name == r.key)
+                .map(|k| k.members.as_slice())
+                .unwrap_or_default();
+            if !members.contains(&r.peer) {
+                return Err(self.err(
+                    at,
+                    format!("'{}' is not a member of key '{}'", r.peer, r.key),
+                    format!(
+                        "members: {}",
+                        super::list(members.iter().map(String::as_str))
+                    ),
+                ));
+            }
+            actions.push(Action::RemoveMember {
+                key: r.key.clone(),
+                peer: r.peer.clone(),
+            });
+        }
         let action = match actions.len() {
             1 => actions.remove(0),
-            0 => return Err(self.err(at, "this step does nothing", "give it one action: handshake, send, advance, issue, revoke, publish-crl, compromise, decrypt-recorded, handshakes, fetch-key or rotate-key (write `publish-crl: {}` when it takes no options)")),
+            0 => return Err(self.err(at, "this step does nothing", "give it one action: handshake, send, advance, issue, revoke, publish-crl, compromise, decrypt-recorded, handshakes, fetch-key, rotate-key or remove-member (write `publish-crl: {}` when it takes no options)")),
             _ => return Err(self.err(at, format!("this step has {} actions", actions.len()), "split it: one action per step")),
         };
         let expect = match &s.expect {
@@ -177,11 +239,12 @@ impl Checker<'_> {
         let e = &doc.value;
         let allowed: &[&str] = match action {
             Action::Handshake { .. } => &["outcome", "reason", "attacker_reads"],
-            Action::Send { .. } => &["delivered", "reason", "attacker_reads"],
+            Action::Send { .. } => &["delivered", "reason", "attacker_reads", "intact"],
             Action::DecryptRecorded { .. } => &["attacker_reads"],
             Action::Handshakes { .. } => &["established"],
             Action::FetchKey { .. } => &["delivered", "reason", "attacker_reads", "version"],
-            Action::RotateKey { .. } => &["version"],
+            Action::RotateKey { .. } | Action::RemoveMember { .. } => &["version", "reason"],
+            Action::Advance(_) => &["reason"],
             _ => &[],
         };
         let given = [
@@ -191,6 +254,7 @@ impl Checker<'_> {
             ("delivered", e.delivered.is_some()),
             ("established", e.established.is_some()),
             ("version", e.version.is_some()),
+            ("intact", e.intact.is_some()),
         ];
         for (key, present) in given {
             if present && !allowed.contains(&key) {
@@ -235,6 +299,7 @@ impl Checker<'_> {
             delivered: e.delivered,
             established: e.established,
             version: e.version,
+            intact: e.intact,
         })
     }
 

@@ -8,8 +8,18 @@ use crate::report::{Fate, RunReport};
 pub fn mermaid(report: &RunReport) -> String {
     let mut out = String::from("sequenceDiagram\n");
     let _ = writeln!(out, "    title {}", escape(&report.name));
-    for participant in &report.participants {
-        let _ = writeln!(out, "    participant {participant}");
+    // Every participant gets an alias (p1, p2, …) and its name only as a
+    // label: a peer may be called `end`, `note`, `loop` or `box`, which
+    // Mermaid would read as keywords.
+    let alias = |name: &str| {
+        report
+            .participants
+            .iter()
+            .position(|p| p == name)
+            .map_or_else(|| "unknown".to_owned(), |i| format!("p{}", i + 1))
+    };
+    for (i, participant) in report.participants.iter().enumerate() {
+        let _ = writeln!(out, "    participant p{} as {}", i + 1, escape(participant));
     }
     let ends = note_span(report);
     for step in &report.steps {
@@ -24,14 +34,15 @@ pub fn mermaid(report: &RunReport) -> String {
                 Fate::Delivered => ("->>", ""),
                 Fate::Dropped => ("-x", " (dropped)"),
                 Fate::Altered => ("->>", " (altered)"),
+                Fate::Relayed => ("->>", " (relayed)"),
                 Fate::Injected => ("-->>", " (injected)"),
                 Fate::Refused => ("--x", ""),
             };
             let _ = writeln!(
                 out,
                 "    {}{arrow}{}: {}{suffix}",
-                message.from,
-                message.to,
+                alias(&message.from),
+                alias(&message.to),
                 escape(&message.label)
             );
         }
@@ -46,12 +57,15 @@ pub fn mermaid(report: &RunReport) -> String {
     out
 }
 
-/// Notes span from the first to the last participant.
+/// Notes span from the first to the last participant (by alias).
 fn note_span(report: &RunReport) -> String {
-    match (report.participants.first(), report.participants.last()) {
-        (Some(first), Some(last)) if first != last => format!("{first},{last}"),
-        (Some(only), _) => only.clone(),
-        _ => "nobody".to_owned(),
+    match report.participants.len() {
+        0 => {
+            // A run with no frames still needs someone to hang notes on.
+            "nobody".to_owned()
+        }
+        1 => "p1".to_owned(),
+        n => format!("p1,p{n}"),
     }
 }
 
@@ -60,4 +74,39 @@ fn escape(text: &str) -> String {
     text.replace(';', ",")
         .replace('#', "no. ")
         .replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{MessageEvent, RunReport};
+
+    #[test]
+    fn keyword_names_are_aliased_participants() {
+        let report = RunReport {
+            name: "Keywords".into(),
+            path: "k.yaml".into(),
+            seed: 0,
+            summary: String::new(),
+            description: String::new(),
+            participants: vec!["end".into(), "loop".into()],
+            steps: Vec::new(),
+            messages: vec![MessageEvent {
+                step: 1,
+                from: "end".into(),
+                to: "loop".into(),
+                label: "Hello".into(),
+                fate: Fate::Delivered,
+            }],
+            passed: true,
+        };
+        let diagram = mermaid(&report);
+        assert!(diagram.contains("    participant p1 as end\n"), "{diagram}");
+        assert!(
+            diagram.contains("    participant p2 as loop\n"),
+            "{diagram}"
+        );
+        assert!(!diagram.contains("participant end"), "{diagram}");
+        assert!(!diagram.contains("    end->>"), "{diagram}");
+    }
 }

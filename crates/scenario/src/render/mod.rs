@@ -63,3 +63,52 @@ pub fn json(report: &RunReport) -> String {
     out.push('\n');
     out
 }
+
+/// The one JSON document `scenario run --format json` prints for a whole
+/// invocation, whatever the number of files: `passed` (every file valid
+/// and every expectation held), `scenarios` (files seen), `failed` (paths
+/// with a failed expectation), `invalid` (each with path, line, column,
+/// message and help) and `runs` (one report per scenario that ran).
+pub fn json_run(reports: &[RunReport], invalid: &[crate::Invalid], scenarios: usize) -> String {
+    #[derive(serde::Serialize)]
+    struct Invalid<'a> {
+        path: &'a str,
+        line: u64,
+        column: u64,
+        message: &'a str,
+        help: Option<&'a str>,
+    }
+    #[derive(serde::Serialize)]
+    struct Run<'a> {
+        passed: bool,
+        scenarios: usize,
+        failed: Vec<&'a str>,
+        invalid: Vec<Invalid<'a>>,
+        runs: &'a [RunReport],
+    }
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.path.as_str())
+        .collect();
+    let document = Run {
+        passed: failed.is_empty() && invalid.is_empty(),
+        scenarios,
+        failed,
+        invalid: invalid
+            .iter()
+            .map(|i| Invalid {
+                path: &i.path,
+                line: i.line,
+                column: i.column,
+                message: &i.message,
+                help: i.help.as_deref(),
+            })
+            .collect(),
+        runs: reports,
+    };
+    let mut out = serde_json::to_string_pretty(&document)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize the run: {e}\"}}"));
+    out.push('\n');
+    out
+}
