@@ -238,8 +238,8 @@ impl Leaf {
     }
 
     /// The certificate.
-    pub fn cert(&self) -> CertificateDer<'static> {
-        self.cert.clone()
+    pub fn cert(&self) -> &CertificateDer<'static> {
+        &self.cert
     }
 
     /// The certificate followed by its intermediates (issuing CA first, no

@@ -78,7 +78,7 @@ fn a_good_client_is_accepted_and_the_server_sees_its_certificate() {
         .peer_certificates()
         .expect("the client presented a chain");
     assert_eq!(presented.len(), 2, "leaf and issuing CA");
-    assert_eq!(presented[0], alice.cert());
+    assert_eq!(&presented[0], alice.cert());
     assert_eq!(presented[1], pki.intermediates()[0]);
 }
 
