@@ -45,7 +45,6 @@
 //! [`PrivateKeyDer`]: rustls_pki_types::PrivateKeyDer
 //! [`CertificateRevocationListDer`]: rustls_pki_types::CertificateRevocationListDer
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
 mod error;
@@ -61,3 +60,8 @@ pub use leaf::{Leaf, LeafBuilder, Usage};
 pub use pki::{Pki, PkiBuilder, SigningAlgorithm};
 pub use pkilab_ca::{RevocationReason, RevokedEntry, Serial};
 pub use tls::{Established, Refused, handshake, provider};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
