@@ -18,9 +18,9 @@ pub enum Error {
     /// certificate, a CRL it cannot parse).
     #[error("TLS configuration: {0}")]
     Tls(#[from] rustls::Error),
-    /// rustls refused to build the client certificate verifier.
-    #[error("client certificate verifier: {0}")]
-    ClientVerifier(#[from] rustls::server::VerifierBuilderError),
+    /// rustls refused to build a certificate verifier.
+    #[error("certificate verifier: {0}")]
+    Verifier(#[from] rustls::server::VerifierBuilderError),
     /// Writing PEM files failed.
     #[error("writing PEM files: {0}")]
     Io(#[from] std::io::Error),

@@ -133,11 +133,44 @@ impl<'pki> LeafBuilder<'pki> {
 
     /// Generates the leaf's key and signs the certificate.
     pub fn issue(self) -> Result<Leaf> {
+        let request = self.request()?;
+        let key = CaKey::generate(self.pki.algorithm())?;
+        let serial = Serial::random();
+        let (cert, intermediates) = match self.origin {
+            Origin::SelfSigned => (self_signed(&request, &key, &serial)?, Vec::new()),
+            Origin::Genuine | Origin::Rogue => {
+                let hierarchy = match self.origin {
+                    Origin::Rogue => self.pki.rogue()?,
+                    _ => self.pki.genuine(),
+                };
+                let spki = key.public_key_spki_der();
+                let issued = hierarchy.issuing().issue(&request, &spki, serial.clone())?;
+                (issued.der, hierarchy.intermediates())
+            }
+        };
+        Ok(Leaf {
+            name: self.name,
+            cert: CertificateDer::from(cert),
+            intermediates,
+            key: PrivatePkcs8KeyDer::from(key.to_pkcs8_der().to_vec()),
+            serial,
+            not_after: request.not_after,
+            origin: self.origin,
+            pki_id: self.pki.id(),
+        })
+    }
+
+    /// What pkilab-ca is asked to sign: the usage resolved, the validity
+    /// placed by the PKI's clock.
+    fn request(&self) -> Result<LeafRequest> {
         let usage = match (self.wrong_usage, self.usage) {
             (false, usage) => usage,
             (true, Usage::Server) => Usage::Client,
             (true, Usage::Client) => Usage::Server,
-            (true, Usage::Both) => return Err(Misuse::NoWrongUsage { name: self.name }.into()),
+            (true, Usage::Both) => {
+                let name = self.name.clone();
+                return Err(Misuse::NoWrongUsage { name }.into());
+            }
         };
         let now = self.pki.clock().now();
         let (not_before, not_after) = match self.validity {
@@ -151,34 +184,7 @@ impl<'pki> LeafBuilder<'pki> {
         request.ips.clone_from(&self.ips);
         request.server = usage != Usage::Client;
         request.client = usage != Usage::Server;
-        let key = CaKey::generate(self.pki.algorithm())?;
-        let serial = Serial::random();
-        let (cert, intermediates) = match self.origin {
-            Origin::Genuine | Origin::Rogue => {
-                let hierarchy = if self.origin == Origin::Genuine {
-                    self.pki.genuine()
-                } else {
-                    self.pki.rogue()?
-                };
-                let issued = hierarchy.issuing().issue(
-                    &request,
-                    &key.public_key_spki_der(),
-                    serial.clone(),
-                )?;
-                (issued.der, hierarchy.intermediates())
-            }
-            Origin::SelfSigned => (self_signed(&request, &key, &serial)?, Vec::new()),
-        };
-        Ok(Leaf {
-            name: self.name,
-            cert: CertificateDer::from(cert),
-            intermediates,
-            key: PrivatePkcs8KeyDer::from(key.to_pkcs8_der().to_vec()),
-            serial,
-            not_after,
-            origin: self.origin,
-            pki_id: self.pki.id(),
-        })
+        Ok(request)
     }
 }
 

@@ -83,8 +83,7 @@ impl Pki {
         let verifier =
             WebPkiServerVerifier::builder_with_provider(Arc::new(self.root_store()), provider())
                 .with_crls(self.crls()?)
-                .build()
-                .map_err(|e| rustls::Error::General(format!("server verifier: {e}")))?;
+                .build()?;
         Ok(
             ClientConfig::builder_with_details(provider(), Arc::new(self.clock().clone()))
                 .with_safe_default_protocol_versions()?
@@ -153,7 +152,8 @@ pub fn handshake(
             break;
         }
     }
-    if client_error.is_none() && server_error.is_none() && client.is_handshaking() {
+    let unfinished = client.is_handshaking() || server.is_handshaking();
+    if client_error.is_none() && server_error.is_none() && unfinished {
         client_error = Some(rustls::Error::General(format!(
             "the handshake did not finish within {MAX_FLIGHTS} flights"
         )));

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use pkilab_testkit::{Clock, Pki, handshake, provider};
+use pkilab_testkit::{Clock, Pki, RevocationReason, handshake, provider};
 use rustls::{AlertDescription, CertificateError, ClientConfig, Error};
 use time::{Duration, macros::datetime};
 
@@ -129,5 +129,53 @@ fn a_client_refuses_a_server_with_a_client_only_certificate_or_the_wrong_name() 
     assert_eq!(
         refused.server,
         Some(Error::AlertReceived(AlertDescription::BadCertificate))
+    );
+}
+
+#[test]
+fn the_kits_client_refuses_a_revoked_or_not_yet_valid_server() {
+    let mut pki = Pki::builder()
+        .intermediate("Example Issuing CA")
+        .build()
+        .expect("PKI");
+    let revoked = pki.server("localhost").issue().expect("leaf");
+    let early = pki
+        .server("localhost")
+        .not_yet_valid()
+        .issue()
+        .expect("leaf");
+    let alice = pki.client("alice").issue().expect("client leaf");
+    pki.revoke(&revoked, RevocationReason::KeyCompromise)
+        .expect("revoke");
+
+    let refused = handshake(
+        pki.client_config(&alice).expect("client config"),
+        pki.server_config(&revoked).expect("server config"),
+        "localhost",
+    )
+    .expect_err("the client checks the server against the CRLs");
+    assert_eq!(
+        refused.client,
+        Some(Error::InvalidCertificate(CertificateError::Revoked))
+    );
+    assert_eq!(
+        refused.server,
+        Some(Error::AlertReceived(AlertDescription::CertificateRevoked))
+    );
+
+    let refused = handshake(
+        pki.client_config(&alice).expect("client config"),
+        pki.server_config(&early).expect("server config"),
+        "localhost",
+    )
+    .expect_err("not yet valid");
+    assert!(
+        matches!(
+            refused.client,
+            Some(Error::InvalidCertificate(
+                CertificateError::NotValidYetContext { .. }
+            ))
+        ),
+        "{refused}"
     );
 }
