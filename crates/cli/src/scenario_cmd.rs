@@ -24,14 +24,15 @@ enum ScenarioCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// text (a narrated lesson), json (one JSON document for the whole
-        /// run), or mermaid (a sequence diagram per scenario).
+        /// run), mermaid (a sequence diagram per scenario), or junit (one
+        /// JUnit XML document for the whole run).
         #[arg(long, default_value = "text")]
         format: Format,
         /// Overrides each file's seed.
         #[arg(long)]
         seed: Option<u64>,
         /// Writes one report per scenario into this directory instead of
-        /// printing it.
+        /// printing it (with junit: the XML file to write).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -126,7 +127,8 @@ fn run_all(
     // Every file is validated before anything runs; invalid files are
     // reported and skipped, the others run.
     let (scenarios, mut invalid) = load_all(paths)?;
-    if let Some(dir) = out {
+    let whole_run = format == Format::Junit || (format == Format::Json && out.is_none());
+    if let Some(dir) = out.filter(|_| format != Format::Junit) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let mut reports = Vec::new();
@@ -145,7 +147,7 @@ fn run_all(
                 continue;
             }
         };
-        if format == Format::Json && out.is_none() {
+        if whole_run {
             reports.push(report);
             continue;
         }
@@ -179,7 +181,17 @@ fn run_all(
             .iter()
             .filter(|i| !scenarios.iter().any(|s| s.path == i.path))
             .count();
-    if format == Format::Json && out.is_none() {
+    if format == Format::Junit {
+        let xml = pkilab_scenario::render::junit(&reports, &invalid);
+        match out {
+            Some(file) => {
+                std::fs::write(file, xml)
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+                outln!("wrote {}", file.display());
+            }
+            None => out!("{xml}"),
+        }
+    } else if format == Format::Json && out.is_none() {
         out!(
             "{}",
             pkilab_scenario::render::json_run(&reports, &invalid, total)

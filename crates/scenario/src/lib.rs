@@ -6,11 +6,13 @@
 #![forbid(unsafe_code)]
 
 pub mod duration;
+mod file;
 pub mod load;
 pub mod model;
 pub mod script;
 
 pub use duration::SimDuration;
+pub use file::{FileError, run_file};
 pub use load::{Invalid, load_file, load_str};
 pub use script::{Action, Adversary, Expectation, Scenario, Step};
 pub mod render;

@@ -1,9 +1,11 @@
 //! Report renderers: a narration for people, JSON for programs, Mermaid for
 //! diagrams.
 
+mod junit;
 mod mermaid;
 mod text;
 
+pub use junit::junit;
 pub use mermaid::mermaid;
 pub use text::text;
 
@@ -18,6 +20,8 @@ pub enum Format {
     Json,
     /// A Mermaid sequence diagram.
     Mermaid,
+    /// JUnit XML for the whole run.
+    Junit,
 }
 
 impl std::str::FromStr for Format {
@@ -28,8 +32,9 @@ impl std::str::FromStr for Format {
             "text" => Ok(Format::Text),
             "json" => Ok(Format::Json),
             "mermaid" => Ok(Format::Mermaid),
+            "junit" => Ok(Format::Junit),
             other => Err(format!(
-                "unknown format '{other}': use text, json or mermaid"
+                "unknown format '{other}': use text, json, mermaid or junit"
             )),
         }
     }
@@ -42,6 +47,7 @@ impl Format {
             Format::Text => "txt",
             Format::Json => "json",
             Format::Mermaid => "mmd",
+            Format::Junit => "xml",
         }
     }
 }
@@ -52,6 +58,7 @@ pub fn render(report: &RunReport, format: Format) -> String {
         Format::Text => text(report),
         Format::Json => json(report),
         Format::Mermaid => mermaid(report),
+        Format::Junit => junit(std::slice::from_ref(report), &[]),
     }
 }
 
