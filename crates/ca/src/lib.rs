@@ -4,6 +4,29 @@
 //! Describe, then sign: a [`LeafRequest`] says what a certificate should
 //! contain, [`CertificateAuthority::issue`] signs it. Time and serial numbers
 //! are always passed in, so seeded simulations are reproducible.
+//!
+//! ```
+//! use pkilab_ca::{CaKey, CertificateAuthority, LeafRequest, RevocationReason, RevokedEntry,
+//!     Serial, SigningAlgorithm};
+//! use time::{Duration, OffsetDateTime};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let now = OffsetDateTime::now_utc();
+//! let root = CertificateAuthority::new_root("Example Root",
+//!     CaKey::generate(SigningAlgorithm::Ed25519)?, now, now + Duration::days(365), Serial::random())?;
+//! let key = CaKey::generate(SigningAlgorithm::EcdsaP256)?;
+//! let mut request = LeafRequest::new("alice", now, now + Duration::days(30));
+//! request.dns = vec!["alice.example".into()];
+//! let leaf = root.issue(&request, &key.public_key_spki_der(), Serial::random())?;
+//! let revoked = [RevokedEntry {
+//!     serial: leaf.serial.clone(),
+//!     revoked_at: now,
+//!     reason: RevocationReason::KeyCompromise,
+//! }];
+//! let crl = root.crl(&revoked, 1, now, now + Duration::days(7))?;
+//! assert!(!crl.is_empty());
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod authority;

@@ -7,6 +7,27 @@
 //! scheduled tasks: interleaving would make traces depend on the scheduler.
 //! Workloads without adversaries, whose handshakes are independent, run on
 //! every core with a seed per handshake drawn in order (see `workload`).
+//!
+//! ```
+//! use pkilab_net::{Network, PkiSpec};
+//! use pkilab_peer::Mode;
+//! use time::{Duration, macros::datetime};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let spec = PkiSpec {
+//!     root: "Example Root CA".into(),
+//!     intermediates: vec!["Example Issuing CA".into()],
+//!     rogue: Vec::new(),
+//!     crl_validity: Duration::days(7),
+//!     certificate_validity: Duration::days(365),
+//! };
+//! let mut net = Network::new(1, datetime!(2026-01-01 00:00 UTC), spec)?;
+//! net.add_peer("alice")?;
+//! net.add_peer("bob")?;
+//! let report = net.handshake("alice", "bob", Mode::SignedEphemeral)?;
+//! assert!(report.established && !report.attacker_reads);
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod adversary;

@@ -5,6 +5,20 @@
 //! (HKDF labels), [`primitives`] (the only calls into X25519, Ed25519, HKDF
 //! and AES-GCM), [`handshake`] (typed states), [`session`] (records),
 //! [`recorded`] (what an attacker can do with a recording and stolen keys).
+//!
+//! The handshake's states are types that the network crate drives over
+//! simulated links. Its primitives stand alone: a record sealed under one
+//! key opens only under that key, nonce and associated data.
+//!
+//! ```
+//! use pkilab_peer::primitives::{aead_key, aead_open, aead_seal};
+//!
+//! let key = aead_key(&[7u8; 32]);
+//! let sealed = aead_seal(&key, [0u8; 12], b"record 0", b"hello bob");
+//! assert_eq!(&aead_open(&key, [0u8; 12], b"record 0", &sealed).unwrap()[..], b"hello bob");
+//! assert!(aead_open(&key, [0u8; 12], b"record 1", &sealed).is_err(), "another record number");
+//! assert!(aead_open(&aead_key(&[8u8; 32]), [0u8; 12], b"record 0", &sealed).is_err());
+//! ```
 #![forbid(unsafe_code)]
 
 mod auth;

@@ -3,6 +3,14 @@
 //! them (every error with file, line and column), runs them on the
 //! simulated network, and reports the run as a narration, JSON or a Mermaid
 //! sequence diagram.
+//!
+//! ```no_run
+//! // In a test: run a lesson (or your own scenario) and fail with every
+//! // expectation that did not hold, each with its file and line.
+//! pkilab_scenario::run_file("scenarios/07-revoked-peer.yaml")
+//!     .expect("the file is valid")
+//!     .assert_passed();
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod duration;

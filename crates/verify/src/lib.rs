@@ -11,6 +11,32 @@
 //! the decision and serves in the tests as a differential oracle.
 //!
 //! Every refusal says why (`Reason::id`) and where in the chain.
+//!
+//! ```
+//! use pkilab_ca::{CaKey, CertificateAuthority, LeafRequest, Serial, SigningAlgorithm};
+//! use pkilab_verify::{ExpectedName, Usage, ValidationRequest, Validator};
+//! use time::{Duration, OffsetDateTime};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let now = OffsetDateTime::now_utc();
+//! let key = CaKey::generate(SigningAlgorithm::Ed25519)?;
+//! let root = CertificateAuthority::new_root(
+//!     "Example Root", key, now - Duration::days(1), now + Duration::days(30), Serial::random())?;
+//! let alice = CaKey::generate(SigningAlgorithm::Ed25519)?;
+//! let request = LeafRequest::new("alice", now - Duration::days(1), now + Duration::days(7));
+//! let leaf = root.issue(&request, &alice.public_key_spki_der(), Serial::random())?;
+//!
+//! let validator = Validator::new(vec![root.certificate_der().to_vec()])?;
+//! let ask = |name: &str| ValidationRequest {
+//!     at: now,
+//!     name: ExpectedName::Peer(name.into()),
+//!     usage: Usage::Any,
+//! };
+//! assert!(validator.validate(&leaf.der, &[], &ask("alice")).is_valid());
+//! let refused = validator.validate(&leaf.der, &[], &ask("bob"));
+//! assert_eq!(refused.reason().map(|r| r.id()), Some("name-mismatch"));
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 
 mod constraints;
