@@ -1,7 +1,14 @@
-//! The full mutual handshake (root → issuing → leaf chains on both sides,
-//! CRLs required), the floor of the primitives it performs, and a rustls
-//! TLS 1.3 mutual-auth handshake in memory with the same kind of chains
-//! (Ed25519 certificates, X25519, CRLs checked).
+//! The full mutual handshake (root → issuing → leaf chains on both sides),
+//! the floor of the primitives it performs, and a rustls TLS 1.3
+//! mutual-auth handshake in memory with the same kind of chains (Ed25519
+//! certificates, X25519), on equal terms:
+//! - `pkilab_no_revocation` / `rustls_no_revocation`: no CRLs, nothing
+//!   cached between handshakes;
+//! - `pkilab_crl_every_time` / `rustls_crl`: CRLs required, every CRL and
+//!   certificate signature verified at every handshake;
+//! - `pkilab_cached`: CRLs required, with the bounded caches a long-running
+//!   peer keeps (verified CA-certificate and CRL signatures);
+//! - `primitive_floor`: the public-key operations alone.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -14,7 +21,7 @@ use pkilab_ca::{
     SigningAlgorithm,
 };
 use pkilab_peer::{Config, Identity, Mode, initiate, respond};
-use pkilab_verify::{RevocationPolicy, Validator};
+use pkilab_verify::{Options, RevocationPolicy, Validator};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName};
@@ -92,19 +99,24 @@ impl Pki {
         vec![issued.der, self.issuing.certificate_der().to_vec()]
     }
 
-    fn validator(&self) -> Arc<Validator> {
+    fn validator(&self, crls: bool, cache: bool) -> Arc<Validator> {
         let mut v = Validator::new(vec![self.root.certificate_der().to_vec()]).unwrap();
-        for crl in &self.crls {
-            v.add_crl(crl).unwrap();
+        v.set_options(Options {
+            cache_signatures: cache,
+            ..Options::default()
+        });
+        if crls {
+            for crl in &self.crls {
+                v.add_crl(crl).unwrap();
+            }
+            v.set_revocation_policy(RevocationPolicy::RequireFresh);
         }
-        v.set_revocation_policy(RevocationPolicy::RequireFresh);
         Arc::new(v)
     }
 }
 
 fn pkilab_handshake(c: &mut Criterion, pki: &Pki) {
     let mut rng = ChaCha20Rng::seed_from_u64(7);
-    let validator = pki.validator();
     let mut identity = |name: &str| {
         let mut id = Identity::generate(name, &mut rng);
         let mut request = LeafRequest::new(
@@ -121,9 +133,9 @@ fn pkilab_handshake(c: &mut Criterion, pki: &Pki) {
         Arc::new(id)
     };
     let (alice, bob) = (identity("alice"), identity("bob"));
-    let config = |id: &Arc<Identity>| Config {
+    let config = |id: &Arc<Identity>, validator: &Arc<Validator>| Config {
         identity: Arc::clone(id),
-        validator: Arc::clone(&validator),
+        validator: Arc::clone(validator),
         at: pki.now,
         mode: Mode::SignedEphemeral,
         cipher: Default::default(),
@@ -131,15 +143,23 @@ fn pkilab_handshake(c: &mut Criterion, pki: &Pki) {
     let mut rng = ChaCha20Rng::seed_from_u64(8);
     let mut group = c.benchmark_group("handshake");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("pkilab_signed_ephemeral_mutual", |b| {
-        b.iter(|| {
-            let (reply, m1) = initiate(config(&alice), "bob", &mut rng);
-            let (finish, m2) = respond(config(&bob), Some("alice"), &m1, &mut rng).unwrap();
-            let (a, m3) = reply.handle(&m2).unwrap();
-            let b = finish.handle(&m3).unwrap();
-            (a, b)
+    let rows = [
+        ("pkilab_no_revocation", pki.validator(false, false)),
+        ("pkilab_crl_every_time", pki.validator(true, false)),
+        ("pkilab_cached", pki.validator(true, true)),
+    ];
+    for (id, validator) in &rows {
+        group.bench_function(*id, |b| {
+            b.iter(|| {
+                let (reply, m1) = initiate(config(&alice, validator), "bob", &mut rng);
+                let (finish, m2) =
+                    respond(config(&bob, validator), Some("alice"), &m1, &mut rng).unwrap();
+                let (a, m3) = reply.handle(&m2).unwrap();
+                let b = finish.handle(&m3).unwrap();
+                (a, b)
+            });
         });
-    });
+    }
 
     // The primitives one handshake performs: per side an X25519 key
     // generation and DH, an Ed25519 signature and a strict verification of
@@ -203,71 +223,68 @@ fn rustls_handshake(c: &mut Criterion, pki: &Pki) {
     let client_key = CaKey::generate(SigningAlgorithm::Ed25519).unwrap();
     let key_der = |k: &CaKey| PrivateKeyDer::try_from(k.to_pkcs8_der().to_vec()).unwrap();
 
-    let client_verifier =
-        WebPkiClientVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(&provider))
-            .with_crls(crls.clone())
-            .build()
-            .unwrap();
-    let mut server_config = ServerConfig::builder_with_provider(Arc::clone(&provider))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_client_cert_verifier(client_verifier)
-        .with_single_cert(
-            cert_chain(pki.leaf("bob.example", &server_key)),
-            key_der(&server_key),
-        )
-        .unwrap();
-    server_config.send_tls13_tickets = 0;
-    server_config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
-    let server_config = Arc::new(server_config);
-
-    let server_verifier =
-        WebPkiServerVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(&provider))
-            .with_crls(crls)
-            .build()
-            .unwrap();
-    let mut client_config = ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_webpki_verifier(server_verifier)
-        .with_client_auth_cert(
-            cert_chain(pki.leaf("alice", &client_key)),
-            key_der(&client_key),
-        )
-        .unwrap();
-    client_config.resumption = rustls::client::Resumption::disabled();
-    let client_config = Arc::new(client_config);
-    let name = ServerName::try_from("bob.example").unwrap();
-
     let mut group = c.benchmark_group("handshake");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("rustls_tls13_mutual_in_memory", |b| {
-        b.iter(|| {
-            let mut client =
-                ClientConnection::new(Arc::clone(&client_config), name.clone()).unwrap();
-            let mut server = ServerConnection::new(Arc::clone(&server_config)).unwrap();
-            let mut buffer = Vec::with_capacity(4096);
-            while client.is_handshaking() || server.is_handshaking() {
-                let mut moved = false;
-                while client.wants_write() {
-                    buffer.clear();
-                    client.write_tls(&mut buffer).unwrap();
-                    server.read_tls(&mut buffer.as_slice()).unwrap();
-                    server.process_new_packets().unwrap();
-                    moved = true;
+    let server_chain = cert_chain(pki.leaf("bob.example", &server_key));
+    let client_chain = cert_chain(pki.leaf("alice", &client_key));
+    for (id, with_crls) in [("rustls_no_revocation", false), ("rustls_crl", true)] {
+        let crls = if with_crls { crls.clone() } else { Vec::new() };
+        let client_verifier =
+            WebPkiClientVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(&provider))
+                .with_crls(crls.clone())
+                .build()
+                .unwrap();
+        let mut server_config = ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .unwrap()
+            .with_client_cert_verifier(client_verifier)
+            .with_single_cert(server_chain.clone(), key_der(&server_key))
+            .unwrap();
+        server_config.send_tls13_tickets = 0;
+        server_config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        let server_config = Arc::new(server_config);
+        let server_verifier =
+            WebPkiServerVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(&provider))
+                .with_crls(crls)
+                .build()
+                .unwrap();
+        let mut client_config = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .unwrap()
+            .with_webpki_verifier(server_verifier)
+            .with_client_auth_cert(client_chain.clone(), key_der(&client_key))
+            .unwrap();
+        client_config.resumption = rustls::client::Resumption::disabled();
+        let client_config = Arc::new(client_config);
+        let name = ServerName::try_from("bob.example").unwrap();
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                let mut client =
+                    ClientConnection::new(Arc::clone(&client_config), name.clone()).unwrap();
+                let mut server = ServerConnection::new(Arc::clone(&server_config)).unwrap();
+                let mut buffer = Vec::with_capacity(4096);
+                while client.is_handshaking() || server.is_handshaking() {
+                    let mut moved = false;
+                    while client.wants_write() {
+                        buffer.clear();
+                        client.write_tls(&mut buffer).unwrap();
+                        server.read_tls(&mut buffer.as_slice()).unwrap();
+                        server.process_new_packets().unwrap();
+                        moved = true;
+                    }
+                    while server.wants_write() {
+                        buffer.clear();
+                        server.write_tls(&mut buffer).unwrap();
+                        client.read_tls(&mut buffer.as_slice()).unwrap();
+                        client.process_new_packets().unwrap();
+                        moved = true;
+                    }
+                    assert!(moved, "the handshake stalled");
                 }
-                while server.wants_write() {
-                    buffer.clear();
-                    server.write_tls(&mut buffer).unwrap();
-                    client.read_tls(&mut buffer.as_slice()).unwrap();
-                    client.process_new_packets().unwrap();
-                    moved = true;
-                }
-                assert!(moved, "the handshake stalled");
-            }
-            (client, server)
+                (client, server)
+            });
         });
-    });
+    }
     group.finish();
 }
 

@@ -257,11 +257,13 @@ impl IndexedCrl {
         self.revoked.is_empty()
     }
 
-    /// Checks the CRL's signature with a signer's key, once per key.
+    /// Checks the CRL's signature with a signer's key: once per key when
+    /// `cache`, at every call otherwise.
     pub(crate) fn signature_by(
         &self,
         signer_spki: &[u8],
         legacy: bool,
+        cache: bool,
     ) -> Result<Noted, SignatureProblem> {
         let mut checked = self
             .checked
@@ -269,7 +271,7 @@ impl IndexedCrl {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((_, _, result)) = checked
             .iter()
-            .find(|(spki, l, _)| *l == legacy && spki == signer_spki)
+            .find(|(spki, l, _)| cache && *l == legacy && spki == signer_spki)
         {
             return result.clone();
         }
@@ -285,7 +287,9 @@ impl IndexedCrl {
                 "signature algorithm: {e}"
             ))),
         };
-        checked.push((signer_spki.to_vec(), legacy, result.clone()));
+        if cache {
+            checked.push((signer_spki.to_vec(), legacy, result.clone()));
+        }
         result
     }
 }

@@ -39,6 +39,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod cache;
 mod constraints;
 mod crl;
 mod crl_der;

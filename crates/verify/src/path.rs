@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 use x509_parser::prelude::X509Certificate;
 
+use crate::cache::SignatureCache;
 use crate::names::PreparedName;
 use crate::process::Accepted;
 use crate::signature::{Noted, SignatureProblem};
@@ -65,6 +66,7 @@ pub(crate) struct Edge {
 
 /// Where the search is.
 pub(crate) struct Search<'s, 'a> {
+    cache: Option<&'s SignatureCache>,
     pub(crate) leaf: &'s Candidate<'a>,
     pub(crate) pool: &'s [Candidate<'a>],
     pub(crate) max_depth: usize,
@@ -93,8 +95,10 @@ impl<'s, 'a> Search<'s, 'a> {
         pool: &'s [Candidate<'a>],
         max_depth: usize,
         legacy: bool,
+        cache: Option<&'s SignatureCache>,
     ) -> Self {
         Search {
+            cache,
             leaf,
             pool,
             max_depth,
@@ -266,10 +270,20 @@ impl<'s, 'a> Search<'s, 'a> {
         if let Some(known) = self.signatures.get(&(child, issuer)) {
             return known.clone();
         }
-        self.checks += 1;
-        let cert = &self.node(child).cert;
+        let node = self.node(child);
         let issuer_key = self.pool[issuer].cert.public_key().raw;
-        let result = verify_certificate(cert, issuer_key, self.legacy);
+        let cached = self
+            .cache
+            .map(|c| (c, SignatureCache::key(issuer_key, node.der, self.legacy)));
+        if let Some(note) = cached.as_ref().and_then(|(c, key)| c.get(key)) {
+            self.signatures.insert((child, issuer), Ok(note.clone()));
+            return Ok(note);
+        }
+        self.checks += 1;
+        let result = verify_certificate(&node.cert, issuer_key, self.legacy);
+        if let (Some((cache, key)), Ok(note)) = (cached, &result) {
+            cache.insert(key, note.clone());
+        }
         self.signatures.insert((child, issuer), result.clone());
         result
     }

@@ -45,6 +45,8 @@ pub(crate) struct Context<'c, 'a> {
     pub(crate) max_crl_age: Option<Duration>,
     pub(crate) policy: RevocationPolicy,
     pub(crate) legacy: bool,
+    /// Whether CRL signatures verified before may be reused.
+    pub(crate) cache: bool,
     /// Certificates that may sign CRLs for another key of their name.
     pub(crate) pool: &'c [Candidate<'a>],
     /// Whether a delegated or rolled-over CRL signer chains to the same
@@ -372,7 +374,7 @@ fn signer(
     let invalid = |detail: String| refuse(Reason::CrlInvalid, detail, Some(position));
     let mut problem = None;
     if crl.issuer == issuer.subject {
-        match crl.signature_by(issuer.cert.public_key().raw, ctx.legacy) {
+        match crl.signature_by(issuer.cert.public_key().raw, ctx.legacy, ctx.cache) {
             Ok(note) => {
                 may_sign_crls(&issuer.cert).map_err(invalid)?;
                 return Ok(note.into_iter().collect());
@@ -385,7 +387,7 @@ fn signer(
         .iter()
         .filter(|c| c.subject == crl.issuer && c.der != issuer.der)
     {
-        if let Ok(note) = crl.signature_by(other.cert.public_key().raw, ctx.legacy)
+        if let Ok(note) = crl.signature_by(other.cert.public_key().raw, ctx.legacy, ctx.cache)
             && may_sign_crls(&other.cert).is_ok()
             && (ctx.signer_valid)(other)
         {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use crate::cache::SignatureCache;
 use crate::crl::IndexedCrl;
 use crate::error::Error;
 use crate::leaf;
@@ -52,6 +53,10 @@ pub struct Options {
     pub allow_legacy_algorithms: bool,
     /// The leaf's keyUsage, when present, must assert digitalSignature.
     pub require_digital_signature: bool,
+    /// Keep verified CA-certificate and CRL signatures between validations
+    /// (bounded; validity and revocation are still checked every time), as
+    /// a long-running peer or server does.
+    pub cache_signatures: bool,
 }
 
 impl Default for Options {
@@ -63,6 +68,7 @@ impl Default for Options {
             policy: PolicyRequest::default(),
             allow_legacy_algorithms: false,
             require_digital_signature: false,
+            cache_signatures: true,
         }
     }
 }
@@ -78,6 +84,7 @@ pub struct Validator {
     broken_crls: Vec<String>,
     policy: RevocationPolicy,
     options: Options,
+    signatures: SignatureCache,
 }
 
 pub(crate) type Refusal = Box<Verdict>;
@@ -113,6 +120,7 @@ impl Validator {
             broken_crls: Vec::new(),
             policy: RevocationPolicy::default(),
             options: Options::default(),
+            signatures: SignatureCache::default(),
         })
     }
 
@@ -251,7 +259,8 @@ impl Validator {
         anchor: Option<&[u8]>,
         depth: u8,
     ) -> Result<Accepted, Refusal> {
-        let search = Search::new(leaf, pool, self.options.max_depth, rules.legacy);
+        let cache = self.options.cache_signatures.then_some(&self.signatures);
+        let search = Search::new(leaf, pool, self.options.max_depth, rules.legacy, cache);
         search.run(&mut |edges: &[Edge]| {
             let path: Vec<&Candidate<'v>> = std::iter::once(leaf)
                 .chain(edges.iter().map(|e| &pool[e.node]))
@@ -295,6 +304,7 @@ impl Validator {
             max_crl_age: self.options.max_crl_age,
             policy: self.policy,
             legacy: rules.legacy,
+            cache: self.options.cache_signatures,
             pool,
             signer_valid: &signer_valid,
         };
