@@ -190,7 +190,7 @@ fn options(args: &VerifyArgs) -> anyhow::Result<Options> {
             inhibit_any: args.inhibit_any_policy,
         },
         allow_legacy_algorithms: args.allow_legacy_algorithms,
-        require_digital_signature: false,
+        ..Options::default()
     })
 }
 
