@@ -2,6 +2,8 @@
 //! passphrase and test-strength key derivation, and reading its output.
 #![allow(dead_code, clippy::panic)]
 
+pub mod lab;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -119,7 +119,16 @@ enum MfaCommand {
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Check the hash chain: exit 0 intact, 1 broken.
-    Verify,
+    Verify {
+        /// A head printed earlier by `audit head` (COUNT:HASH), kept
+        /// outside the database: the log must still hold it, which
+        /// catches a rollback of the whole store.
+        #[arg(long)]
+        expect_head: Option<String>,
+    },
+    /// Print the authenticated head (COUNT:HASH) to keep outside the
+    /// database.
+    Head,
     /// Print every entry.
     Show {
         #[arg(long)]
@@ -321,41 +330,31 @@ async fn dispatch(
             write_out(out.as_deref(), pem.as_bytes())?;
         }
         KmsCommand::Audit {
-            command: AuditCommand::Verify,
-        } => match kms.audit_verify().await {
-            Ok(n) => outln!("audit log intact: {n} entries"),
-            Err(e) => {
-                outln!("audit log BROKEN: {e}");
+            command: AuditCommand::Verify { expect_head },
+        } => {
+            if let Some(head) = expect_head
+                && !kms.audit_contains(&head).await?
+            {
+                outln!(
+                    "audit log BROKEN: it does not hold the kept head {}: the store was rolled back or replaced",
+                    pkilab_kms::clean_audit_field(&head)
+                );
                 return Ok(ExitCode::from(1));
             }
-        },
-        KmsCommand::Audit {
-            command: AuditCommand::Show { json },
-        } => {
-            let entries = kms.audit_entries().await?;
-            if json {
-                outln!("{}", serde_json::to_string_pretty(&entries)?);
-            } else {
-                for e in entries {
-                    let at = OffsetDateTime::from_unix_timestamp(e.at)
-                        .map(pkilab_verify::rfc3339)
-                        .unwrap_or_default();
-                    let key = match (&e.key, e.version) {
-                        (Some(k), Some(v)) => format!("{k} v{v}"),
-                        (Some(k), None) => k.clone(),
-                        _ => "-".into(),
-                    };
-                    outln!(
-                        "{:>5}  {at}  {:<10} {:<24} {:<16} {}",
-                        e.seq,
-                        e.actor,
-                        e.operation,
-                        key,
-                        e.outcome
-                    );
+            match kms.audit_verify().await {
+                Ok(n) => outln!("audit log intact: {n} entries"),
+                Err(e) => {
+                    outln!("audit log BROKEN: {e}");
+                    return Ok(ExitCode::from(1));
                 }
             }
         }
+        KmsCommand::Audit {
+            command: AuditCommand::Head,
+        } => outln!("{}", kms.audit_head().await?),
+        KmsCommand::Audit {
+            command: AuditCommand::Show { json },
+        } => show_audit(kms, json).await?,
         KmsCommand::Passphrase {
             new_passphrase_file,
         } => {
@@ -374,4 +373,47 @@ async fn dispatch(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the log, one entry per line (or a JSON array), streaming. Every
+/// field is escaped again on the way out, so an entry written by an older
+/// pkilab, or edited in the database, cannot put control characters on
+/// the operator's terminal.
+async fn show_audit(kms: &Kms, json: bool) -> anyhow::Result<()> {
+    use pkilab_kms::printable_audit_field as clean;
+    if json {
+        outln!("[");
+    }
+    let mut first = true;
+    kms.audit_each(|e| {
+        if json {
+            let comma = if std::mem::take(&mut first) { "" } else { "," };
+            let line = serde_json::to_string(&e)
+                .map_err(|e| pkilab_kms::KmsError::Audit(e.to_string()))?;
+            outln!("{comma}{line}");
+            return Ok(());
+        }
+        let at = OffsetDateTime::from_unix_timestamp(e.at)
+            .map(pkilab_verify::rfc3339)
+            .unwrap_or_default();
+        let key = match (&e.key, e.version) {
+            (Some(k), Some(v)) => format!("{} v{v}", clean(k)),
+            (Some(k), None) => clean(k),
+            _ => "-".into(),
+        };
+        outln!(
+            "{:>5}  {at}  {:<10} {:<24} {:<16} {}",
+            e.seq,
+            clean(&e.actor),
+            clean(&e.operation),
+            key,
+            clean(&e.outcome)
+        );
+        Ok(())
+    })
+    .await?;
+    if json {
+        outln!("]");
+    }
+    Ok(())
 }

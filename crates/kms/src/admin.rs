@@ -168,16 +168,59 @@ impl Kms {
         Ok(())
     }
 
-    /// Checks the audit chain; returns how many entries it holds.
+    /// Checks the audit chain in one snapshot of the store, streaming;
+    /// returns how many entries it holds.
     pub async fn audit_verify(&self) -> Result<usize, KmsError> {
         self.flush().await?;
         audit::verify(&self.db, &self.audit_key).await
     }
 
+    /// The authenticated head of the log, `COUNT:HASH`: kept outside the
+    /// database, it lets [`Kms::audit_contains`] detect a rollback of the
+    /// whole store.
+    pub async fn audit_head(&self) -> Result<String, KmsError> {
+        self.flush().await?;
+        audit::head(&self.db, &self.audit_key).await
+    }
+
+    /// Whether the log still holds the entry a kept head (`COUNT:HASH`)
+    /// names.
+    pub async fn audit_contains(&self, head: &str) -> Result<bool, KmsError> {
+        let (seq, hash) = head
+            .trim()
+            .split_once(':')
+            .and_then(|(seq, hash)| Some((seq.parse::<i64>().ok()?, hash)))
+            .ok_or_else(|| {
+                KmsError::Malformed(format!(
+                    "'{}' is not a head: give COUNT:HASH as `audit head` printed it",
+                    crate::audit::clean(head)
+                ))
+            })?;
+        audit::contains(&self.db, seq, hash).await
+    }
+
+    /// Calls `each` with every audit entry, oldest first, from one
+    /// snapshot, holding one block in memory at a time.
+    pub async fn audit_each(
+        &self,
+        each: impl FnMut(Entry) -> Result<(), KmsError>,
+    ) -> Result<(), KmsError> {
+        self.flush().await?;
+        let mut tx = self.db.begin_snapshot().await?;
+        audit::for_each(&mut tx, each).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Every audit entry, oldest first.
     pub async fn audit_entries(&self) -> Result<Vec<Entry>, KmsError> {
-        self.flush().await?;
-        audit::entries(&self.db).await
+        let mut out = Vec::new();
+        self.audit_each(|e| {
+            out.push(e);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
     }
 
     /// The database (for tests that tamper with it).

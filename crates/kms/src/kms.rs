@@ -93,7 +93,7 @@ impl Kms {
         let params = KdfParams::new(memory_kib);
         let kek = Kek::derive(passphrase, &params)?;
         let audit = Material::generate(KeyType::Aes256Gcm)?;
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_write().await?;
         let json = serde_json::to_string(&params).map_err(|e| KmsError::Store(e.to_string()))?;
         set_meta(&mut tx, KDF, &json).await?;
         set_meta(&mut tx, CHECK, &hex::encode(kek.check_blob()?)).await?;
@@ -103,8 +103,9 @@ impl Kms {
             &hex::encode(kek.wrap("audit", 0, &audit)?),
         )
         .await?;
+        let audit_key = hmac::Key::new(hmac::HMAC_SHA256, &audit.bytes);
+        audit::init_head(&mut tx, &audit_key).await?;
         tx.commit().await?;
-        let audit_key = audit_key(&db, &kek).await?;
         Ok(Kms {
             db,
             kek,
@@ -185,7 +186,7 @@ impl Kms {
                     version: None,
                     outcome: &outcome,
                 };
-                let mut tx = self.db.pool.begin().await?;
+                let mut tx = self.db.begin_write().await?;
                 audit::append(&mut tx, self.db.backend, &self.audit_key, &entry).await?;
                 tx.commit().await?;
                 Err(error)

@@ -26,9 +26,10 @@ mod operations;
 mod store;
 
 pub use audit::Entry as AuditEntry;
+pub use audit::{FIELD_LIMIT, clean as clean_audit_field, printable as printable_audit_field};
 pub use envelope::KdfParams;
 pub use error::KmsError;
-pub use fast::{FRESH_FOR, QUEUE_AGE, QUEUE_LIMIT};
+pub use fast::{FRESH_FOR, GROUP_LIMIT};
 pub use keys::KeyInfo;
 pub use kms::{ADMIN, Kms, NewKey};
 pub use lifecycle::{State, Use, permits};

@@ -325,8 +325,8 @@ async fn the_audit_chain_catches_edits_deletions_and_reordering(s: Store) {
         "the log holds no plaintext"
     );
     let pool = k.db().pool();
-    // Blocks: [1] create, [2] the first encrypt, [3, 4, 5] the queued
-    // data-path entries, written together.
+    // Blocks: [1] create, then one per encrypt and decrypt: each call
+    // waits for its own commit, and nothing else was writing.
     let edit = |from: &'static str, to: &'static str| {
         format!("UPDATE audit SET entries = replace(entries, '{from}', '{to}') WHERE seq = 2")
     };
@@ -361,10 +361,13 @@ async fn the_audit_chain_catches_edits_deletions_and_reordering(s: Store) {
     swap("1", "2").await;
     assert_eq!(k.audit_verify().await.expect("restored"), 5);
     // Delete the last block, then the first.
-    pool.execute("DELETE FROM audit WHERE seq = 3")
+    pool.execute("DELETE FROM audit WHERE seq = 5")
         .await
         .expect("delete the last block");
-    assert!(refused(k.audit_verify().await).contains("deleted from the end"));
+    assert!(
+        refused(k.audit_verify().await)
+            .contains("ends at entry 4 but its authenticated head is entry 5")
+    );
     pool.execute("DELETE FROM audit WHERE seq = 1")
         .await
         .expect("delete the first block");

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -30,6 +31,45 @@ pub struct AppState {
     pub(crate) passphrase: Zeroizing<String>,
     pub(crate) admins: BTreeSet<String>,
     pub(crate) limiter: Limiter,
+    pub(crate) counts: Counts,
+}
+
+/// Requests counted instead of audited one by one: those without a client
+/// certificate and those refused by the rate limiter. Anyone can send
+/// them, so a log entry each would let anyone fill the disk; a summary
+/// entry with the counts is written once per [`SUMMARY_EVERY`].
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    pub(crate) anonymous: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
+}
+
+/// How often the counted requests are summarised in the audit log.
+pub const SUMMARY_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl AppState {
+    /// Writes the summary of counted requests since the last one, if any.
+    pub(crate) async fn audit_counts(&self) -> Result<(), pkilab_kms::KmsError> {
+        let now = OffsetDateTime::now_utc();
+        for (counter, operation) in [
+            (&self.counts.anonymous, "http.anonymous"),
+            (&self.counts.rate_limited, "http.rate-limited"),
+        ] {
+            let n = counter.swap(0, Ordering::Relaxed);
+            if n > 0 {
+                let outcome = format!("{n} requests");
+                if let Err(e) = self
+                    .kms
+                    .audit_event("server", operation, None, &outcome, now)
+                    .await
+                {
+                    counter.fetch_add(n, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Who is on the other end of a connection.
@@ -118,39 +158,56 @@ pub fn router(state: Shared, body_limit: usize) -> Router {
         .with_state(state)
 }
 
-/// Rate limit before, audit after, for every request.
+/// Rate limit before, audit after. An authenticated request is answered
+/// only once its audit entry is committed (a 503 if it cannot be);
+/// anonymous and rate-limited requests are counted (see [`Counts`]).
 async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let caller = request.extensions().get::<Caller>().cloned();
-    let who = caller.as_ref().map_or_else(
-        || "anonymous".to_owned(),
-        |c| {
-            c.identity
-                .clone()
-                .unwrap_or_else(|| format!("anonymous@{}", c.addr.ip()))
-        },
-    );
-    let operation = format!("http {} {}", request.method(), request.uri().path());
-    let response = match state.limiter.take(&who) {
-        Ok(()) => next.run(request).await,
-        Err(wait) => {
-            let mut e = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                format!("too many requests from {who}: retry in {wait} s"),
-            );
-            e.retry_after = Some(wait);
-            e.into_response()
-        }
+    let identity = caller.as_ref().and_then(|c| c.identity.clone());
+    let bucket = match (&identity, &caller) {
+        (Some(identity), _) => identity.clone(),
+        (None, Some(c)) => format!("anonymous@{}", c.addr.ip()),
+        (None, None) => "anonymous".to_owned(),
     };
+    if let Err(wait) = state.limiter.take(&bucket, identity.is_none()) {
+        state.counts.rate_limited.fetch_add(1, Ordering::Relaxed);
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            format!("too many requests: retry in {wait} s"),
+        );
+        e.retry_after = Some(wait);
+        return e.into_response();
+    }
+    let Some(identity) = identity else {
+        state.counts.anonymous.fetch_add(1, Ordering::Relaxed);
+        return next.run(request).await;
+    };
+    let operation = format!("http {} {}", request.method(), request.uri().path());
+    let response = next.run(request).await;
     let outcome = response.status().as_u16().to_string();
-    if let Err(e) = state
+    match state
         .kms
-        .audit_event(&who, &operation, None, &outcome, OffsetDateTime::now_utc())
+        .audit_event(
+            &identity,
+            &operation,
+            None,
+            &outcome,
+            OffsetDateTime::now_utc(),
+        )
         .await
     {
-        tracing::error!("audit: {e}");
+        Ok(()) => response,
+        Err(e) => {
+            tracing::error!("audit: {e}");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit-unavailable",
+                "the request could not be audited, so its answer is withheld; retry later",
+            )
+            .into_response()
+        }
     }
-    response
 }
 
 async fn health() -> Json<Value> {

@@ -27,6 +27,10 @@ use crate::idle::Idle;
 use crate::limits::Limiter;
 use crate::tls::{CaView, ClientVerifier, server_identity};
 
+/// The largest request line and headers read, bytes (hyper's floor is
+/// 8 KiB); a longer head is refused before any handler runs.
+const MAX_HEAD: usize = 16 * 1024;
+
 /// A bound server, ready to run.
 pub struct Server {
     listener: TcpListener,
@@ -93,6 +97,7 @@ pub async fn bind(
         passphrase,
         admins: config.admins.clone(),
         limiter: Limiter::new(config.rate_limit),
+        counts: Default::default(),
     });
     Ok(Server {
         listener,
@@ -125,13 +130,13 @@ impl Server {
 
     /// Serves until the process ends.
     pub async fn run(self) -> Result<(), ServerError> {
-        let flusher = Arc::clone(&self.state);
+        let summariser = Arc::clone(&self.state);
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+            let mut tick = tokio::time::interval(crate::api::SUMMARY_EVERY);
             loop {
                 tick.tick().await;
-                if let Err(e) = flusher.kms.flush().await {
-                    tracing::error!("audit flush: {e}");
+                if let Err(e) = summariser.audit_counts().await {
+                    tracing::error!("audit summary: {e}");
                 }
             }
         });
@@ -170,6 +175,7 @@ impl Server {
                 let io = TokioIo::new(Idle::new(tls, config.idle_timeout));
                 let result = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
+                    .max_buf_size(MAX_HEAD)
                     .header_read_timeout(config.idle_timeout)
                     .serve_connection(io, TowerToHyperService::new(service))
                     .await;

@@ -1,0 +1,87 @@
+#![allow(clippy::panic)]
+//! Attacks on a running `pkilab serve` (on the loopback address) and its
+//! key store, each mounted as an attacker or a careless operator would,
+//! with the outcome that shows it fixed. PostgreSQL cases run against
+//! `PKILAB_TEST_POSTGRES_URL` (CI starts one with `.ci/postgres`).
+
+mod common;
+
+use common::lab::Lab;
+use common::{ok, text};
+use std::process::Command;
+
+/// How many entries `audit verify` finds (and that it finds the log
+/// intact).
+fn audited(lab: &Lab) -> usize {
+    let out = ok(&lab.kms(&["audit", "verify"]));
+    out.split("intact: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not intact: {out}"))
+}
+
+/// curl asking for `count` URLs of `path` on one keep-alive connection,
+/// without a certificate; returns the status codes.
+fn anonymous_burst(lab: &Lab, path: &str, count: usize) -> Vec<u16> {
+    let list = lab.dir.path().join("urls.txt");
+    let lines: String = (0..count)
+        .map(|_| format!("url = \"{}\"\noutput = \"/dev/null\"\n", lab.url(path)))
+        .collect();
+    std::fs::write(&list, lines).expect("write");
+    let out = Command::new("curl")
+        .args(["-sS", "-w", "%{http_code}\n", "--cacert"])
+        .arg(lab.ca().join("root.crt"))
+        .arg("--config")
+        .arg(&list)
+        .output()
+        .expect("curl");
+    text(&out.stdout)
+        .lines()
+        .map(|l| l.trim().parse().unwrap_or(0))
+        .collect()
+}
+
+#[test]
+fn anonymous_requests_are_counted_and_audited_fields_are_bounded_and_escaped() {
+    let lab = Lab::start("rate-limit: { per-second: 10000, burst: 10000 }\n");
+    let before = audited(&lab);
+    // 8 KB paths without a certificate: each used to become an audit entry.
+    let long = format!("/v1/{}", "a".repeat(8000));
+    let statuses = anonymous_burst(&lab, &long, 200);
+    assert_eq!(statuses.len(), 200);
+    assert!(statuses.iter().all(|s| *s == 404), "{statuses:?}");
+    assert_eq!(
+        audited(&lab),
+        before,
+        "anonymous requests are counted, not audited one by one"
+    );
+    // A client puts a line break, a terminal escape and 8 KB into a key
+    // name in the URL.
+    let alice = lab.client("alice");
+    let name = format!("evil%0Aforged%20entry%1B%5B31m{}", "b".repeat(8000));
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        &format!("/v1/keys/{name}/encrypt"),
+        Some(r#"{"plaintext":""}"#),
+        &[],
+    );
+    assert!(status == 400 || status == 404, "{status} {body}");
+    let out = lab.kms(&["audit", "show"]);
+    let log = ok(&out);
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "no raw escape reaches the terminal: {log}"
+    );
+    assert!(log.contains("evil\\nforged entry\\u{1b}[31m"), "{log}");
+    assert!(
+        !log.lines().any(|l| l.starts_with("forged")),
+        "no forged line: {log}"
+    );
+    assert!(
+        log.lines().all(|l| l.len() < 1500),
+        "every field is bounded: {log}"
+    );
+    assert!(log.contains("more characters]"), "{log}");
+}
