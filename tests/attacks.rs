@@ -6,9 +6,13 @@
 
 mod common;
 
-use common::lab::Lab;
-use common::{ok, text};
+use common::lab::{Lab, PASSPHRASE};
+use common::{ok, s, text};
 use std::process::Command;
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
 
 /// How many entries `audit verify` finds (and that it finds the log
 /// intact).
@@ -84,4 +88,67 @@ fn anonymous_requests_are_counted_and_audited_fields_are_bounded_and_escaped() {
         "every field is bounded: {log}"
     );
     assert!(log.contains("more characters]"), "{log}");
+}
+
+/// Stops the server with SIGTERM (it releases its lease) and waits.
+fn stop(lab: &mut Lab) {
+    let pid = lab.server.id().to_string();
+    let out = Command::new("kill")
+        .args(["-TERM", &pid])
+        .output()
+        .expect("kill");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let status = lab.server.wait().expect("the server exits");
+    assert!(status.success(), "clean exit: {status:?}");
+}
+
+#[test]
+fn a_passphrase_change_is_refused_while_the_server_holds_the_store() {
+    let mut lab = Lab::start("{}");
+    let alice = lab.client("alice");
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys",
+        Some(r#"{"name":"orders","type":"aes-256-gcm"}"#),
+        &[],
+    );
+    assert_eq!(status, 201, "{body}");
+    let mut change = common::command(&["kms", "--db", &lab.db(), "passphrase"], PASSPHRASE);
+    change.env("PKILAB_NEW_PASSPHRASE", "a new passphrase");
+    let refused = change.output().expect("pkilab");
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stdout));
+    assert!(
+        text(&refused.stderr).contains("holds this key store"),
+        "{}",
+        text(&refused.stderr)
+    );
+    // Everything the server acknowledges now stays readable.
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys",
+        Some(r#"{"name":"later","type":"aes-256-gcm"}"#),
+        &[],
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys/later/encrypt",
+        Some(r#"{"plaintext":"a2VwdA=="}"#),
+        &[],
+    );
+    assert_eq!(status, 200, "{body}");
+    let sealed = json(&body)["ciphertext"].as_str().expect("ct").to_owned();
+    stop(&mut lab);
+    let changed = change.output().expect("pkilab");
+    assert_eq!(changed.status.code(), Some(0), "{}", text(&changed.stderr));
+    let sealed_file = lab.dir.path().join("sealed.txt");
+    std::fs::write(&sealed_file, sealed).expect("write");
+    let opened = common::run(
+        &["kms", "--db", &lab.db(), "decrypt", "-i", s(&sealed_file)],
+        "a new passphrase",
+    );
+    assert_eq!(ok(&opened), "kept");
 }

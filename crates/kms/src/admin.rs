@@ -105,6 +105,8 @@ impl Kms {
         let params = KdfParams::new(memory_kib);
         let new_kek = Kek::derive(new_passphrase, &params)?;
         let mut tx = self.begin().await?;
+        self.fence_exclusive(&mut tx).await?;
+        self.no_live_lease(&mut tx).await?;
         let rows = sqlx::query("SELECT v.key_name, v.version, v.wrapped, k.key_type FROM versions v JOIN keys k ON k.name = v.key_name WHERE v.wrapped IS NOT NULL")
             .fetch_all(&mut *tx).await?;
         for row in rows {
@@ -147,7 +149,8 @@ impl Kms {
             .unwrap("audit", 0, KeyType::Aes256Gcm, &audit_wrapped)?;
         let json = serde_json::to_string(&params).map_err(|e| KmsError::Store(e.to_string()))?;
         set_meta(&mut tx, KDF, &json).await?;
-        set_meta(&mut tx, CHECK, &hex::encode(new_kek.check_blob()?)).await?;
+        let check = hex::encode(new_kek.check_blob()?);
+        set_meta(&mut tx, CHECK, &check).await?;
         set_meta(
             &mut tx,
             AUDIT_KEY,
@@ -165,6 +168,7 @@ impl Kms {
         audit::append(&mut tx, self.db.backend, &self.audit_key, &entry).await?;
         tx.commit().await?;
         self.kek = new_kek;
+        self.check = check;
         Ok(())
     }
 

@@ -34,6 +34,7 @@ impl Kms {
         let at = now.unix_timestamp();
         let mut tx = self.begin().await?;
         let result = async {
+            self.fence(&mut tx).await?;
             let mut key = self.load(&mut tx, name, at).await?;
             self.authorize(&mut tx, actor, Some(&key), grant).await?;
             let edited = edit(&mut key, at)?;

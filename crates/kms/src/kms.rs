@@ -45,6 +45,9 @@ pub struct Kms {
     pub(crate) audit_key: hmac::Key,
     pub(crate) cache: Mutex<HashMap<(String, i64), Arc<Material>>>,
     pub(crate) fast: crate::fast::FastState,
+    /// The passphrase check this process's KEK made or verified (hex): a
+    /// different one in the store means the passphrase changed since.
+    pub(crate) check: String,
 }
 
 impl std::fmt::Debug for Kms {
@@ -96,7 +99,8 @@ impl Kms {
         let mut tx = db.begin_write().await?;
         let json = serde_json::to_string(&params).map_err(|e| KmsError::Store(e.to_string()))?;
         set_meta(&mut tx, KDF, &json).await?;
-        set_meta(&mut tx, CHECK, &hex::encode(kek.check_blob()?)).await?;
+        let check = hex::encode(kek.check_blob()?);
+        set_meta(&mut tx, CHECK, &check).await?;
         set_meta(
             &mut tx,
             AUDIT_KEY,
@@ -112,6 +116,7 @@ impl Kms {
             audit_key,
             cache: Mutex::new(HashMap::new()),
             fast: crate::fast::FastState::default(),
+            check,
         })
     }
 
@@ -129,9 +134,11 @@ impl Kms {
         let check = db
             .meta(CHECK)
             .await?
-            .and_then(|h| hex::decode(h).ok())
             .ok_or_else(|| KmsError::Store("the passphrase check is missing".into()))?;
-        kek.verify(&check)?;
+        kek.verify(
+            &hex::decode(&check)
+                .map_err(|_| KmsError::Store("the passphrase check is not hex".into()))?,
+        )?;
         let audit_key = audit_key(&db, &kek).await?;
         Ok(Kms {
             db,
@@ -139,6 +146,7 @@ impl Kms {
             audit_key,
             cache: Mutex::new(HashMap::new()),
             fast: crate::fast::FastState::default(),
+            check,
         })
     }
 
@@ -327,6 +335,7 @@ impl Kms {
         if keys::load(tx, &new.name, at).await.is_ok() {
             return Err(KmsError::Duplicate(new.name.clone()));
         }
+        self.fence(tx).await?;
         let material = match material {
             Some(m) if m.key_type == new.key_type => m,
             Some(m) => {

@@ -17,6 +17,7 @@ mod envelope;
 mod error;
 mod exports;
 mod fast;
+mod fence;
 mod keys;
 mod kms;
 mod lifecycle;
@@ -30,6 +31,7 @@ pub use audit::{FIELD_LIMIT, clean as clean_audit_field, printable as printable_
 pub use envelope::KdfParams;
 pub use error::KmsError;
 pub use fast::{FRESH_FOR, GROUP_LIMIT};
+pub use fence::LEASE_FOR;
 pub use keys::KeyInfo;
 pub use kms::{ADMIN, Kms, NewKey};
 pub use lifecycle::{State, Use, permits};

@@ -71,6 +71,7 @@ impl Kms {
                 return Err(KmsError::Forbidden(format!("only '{ADMIN}' enrolls identities for TOTP")));
             }
             crate::keys::valid_name(identity)?;
+            self.fence(&mut tx).await?;
             let mut secret = Zeroizing::new(vec![0u8; 20]);
             SystemRandom::new()
                 .fill(&mut secret)

@@ -124,10 +124,15 @@ impl Kms {
                     key.name
                 ))
             })?;
-        let material = Arc::new(
-            self.kek
-                .unwrap(&key.name, version, key.key_type, &wrapped)?,
-        );
+        let material = match self.kek.unwrap(&key.name, version, key.key_type, &wrapped) {
+            Ok(material) => Arc::new(material),
+            Err(e) => {
+                // Wrapped under a passphrase set after this process
+                // started, rather than damaged: say so.
+                self.fence(tx).await?;
+                return Err(e);
+            }
+        };
         self.cache
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

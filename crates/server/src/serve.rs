@@ -128,8 +128,35 @@ impl Server {
             .map_err(|e| ServerError::Setup(e.to_string()))
     }
 
-    /// Serves until the process ends.
+    /// Serves until SIGINT or SIGTERM; holds a lease on the key store
+    /// meanwhile (see `pkilab_kms::LEASE_FOR`), released on the way out.
     pub async fn run(self) -> Result<(), ServerError> {
+        let holder = format!(
+            "pkilab serve on {} (pid {})",
+            self.local_addr()?,
+            std::process::id()
+        );
+        self.state.kms.hold_lease(&holder).await?;
+        let renewer = Arc::clone(&self.state);
+        let renewed_as = holder.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(pkilab_kms::LEASE_FOR / 3);
+            loop {
+                tick.tick().await;
+                if let Err(e) = renewer.kms.hold_lease(&renewed_as).await {
+                    tracing::error!("key store lease: {e}");
+                }
+            }
+        });
+        let result = self.serve().await;
+        if let Err(e) = self.state.kms.release_lease(&holder).await {
+            tracing::warn!("key store lease not released (it lapses by itself): {e}");
+        }
+        self.state.audit_counts().await?;
+        result
+    }
+
+    async fn serve(&self) -> Result<(), ServerError> {
         let summariser = Arc::clone(&self.state);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(crate::api::SUMMARY_EVERY);
@@ -140,8 +167,14 @@ impl Server {
                 }
             }
         });
+        let stop = stop_signal();
+        tokio::pin!(stop);
         loop {
-            let (tcp, addr) = match self.listener.accept().await {
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                () = &mut stop => return Ok(()),
+            };
+            let (tcp, addr) = match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
                     tracing::warn!("accept: {e}");
@@ -184,5 +217,28 @@ impl Server {
                 }
             });
         }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
