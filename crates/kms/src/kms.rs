@@ -202,6 +202,29 @@ impl Kms {
         }
     }
 
+    /// Records a refusal inside `tx` and commits it with whatever `tx`
+    /// changed (a failure count that must survive the refusal).
+    pub(crate) async fn refuse_committing<T>(
+        &self,
+        mut tx: Tx<'_>,
+        (actor, operation): (&str, &str),
+        now: i64,
+        error: KmsError,
+    ) -> Result<T, KmsError> {
+        let outcome = format!("refused: {error}");
+        let entry = Record {
+            at: now,
+            actor,
+            operation,
+            key: None,
+            version: None,
+            outcome: &outcome,
+        };
+        audit::append(&mut tx, self.db.backend, &self.audit_key, &entry).await?;
+        tx.commit().await?;
+        Err(error)
+    }
+
     /// Loads a key inside `tx`, recording expiry or destruction that came due.
     pub(crate) async fn load(
         &self,

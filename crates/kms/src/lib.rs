@@ -36,5 +36,5 @@ pub use keys::KeyInfo;
 pub use kms::{ADMIN, Kms, NewKey};
 pub use lifecycle::{State, Use, permits};
 pub use material::{KeyType, Material, verify_with_spki};
-pub use mfa::{STEP as TOTP_STEP, totp_code};
+pub use mfa::{FREE_FAILURES, LOCKOUT_BASE, LOCKOUT_MAX, STEP as TOTP_STEP, totp_code};
 pub use store::{Backend, Db};

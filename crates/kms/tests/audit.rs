@@ -9,10 +9,11 @@ on_both!(
     emptying_the_log_of_a_store_with_keys_is_caught,
     restoring_an_earlier_head_is_caught_by_an_unaudited_key,
     a_head_kept_outside_catches_a_rollback_of_the_whole_store,
+    concurrent_writers_all_succeed_and_chain_in_one_log,
 );
 
-use common::{NOW, Store, new_key};
-use pkilab_kms::{ADMIN, KeyType};
+use common::{NOW, PASSPHRASE, Store, new_key};
+use pkilab_kms::{ADMIN, KeyType, Kms};
 use sqlx::{Executor, Row};
 
 async fn emptying_the_log_of_a_store_with_keys_is_caught(s: Store) {
@@ -88,4 +89,29 @@ async fn a_head_kept_outside_catches_a_rollback_of_the_whole_store(s: Store) {
     );
     assert!(k.audit_contains("0:00").await.is_ok());
     assert!(k.audit_contains("nonsense").await.is_err());
+}
+
+/// Eight processes create keys at once: every creation succeeds (the head
+/// is updated in place, so a writer waiting for its lock finds it), and
+/// the log holds them all, in one chain.
+async fn concurrent_writers_all_succeed_and_chain_in_one_log(s: Store) {
+    let mut writers = Vec::new();
+    for _ in 0..8 {
+        writers.push(Kms::open(&s.location, PASSPHRASE).await.expect("open"));
+    }
+    let results =
+        futures_util::future::join_all(writers.iter().enumerate().map(|(w, k)| async move {
+            let mut out = Vec::new();
+            for i in 0..5 {
+                let name = format!("w{w}-k{i}");
+                let new = new_key(&name, KeyType::Aes256Gcm);
+                out.push(k.create(ADMIN, &new, NOW).await.map(|_| ()));
+                out.push(k.encrypt(ADMIN, &name, b"", b"x", NOW).await.map(|_| ()));
+            }
+            out
+        }))
+        .await;
+    let failed: Vec<_> = results.iter().flatten().filter(|r| r.is_err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(s.kms.audit_verify().await.expect("intact"), 80);
 }
