@@ -152,3 +152,90 @@ fn a_passphrase_change_is_refused_while_the_server_holds_the_store() {
     );
     assert_eq!(ok(&opened), "kept");
 }
+
+/// Repeats `attempt` until it returns `Some`, for at most ten seconds.
+fn within_seconds<T>(mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
+    for _ in 0..100 {
+        if let Some(done) = attempt() {
+            return Some(done);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    None
+}
+
+#[test]
+fn a_revoked_admin_is_refused_and_the_log_names_the_admin() {
+    let lab = Lab::start("admins: [ops]\n");
+    let alice = lab.client("alice");
+    let ops = lab.client("ops");
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys",
+        Some(r#"{"name":"orders","type":"aes-256-gcm"}"#),
+        &[],
+    );
+    assert_eq!(status, 201, "{body}");
+    let (_, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys/orders/encrypt",
+        Some(r#"{"plaintext":"cGF5"}"#),
+        &[],
+    );
+    let sealed = json(&body)["ciphertext"].as_str().expect("ct").to_owned();
+    let decrypt = format!(r#"{{"ciphertext":"{sealed}"}}"#);
+    // The admin role reaches alice's key.
+    let (status, body, ..) = lab.curl(
+        Some(&ops),
+        "POST",
+        "/v1/keys/orders/decrypt",
+        Some(&decrypt),
+        &[],
+    );
+    assert_eq!(status, 200, "{body}");
+    ok(&lab.kms(&["revoke-identity", "ops"]));
+    let refused = within_seconds(|| {
+        let (status, body, ..) = lab.curl(
+            Some(&ops),
+            "POST",
+            "/v1/keys/orders/decrypt",
+            Some(&decrypt),
+            &[],
+        );
+        (status != 200).then_some((status, body))
+    })
+    .expect("the revocation applies");
+    assert_eq!(refused.0, 403, "{}", refused.1);
+    assert!(
+        refused.1.contains("identity 'ops' is revoked"),
+        "{}",
+        refused.1
+    );
+    let (status, body, ..) = lab.curl(
+        Some(&ops),
+        "POST",
+        "/v1/keys",
+        Some(r#"{"name":"mine","type":"aes-256-gcm"}"#),
+        &[],
+    );
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(lab.curl(Some(&ops), "GET", "/v1/keys", None, &[]).0, 403);
+    // Every entry names ops, none the shared name.
+    let log = ok(&lab.kms(&["audit", "show"]));
+    let decrypts: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" decrypt ") && l.contains("orders"))
+        .collect();
+    assert!(decrypts.len() >= 2, "{log}");
+    assert!(
+        decrypts.iter().all(|l| l.contains("  ops ")),
+        "{decrypts:#?}"
+    );
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("  admin ") && l.contains("http ")),
+        "{log}"
+    );
+}

@@ -66,11 +66,8 @@ impl Kms {
         let at = now.unix_timestamp();
         let mut tx = self.begin().await?;
         let result = async {
-            if actor != ADMIN {
-                return Err(KmsError::Forbidden(format!(
-                    "only '{ADMIN}' revokes identities"
-                )));
-            }
+            self.require_admin(&mut tx, actor, "revokes identities")
+                .await?;
             keys::valid_name(identity)?;
             sqlx::query("DELETE FROM identities WHERE name = $1")
                 .bind(identity.to_owned())

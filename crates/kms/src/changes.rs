@@ -106,7 +106,7 @@ impl Kms {
             .await?;
         if after == Duration::ZERO {
             // Due at once: loading it again carries the destruction out.
-            return self.show(name, now).await;
+            return self.show(actor, name, now).await;
         }
         Ok(key)
     }

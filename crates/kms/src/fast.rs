@@ -22,7 +22,7 @@ use sqlx::Row;
 use crate::audit::{self, Record};
 use crate::error::KmsError;
 use crate::keys::{KeyInfo, Tx};
-use crate::kms::{ADMIN, Kms};
+use crate::kms::Kms;
 use crate::lifecycle::{Use, permits};
 
 /// How long cached key metadata and revocations are trusted.
@@ -132,7 +132,7 @@ impl Kms {
         if self.revoked_identities().await?.contains(actor) {
             return Err(KmsError::RevokedIdentity(actor.to_owned()));
         }
-        let allowed = actor == ADMIN
+        let allowed = self.is_admin(actor)
             || key.owner == actor
             || key
                 .grants

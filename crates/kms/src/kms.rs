@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::hmac;
-use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 
 use crate::audit::{self, Record};
@@ -18,7 +17,8 @@ use crate::lifecycle::State;
 use crate::material::{KeyType, Material};
 use crate::store::{Db, set_meta};
 
-/// The operator identity: may do everything, on every key.
+/// The operator identity of the command line: always holds the admin
+/// role. Other identities hold it when [`Kms::set_admins`] names them.
 pub const ADMIN: &str = "admin";
 
 /// A key to create.
@@ -45,6 +45,9 @@ pub struct Kms {
     pub(crate) audit_key: hmac::Key,
     pub(crate) cache: Mutex<HashMap<(String, i64), Arc<Material>>>,
     pub(crate) fast: crate::fast::FastState,
+    /// Identities with the admin role besides [`ADMIN`] (see
+    /// [`Kms::set_admins`]).
+    pub(crate) admins: std::sync::RwLock<std::collections::BTreeSet<String>>,
     /// The passphrase check this process's KEK made or verified (hex): a
     /// different one in the store means the passphrase changed since.
     pub(crate) check: String,
@@ -116,6 +119,7 @@ impl Kms {
             audit_key,
             cache: Mutex::new(HashMap::new()),
             fast: crate::fast::FastState::default(),
+            admins: Default::default(),
             check,
         })
     }
@@ -146,6 +150,7 @@ impl Kms {
             audit_key,
             cache: Mutex::new(HashMap::new()),
             fast: crate::fast::FastState::default(),
+            admins: Default::default(),
             check,
         })
     }
@@ -258,8 +263,9 @@ impl Kms {
             .retain(|(n, _), _| n != name);
     }
 
-    /// Refuses revoked identities, and callers that neither own the key nor
-    /// hold a grant for `operation` on it.
+    /// Refuses revoked identities (admins included), and callers that
+    /// neither hold the admin role, nor own the key, nor hold a grant for
+    /// `operation` on it.
     pub(crate) async fn authorize(
         &self,
         tx: &mut Tx<'_>,
@@ -267,19 +273,10 @@ impl Kms {
         key: Option<&KeyInfo>,
         operation: &str,
     ) -> Result<(), KmsError> {
-        let revoked: Option<Option<i64>> =
-            sqlx::query("SELECT revoked_at FROM identities WHERE name = $1")
-                .bind(actor.to_owned())
-                .fetch_optional(&mut **tx)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?;
-        if revoked.flatten().is_some() {
-            return Err(KmsError::RevokedIdentity(actor.to_owned()));
-        }
+        self.refuse_revoked(tx, actor).await?;
         match key {
             None => Ok(()),
-            Some(_) if actor == ADMIN => Ok(()),
+            Some(_) if self.is_admin(actor) => Ok(()),
             Some(k) if k.owner == actor => Ok(()),
             Some(k)
                 if k.grants
@@ -330,6 +327,11 @@ impl Kms {
         self.authorize(tx, actor, None, "create").await?;
         if let Some(owner) = &new.owner {
             keys::valid_name(owner)?;
+            if owner != actor && !self.is_admin(actor) {
+                return Err(KmsError::Forbidden(format!(
+                    "'{actor}' may create keys for itself only: creating one for '{owner}' needs the admin role"
+                )));
+            }
         }
         let positive = |d: Option<Duration>, what: &str| match d {
             Some(d) if d <= Duration::ZERO => {
@@ -381,23 +383,39 @@ impl Kms {
         Ok(done(key, Some(1)))
     }
 
-    /// Every key, as of `now`.
-    pub async fn list(&self, now: OffsetDateTime) -> Result<Vec<KeyInfo>, KmsError> {
+    /// Every key `actor` may see (all of them for the admin role; else
+    /// those it owns or holds a grant on), as of `now`.
+    pub async fn list(&self, actor: &str, now: OffsetDateTime) -> Result<Vec<KeyInfo>, KmsError> {
         let at = now.unix_timestamp();
         let mut tx = self.begin().await?;
+        self.refuse_revoked(&mut tx, actor).await?;
         let mut out = Vec::new();
         for name in keys::names(&mut tx).await? {
-            out.push(self.load(&mut tx, &name, at).await?);
+            let key = self.load(&mut tx, &name, at).await?;
+            if self.may_see(actor, &key) {
+                out.push(key);
+            }
         }
         tx.commit().await?;
         Ok(out)
     }
 
-    /// One key, as of `now`.
-    pub async fn show(&self, name: &str, now: OffsetDateTime) -> Result<KeyInfo, KmsError> {
+    /// One key, as of `now`, if `actor` may see it.
+    pub async fn show(
+        &self,
+        actor: &str,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<KeyInfo, KmsError> {
         let mut tx = self.begin().await?;
+        self.refuse_revoked(&mut tx, actor).await?;
         let key = self.load(&mut tx, name, now.unix_timestamp()).await?;
         tx.commit().await?;
+        if !self.may_see(actor, &key) {
+            return Err(KmsError::Forbidden(format!(
+                "'{actor}' has no access to key '{name}'"
+            )));
+        }
         Ok(key)
     }
 
@@ -410,7 +428,7 @@ impl Kms {
     ) -> Result<Vec<String>, KmsError> {
         let at = now.unix_timestamp();
         let mut rotated = Vec::new();
-        for key in self.list(now).await? {
+        for key in self.list(actor, now).await? {
             let due = key
                 .rotate_every
                 .is_some_and(|every| key.rotated_at + every <= at);

@@ -24,6 +24,7 @@ mod lifecycle;
 mod material;
 mod mfa;
 mod operations;
+mod roles;
 mod store;
 
 pub use audit::Entry as AuditEntry;

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::error::KmsError;
-use crate::kms::{ADMIN, Kms, done};
+use crate::kms::{Kms, done};
 use crate::material::{KeyType, Material};
 
 /// Seconds per TOTP step.
@@ -95,9 +95,7 @@ impl Kms {
         let at = now.unix_timestamp();
         let mut tx = self.begin().await?;
         let result = async {
-            if actor != ADMIN {
-                return Err(KmsError::Forbidden(format!("only '{ADMIN}' enrolls identities for TOTP")));
-            }
+            self.require_admin(&mut tx, actor, "enrolls identities for TOTP").await?;
             crate::keys::valid_name(identity)?;
             self.fence(&mut tx).await?;
             let mut secret = Zeroizing::new(vec![0u8; 20]);

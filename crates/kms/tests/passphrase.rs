@@ -79,7 +79,7 @@ async fn a_process_with_the_old_kek_refuses_to_wrap(mut s: Store) {
         assert_eq!(&opened[..], plain);
     }
     assert!(matches!(
-        reopened.show("after", NOW).await,
+        reopened.show(ADMIN, "after", NOW).await,
         Err(KmsError::UnknownKey(_))
     ));
     assert_eq!(

@@ -81,12 +81,10 @@ pub struct Caller {
     pub addr: SocketAddr,
 }
 
-/// An authenticated caller: the certificate CN, and the name the KMS acts
-/// for (`admin` for the admin role).
+/// An authenticated caller: the CN of its verified certificate. Roles and
+/// access are the KMS's to decide, from this identity.
 pub(crate) struct Actor {
     pub(crate) identity: String,
-    pub(crate) kms_actor: String,
-    pub(crate) admin: bool,
 }
 
 impl AppState {
@@ -95,26 +93,16 @@ impl AppState {
             .identity
             .clone()
             .ok_or_else(ApiError::unauthenticated)?;
-        let admin = self.admins.contains(&identity);
-        if identity == ADMIN && !admin {
+        if identity == ADMIN && !self.admins.contains(&identity) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 format!(
-                    "the name '{ADMIN}' is reserved for the operator role; this certificate does not hold it"
+                    "the name '{ADMIN}' is reserved for the operator; this server does not list it under admins"
                 ),
             ));
         }
-        let kms_actor = if admin {
-            ADMIN.to_owned()
-        } else {
-            identity.clone()
-        };
-        Ok(Actor {
-            identity,
-            kms_actor,
-            admin,
-        })
+        Ok(Actor { identity })
     }
 
     /// Checks the `X-Pkilab-Totp` code of a destructive operation.
@@ -276,7 +264,7 @@ async fn issue_cert(
     let actor = state.actor(&caller)?;
     let Json(request) = body?;
     let name = request.name.unwrap_or_else(|| actor.identity.clone());
-    if name != actor.identity && !actor.admin {
+    if name != actor.identity && !state.kms.is_admin(&actor.identity) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -343,7 +331,8 @@ async fn revoke_cert(
         .parse()
         .map_err(|e: pkilab_ca::RequestError| ApiError::bad_request(e.to_string()))?;
     state.second_factor(&actor, &headers).await?;
-    let (identity, admin) = (actor.identity.clone(), actor.admin);
+    let admin = state.kms.is_admin(&actor.identity);
+    let identity = actor.identity.clone();
     let text = serial.to_string();
     with_store(&state, move |store, passphrase| {
         let owner = store

@@ -75,6 +75,7 @@ pub async fn bind(
     } else {
         Kms::open(db, passphrase.as_bytes()).await?
     };
+    kms.set_admins(config.admins.iter().cloned());
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = Arc::new(ClientVerifier::new(Arc::clone(&ca), &provider));
     let mut tls = ServerConfig::builder_with_provider(provider)
@@ -108,15 +109,16 @@ pub async fn bind(
     })
 }
 
+/// The identity a certificate proves: its one CN. A subject with several
+/// CNs names no identity (which one would it be?), so the connection is
+/// treated as anonymous.
 fn common_name(der: &[u8]) -> Option<String> {
     let (_, cert) = X509Certificate::from_der(der).ok()?;
-    let cn = cert
-        .subject()
-        .iter_common_name()
-        .next()?
-        .as_str()
-        .ok()?
-        .to_owned();
+    let mut names = cert.subject().iter_common_name();
+    let cn = names.next()?.as_str().ok()?.to_owned();
+    if names.next().is_some() {
+        return None;
+    }
     Some(cn)
 }
 
