@@ -239,3 +239,113 @@ fn a_revoked_admin_is_refused_and_the_log_names_the_admin() {
         "{log}"
     );
 }
+
+fn totp_secret(lab: &Lab, identity: &str) -> Vec<u8> {
+    let uri = ok(&lab.kms(&["mfa", "enroll", identity]));
+    let encoded = uri
+        .split("secret=")
+        .nth(1)
+        .and_then(|s| s.split('&').next())
+        .expect("secret");
+    let (mut out, mut buffer, mut bits) = (Vec::new(), 0u32, 0u32);
+    for c in encoded.bytes() {
+        let v = if c.is_ascii_uppercase() {
+            c - b'A'
+        } else {
+            c - b'2' + 26
+        };
+        buffer = (buffer << 5) | u32::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    out
+}
+
+/// The current TOTP code of `secret`, as a request header.
+fn totp_header(secret: &[u8]) -> String {
+    let step = time::OffsetDateTime::now_utc().unix_timestamp() / pkilab_kms::TOTP_STEP;
+    format!("x-pkilab-totp: {:06}", pkilab_kms::totp_code(secret, step))
+}
+
+#[test]
+fn on_postgresql_concurrent_clients_succeed_and_a_totp_code_works_once() {
+    let Some(db) = common::lab::postgres_database() else {
+        return;
+    };
+    let lab = Lab::start_on(
+        "rate-limit: { per-second: 10000, burst: 10000 }\n",
+        Some(db),
+    );
+    let alice = lab.client("alice");
+    let statuses: Vec<(u16, String)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|w| {
+                let (lab, alice) = (&lab, &alice);
+                scope.spawn(move || {
+                    (0..5)
+                        .map(|i| {
+                            let body = format!(r#"{{"name":"w{w}-k{i}","type":"aes-256-gcm"}}"#);
+                            let (status, body, ..) =
+                                lab.curl(Some(alice), "POST", "/v1/keys", Some(&body), &[]);
+                            (status, body)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    let failed: Vec<_> = statuses.iter().filter(|(s, _)| *s != 201).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    // One TOTP code, sent three times at once for three destructive
+    // operations: exactly one goes through.
+    for name in ["t0", "t1", "t2"] {
+        let body = format!(r#"{{"name":"{name}","type":"aes-256-gcm"}}"#);
+        assert_eq!(
+            lab.curl(Some(&alice), "POST", "/v1/keys", Some(&body), &[])
+                .0,
+            201
+        );
+    }
+    let secret = totp_secret(&lab, "alice");
+    let header = totp_header(&secret);
+    let answers: Vec<(u16, String)> = std::thread::scope(|scope| {
+        let calls: Vec<_> = ["t0", "t1", "t2"]
+            .iter()
+            .map(|name| {
+                let (lab, alice, header) = (&lab, &alice, &header);
+                scope.spawn(move || {
+                    let (status, body, ..) = lab.curl(
+                        Some(alice),
+                        "POST",
+                        &format!("/v1/keys/{name}/revoke"),
+                        Some("{}"),
+                        &[header],
+                    );
+                    (status, body)
+                })
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().expect("call")).collect()
+    });
+    assert_eq!(
+        answers.iter().filter(|(s, _)| *s == 200).count(),
+        1,
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|(s, b)| *s == 403 && b.contains("already used"))
+            .count(),
+        2,
+        "{answers:?}"
+    );
+    assert!(ok(&lab.kms(&["audit", "verify"])).contains("intact"));
+}

@@ -34,7 +34,8 @@ impl Lab {
         Lab::start_on(config, None)
     }
 
-    /// The same over the key store `db` (a PostgreSQL URL), when given.
+    /// The same over the key store `db` (a PostgreSQL URL, initialised
+    /// here), when given.
     pub fn start_on(config: &str, db: Option<String>) -> Lab {
         let dir = tempfile::tempdir().expect("temp");
         let ca = dir.path().join("ca");
@@ -50,7 +51,13 @@ impl Lab {
         ]));
         let config_path = dir.path().join("server.yaml");
         std::fs::write(&config_path, config).expect("config");
-        let db = db.unwrap_or_else(|| s(&dir.path().join("kms.db")).to_owned());
+        let db = match db {
+            Some(url) => {
+                ok(&pkilab(&["kms", "--db", &url, "init"]));
+                url
+            }
+            None => s(&dir.path().join("kms.db")).to_owned(),
+        };
         let (server, port) = serve(&ca, &db, &config_path, PASSPHRASE, 0);
         Lab {
             dir,
@@ -190,4 +197,44 @@ fn serve(
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no address in '{line}'"));
     (server, port)
+}
+
+/// A fresh, empty PostgreSQL database for a key store, when
+/// `PKILAB_TEST_POSTGRES_URL` names a server; with `PKILAB_REQUIRE_POSTGRES`
+/// set (as CI sets it) a missing server fails the test.
+pub fn postgres_database() -> Option<String> {
+    use sqlx::Executor;
+    let Ok(base) = std::env::var("PKILAB_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("PKILAB_REQUIRE_POSTGRES").is_err(),
+            "PKILAB_REQUIRE_POSTGRES is set but PKILAB_TEST_POSTGRES_URL is not: run `eval \"$(bash .ci/postgres)\"`"
+        );
+        eprintln!("PKILAB_TEST_POSTGRES_URL is unset: the PostgreSQL case is skipped");
+        return None;
+    };
+    let name = format!(
+        "pkilab_e2e_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let admin = sqlx::AnyPool::connect(&base)
+            .await
+            .expect("PostgreSQL reachable");
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create database");
+        admin.close().await;
+    });
+    let (server, _) = base.rsplit_once('/').expect("URL with a database");
+    Some(format!("{server}/{name}"))
 }
