@@ -349,3 +349,154 @@ fn on_postgresql_concurrent_clients_succeed_and_a_totp_code_works_once() {
     );
     assert!(ok(&lab.kms(&["audit", "verify"])).contains("intact"));
 }
+
+/// `openssl s_client` as `client` (or anonymous), kept open: what it
+/// prints arrives on the returned channel, line by line.
+fn s_client(
+    lab: &Lab,
+    client: Option<&(std::path::PathBuf, std::path::PathBuf)>,
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    std::sync::mpsc::Receiver<String>,
+) {
+    use std::io::BufRead;
+    let mut c = Command::new("openssl");
+    c.args([
+        "s_client",
+        "-quiet",
+        "-ign_eof",
+        "-connect",
+        &format!("127.0.0.1:{}", lab.port),
+        "-CAfile",
+    ])
+    .arg(lab.ca().join("root.crt"));
+    if let Some((cert, key)) = client {
+        c.arg("-cert")
+            .arg(cert)
+            .arg("-key")
+            .arg(key)
+            .args(["-pass", &format!("pass:{PASSPHRASE}")]);
+    }
+    let mut child = c
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl");
+    let stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, stdin, receive)
+}
+
+/// Waits (at most `seconds`) for a line containing `what`.
+fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, what: &str, seconds: u64) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(what) => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// Waits (at most `seconds`) for `child` to exit.
+fn exits_within(child: &mut std::process::Child, seconds: u64) -> bool {
+    for _ in 0..seconds * 10 {
+        if let Ok(Some(_)) = child.try_wait() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn a_revoked_certificate_loses_its_open_keep_alive_connection() {
+    use std::io::Write;
+    let lab = Lab::start("idle-timeout: 1h\nrequest-timeout: 1h\n");
+    let carol = lab.client("carol");
+    let (mut child, mut stdin, lines) = s_client(&lab, Some(&carol));
+    let request = b"GET /v1/keys HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    stdin.write_all(request).expect("write");
+    assert!(wait_for_line(&lines, "HTTP/1.1 200", 20), "served before");
+    ok(&common::lab::pkilab(&[
+        "ca",
+        "revoke",
+        "--dir",
+        s(&lab.ca()),
+        "--cert",
+        &format!("{}/carol.crt", lab.dir.path().display()),
+        "--reason",
+        "key-compromise",
+    ]));
+    ok(&common::lab::pkilab(&["ca", "crl", "--dir", s(&lab.ca())]));
+    let closed = exits_within(&mut child, 20);
+    if !closed {
+        let _ = child.kill();
+    }
+    assert!(closed, "the server closes carol's open connection");
+}
+
+#[test]
+fn connections_are_capped_per_address_and_slow_clients_are_cut_off() {
+    use std::io::{Read, Write};
+    let lab = Lab::start(
+        "max-connections-per-address: 4\nhandshake-timeout: 1h\nidle-timeout: 1h\nrequest-timeout: 2s\nheader-timeout: 2s\n",
+    );
+    // Four silent connections hold their slots (the handshake deadline is
+    // an hour); the next six are closed at once.
+    let held: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", lab.port)).expect("connect"))
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for _ in 0..6 {
+        let mut extra = std::net::TcpStream::connect(("127.0.0.1", lab.port)).expect("connect");
+        extra
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .expect("timeout");
+        let mut buffer = [0u8; 8];
+        match extra.read(&mut buffer) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("a fifth connection from one address is closed: {other:?}"),
+        }
+    }
+    drop(held);
+    assert!(
+        within_seconds(|| (lab.curl(None, "GET", "/v1/health", None, &[]).0 == 200).then_some(()))
+            .is_some(),
+        "slots come back"
+    );
+    // A body that trickles: the request deadline answers 408.
+    let (mut child, mut stdin, lines) = s_client(&lab, None);
+    stdin
+        .write_all(b"POST /v1/keys HTTP/1.1\r\nHost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{\"na")
+        .expect("write");
+    assert!(
+        wait_for_line(&lines, "HTTP/1.1 408", 20),
+        "408 for a stalled body"
+    );
+    let _ = child.kill();
+    // Headers that never end: the connection is closed.
+    let (mut child, mut stdin, _lines) = s_client(&lab, None);
+    stdin
+        .write_all(b"GET /v1/health HTTP/1.1\r\nHost: local")
+        .expect("write");
+    let closed = exits_within(&mut child, 20);
+    if !closed {
+        let _ = child.kill();
+    }
+    assert!(closed, "unfinished headers are cut off");
+}

@@ -30,6 +30,7 @@ pub struct AppState {
     pub(crate) ca: Arc<CaView>,
     pub(crate) passphrase: Zeroizing<String>,
     pub(crate) admins: BTreeSet<String>,
+    pub(crate) request_timeout: std::time::Duration,
     pub(crate) limiter: Limiter,
     pub(crate) counts: Counts,
 }
@@ -167,12 +168,13 @@ async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Res
         e.retry_after = Some(wait);
         return e.into_response();
     }
+    let deadline = state.request_timeout;
     let Some(identity) = identity else {
         state.counts.anonymous.fetch_add(1, Ordering::Relaxed);
-        return next.run(request).await;
+        return within(deadline, next.run(request)).await;
     };
     let operation = format!("http {} {}", request.method(), request.uri().path());
-    let response = next.run(request).await;
+    let response = within(deadline, next.run(request)).await;
     let outcome = response.status().as_u16().to_string();
     match state
         .kms
@@ -194,6 +196,28 @@ async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Res
                 "the request could not be audited, so its answer is withheld; retry later",
             )
             .into_response()
+        }
+    }
+}
+
+/// `work`'s response, or 408 when it (reading the body included) takes
+/// longer than `deadline`: a body trickled in byte by byte cannot hold a
+/// connection and a worker forever.
+async fn within(deadline: std::time::Duration, work: impl Future<Output = Response>) -> Response {
+    match tokio::time::timeout(deadline, work).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                format!("the request took longer than {} s", deadline.as_secs()),
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            response
         }
     }
 }

@@ -13,6 +13,7 @@
 
 mod api;
 mod config;
+mod conn;
 mod errors;
 mod idle;
 mod keys_api;

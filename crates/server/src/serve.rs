@@ -5,37 +5,26 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::Request;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use pkilab_ca::store::CaStore;
 use pkilab_kms::Kms;
 use rustls::ServerConfig;
 use time::{Duration, OffsetDateTime};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 use x509_parser::prelude::{FromDer, X509Certificate};
 use zeroize::Zeroizing;
 
 use crate::ServerError;
-use crate::api::{AppState, Caller, router};
+use crate::api::{AppState, router};
 use crate::config::Config;
-use crate::idle::Idle;
 use crate::limits::Limiter;
 use crate::tls::{CaView, ClientVerifier, server_identity};
-
-/// The largest request line and headers read, bytes (hyper's floor is
-/// 8 KiB); a longer head is refused before any handler runs.
-const MAX_HEAD: usize = 16 * 1024;
 
 /// A bound server, ready to run.
 pub struct Server {
     listener: TcpListener,
-    acceptor: TlsAcceptor,
-    router: Router,
+    shared: crate::conn::Shared,
+    slots: Arc<crate::conn::Slots>,
     state: Arc<AppState>,
     config: Config,
 }
@@ -94,16 +83,22 @@ pub async fn bind(
         .map_err(|e| ServerError::Setup(format!("cannot listen on {listen}: {e}")))?;
     let state = Arc::new(AppState {
         kms,
-        ca,
+        ca: Arc::clone(&ca),
         passphrase,
         admins: config.admins.clone(),
+        request_timeout: config.request_timeout,
         limiter: Limiter::new(config.rate_limit),
         counts: Default::default(),
     });
     Ok(Server {
         listener,
-        acceptor: TlsAcceptor::from(Arc::new(tls)),
-        router: router(Arc::clone(&state), config.body_limit),
+        shared: crate::conn::Shared {
+            acceptor: TlsAcceptor::from(Arc::new(tls)),
+            router: router(Arc::clone(&state), config.body_limit),
+            config: config.clone(),
+            ca,
+        },
+        slots: crate::conn::Slots::new(config.max_connections, config.max_connections_per_address),
         state,
         config,
     })
@@ -112,7 +107,7 @@ pub async fn bind(
 /// The identity a certificate proves: its one CN. A subject with several
 /// CNs names no identity (which one would it be?), so the connection is
 /// treated as anonymous.
-fn common_name(der: &[u8]) -> Option<String> {
+pub(crate) fn common_name(der: &[u8]) -> Option<String> {
     let (_, cert) = X509Certificate::from_der(der).ok()?;
     let mut names = cert.subject().iter_common_name();
     let cn = names.next()?.as_str().ok()?.to_owned();
@@ -169,6 +164,18 @@ impl Server {
                 }
             }
         });
+        let watcher = Arc::clone(&self.shared.ca);
+        tokio::spawn(async move {
+            // Open connections re-check their certificates when this
+            // notices a new CRL: revocation reaches them within a second.
+            let mut tick = tokio::time::interval(crate::conn::CRL_POLL);
+            loop {
+                tick.tick().await;
+                if let Err(e) = watcher.refresh() {
+                    tracing::warn!("keeping the previous CRLs: {e}");
+                }
+            }
+        });
         let stop = stop_signal();
         tokio::pin!(stop);
         loop {
@@ -184,40 +191,12 @@ impl Server {
                     continue;
                 }
             };
-            let acceptor = self.acceptor.clone();
-            let router = self.router.clone();
-            let config = self.config.clone();
-            tokio::spawn(async move {
-                let _ = tcp.set_nodelay(true);
-                let tls = match tokio::time::timeout(config.handshake_timeout, acceptor.accept(tcp))
-                    .await
-                {
-                    Ok(Ok(tls)) => tls,
-                    Ok(Err(e)) => return tracing::info!("{addr}: TLS handshake refused: {e}"),
-                    Err(_) => return tracing::info!("{addr}: TLS handshake timed out"),
-                };
-                let identity = tls
-                    .get_ref()
-                    .1
-                    .peer_certificates()
-                    .and_then(|certs| certs.first())
-                    .and_then(|leaf| common_name(leaf));
-                let caller = Caller { identity, addr };
-                let service = router.map_request(move |mut request: Request<Incoming>| {
-                    request.extensions_mut().insert(caller.clone());
-                    request
-                });
-                let io = TokioIo::new(Idle::new(tls, config.idle_timeout));
-                let result = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .max_buf_size(MAX_HEAD)
-                    .header_read_timeout(config.idle_timeout)
-                    .serve_connection(io, TowerToHyperService::new(service))
-                    .await;
-                if let Err(e) = result {
-                    tracing::debug!("{addr}: {e}");
-                }
-            });
+            let Some(slot) = self.slots.take(addr.ip()) else {
+                tracing::info!("{addr}: connection refused: too many connections");
+                drop(tcp);
+                continue;
+            };
+            tokio::spawn(crate::conn::serve(self.shared.clone(), tcp, addr, slot));
         }
     }
 }
