@@ -500,3 +500,134 @@ fn connections_are_capped_per_address_and_slow_clients_are_cut_off() {
     }
     assert!(closed, "unfinished headers are cut off");
 }
+
+/// A fresh Ed25519 key and a CSR for `cn`, as PEM.
+fn csr_for(lab: &Lab, cn: &str) -> String {
+    let key = lab.dir.path().join(format!("{cn}-new.key"));
+    let csr = lab.dir.path().join(format!("{cn}-new.csr"));
+    let out = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out", s(&key)])
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-key",
+            s(&key),
+            "-subj",
+            &format!("/CN={cn}"),
+            "-out",
+            s(&csr),
+        ])
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::read_to_string(&csr).expect("csr")
+}
+
+#[test]
+fn self_issuance_needs_totp_a_quota_and_an_unrevoked_identity() {
+    let lab = Lab::start("cert-quota: 2\n");
+    let alice = lab.client("alice");
+    let csr = serde_json::json!({ "csr": csr_for(&lab, "alice") }).to_string();
+    // A stolen certificate alone mints nothing.
+    let (status, body, ..) = lab.curl(Some(&alice), "POST", "/v1/certs", Some(&csr), &[]);
+    assert_eq!(
+        (status, json(&body)["error"].as_str()),
+        (401, Some("totp-required")),
+        "{body}"
+    );
+    let long = serde_json::json!({ "csr": csr_for(&lab, "alice"), "days": 825 }).to_string();
+    assert_eq!(
+        lab.curl(Some(&alice), "POST", "/v1/certs", Some(&long), &[])
+            .0,
+        400
+    );
+    let garbage = serde_json::json!({ "csr": "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n" }).to_string();
+    let (status, body, ..) = lab.curl(Some(&alice), "POST", "/v1/certs", Some(&garbage), &[]);
+    assert_eq!(status, 400, "{body}");
+    let secret = totp_secret(&lab, "alice");
+    let step = time::OffsetDateTime::now_utc().unix_timestamp() / pkilab_kms::TOTP_STEP;
+    let code = |step: i64| format!("x-pkilab-totp: {:06}", pkilab_kms::totp_code(&secret, step));
+    // Alice's client certificate is one live certificate; the quota of two
+    // allows one more.
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/certs",
+        Some(&csr),
+        &[&code(step)],
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/certs",
+        Some(&csr),
+        &[&code(step + 1)],
+    );
+    assert_eq!(
+        (status, json(&body)["error"].as_str()),
+        (429, Some("quota")),
+        "{body}"
+    );
+    // Once her identity is revoked in the KMS, nothing, with or without a
+    // code.
+    ok(&lab.kms(&["revoke-identity", "alice"]));
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/certs",
+        Some(&csr),
+        &[&code(step + 1)],
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("identity 'alice' is revoked"), "{body}");
+}
+
+#[test]
+fn guessing_totp_codes_locks_the_identity_out() {
+    let lab = Lab::start("{}");
+    let alice = lab.client("alice");
+    let (status, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys",
+        Some(r#"{"name":"old","type":"ed25519"}"#),
+        &[],
+    );
+    assert_eq!(status, 201);
+    let secret = totp_secret(&lab, "alice");
+    let step = time::OffsetDateTime::now_utc().unix_timestamp() / pkilab_kms::TOTP_STEP;
+    let right = pkilab_kms::totp_code(&secret, step);
+    let mut last = String::new();
+    for guess in 1..=pkilab_kms::FREE_FAILURES {
+        let wrong = format!("x-pkilab-totp: {:06}", (right + guess as u32) % 1_000_000);
+        let (status, body, ..) = lab.curl(
+            Some(&alice),
+            "POST",
+            "/v1/keys/old/revoke",
+            Some("{}"),
+            &[&wrong],
+        );
+        assert_eq!(status, 403, "{body}");
+        last = body;
+    }
+    assert!(last.contains("locked out for"), "{last}");
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys/old/revoke",
+        Some("{}"),
+        &[&format!("x-pkilab-totp: {right:06}")],
+    );
+    assert_eq!(status, 403, "the right code waits out the lockout: {body}");
+    assert!(body.contains("locked out"), "{body}");
+    let log = ok(&lab.kms(&["audit", "show"]));
+    assert!(
+        log.contains("mfa.check") && log.contains("locked out for"),
+        "{log}"
+    );
+}

@@ -444,7 +444,17 @@ fn a_csr_becomes_a_certificate_and_its_revocation_applies_at_once() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let pem = std::fs::read_to_string(&csr).expect("csr");
     let request = serde_json::json!({ "csr": pem }).to_string();
-    let (status, body, ..) = lab.curl(Some(&alice), "POST", "/v1/certs", Some(&request), &[]);
+    // Issuance needs a TOTP code: this one, then the next step's.
+    let secret = totp_for(&lab, "alice");
+    let step = time::OffsetDateTime::now_utc().unix_timestamp() / pkilab_kms::TOTP_STEP;
+    let totp = |step: i64| format!("x-pkilab-totp: {:06}", pkilab_kms::totp_code(&secret, step));
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/certs",
+        Some(&request),
+        &[&totp(step)],
+    );
     assert_eq!(status, 201, "{body}");
     let issued = json(&body);
     let cert = lab.dir.path().join("alice2.full.crt");
@@ -465,9 +475,7 @@ fn a_csr_becomes_a_certificate_and_its_revocation_applies_at_once() {
     );
     // Alice revokes her new certificate (with a TOTP code); the server
     // publishes the CRL and refuses it from the next connection.
-    let secret = totp_for(&lab, "alice");
-    let step = time::OffsetDateTime::now_utc().unix_timestamp() / pkilab_kms::TOTP_STEP;
-    let totp = format!("x-pkilab-totp: {:06}", pkilab_kms::totp_code(&secret, step));
+    let totp = totp(step + 1);
     let serial = issued["serial"].as_str().expect("serial");
     let path = format!("/v1/certs/{serial}/revoke");
     let (status, body, ..) = lab.curl(

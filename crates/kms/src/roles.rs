@@ -59,6 +59,15 @@ impl Kms {
         Ok(())
     }
 
+    /// Refuses `identity` if it is revoked: for decisions taken outside
+    /// the KMS on its behalf (a certificate it asks the CA for).
+    pub async fn check_identity(&self, identity: &str) -> Result<(), KmsError> {
+        let mut tx = self.db.begin_snapshot().await?;
+        let result = self.refuse_revoked(&mut tx, identity).await;
+        tx.commit().await?;
+        result
+    }
+
     /// Refuses callers without the admin role, and revoked ones.
     pub(crate) async fn require_admin(
         &self,

@@ -31,6 +31,7 @@ pub struct AppState {
     pub(crate) passphrase: Zeroizing<String>,
     pub(crate) admins: BTreeSet<String>,
     pub(crate) request_timeout: std::time::Duration,
+    pub(crate) cert_quota: usize,
     pub(crate) limiter: Limiter,
     pub(crate) counts: Counts,
 }
@@ -280,15 +281,27 @@ async fn with_store<T: Send + 'static>(
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ca", e.to_string()))?
 }
 
+/// Longest certificate a client may ask for itself, days.
+pub const SELF_ISSUE_MAX_DAYS: i64 = 90;
+
+/// Issues a certificate for a CSR. A client asks for its own name only,
+/// for at most [`SELF_ISSUE_MAX_DAYS`], with a TOTP code, within its quota
+/// of live certificates, and not once its identity is revoked in the KMS:
+/// a stolen certificate alone mints nothing. The CSR's signature is
+/// checked before the CA key is opened, so garbage costs no key
+/// decryption under the CA's lock.
 async fn issue_cert(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     body: Result<Json<CertRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let actor = state.actor(&caller)?;
+    state.kms.check_identity(&actor.identity).await?;
+    let admin = state.kms.is_admin(&actor.identity);
     let Json(request) = body?;
     let name = request.name.unwrap_or_else(|| actor.identity.clone());
-    if name != actor.identity && !state.kms.is_admin(&actor.identity) {
+    if name != actor.identity && !admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -298,14 +311,18 @@ async fn issue_cert(
             ),
         ));
     }
-    let days = request.days.unwrap_or(90);
-    if !(1..=825).contains(&days) {
+    let days = request.days.unwrap_or(SELF_ISSUE_MAX_DAYS);
+    let longest = if admin { 825 } else { SELF_ISSUE_MAX_DAYS };
+    if !(1..=longest).contains(&days) {
         return Err(ApiError::bad_request(format!(
-            "days is {days}: give 1 to 825"
+            "days is {days}: give 1 to {longest}"
         )));
     }
+    pkilab_ca::csr::public_key(request.csr.as_bytes())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    state.second_factor(&actor, &headers).await?;
     let options = IssueOptions {
-        name,
+        name: name.clone(),
         dns: vec![],
         ips: vec![],
         client: !request.server.unwrap_or(false),
@@ -314,9 +331,29 @@ async fn issue_cert(
         csr: Some(request.csr.into_bytes()),
         iterations: pkilab_ca::encrypted_key::DEFAULT_ITERATIONS,
     };
+    let quota = state.cert_quota;
     let issued = with_store(&state, move |store, passphrase| {
+        let now = OffsetDateTime::now_utc();
+        let live = store
+            .issued()
+            .iter()
+            .filter(|r| {
+                r.subject == name
+                    && r.status == pkilab_ca::store::Status::Valid
+                    && r.not_after > now.unix_timestamp()
+            })
+            .count();
+        if live >= quota && !admin {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota",
+                format!(
+                    "'{name}' holds {live} live certificates, its quota: revoke one first (or ask an admin)"
+                ),
+            ));
+        }
         store
-            .issue(&options, passphrase, OffsetDateTime::now_utc())
+            .issue(&options, passphrase, now)
             .map_err(|e| ApiError::bad_request(e.to_string()))
     })
     .await?;

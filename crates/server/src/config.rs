@@ -10,6 +10,7 @@
 //! request-timeout: 30s       # a request, its body included, must be answered within this
 //! max-connections: 512       # open connections in total; more are closed at once
 //! max-connections-per-address: 32   # open connections from one source address
+//! cert-quota: 5              # live certificates a client may hold through POST /v1/certs
 //! server-name: localhost     # dNSName of the server certificate issued on first start
 //! ```
 
@@ -41,6 +42,7 @@ struct ConfigDoc {
     request_timeout: Option<String>,
     max_connections: Option<usize>,
     max_connections_per_address: Option<usize>,
+    cert_quota: Option<usize>,
     server_name: Option<String>,
 }
 
@@ -65,6 +67,9 @@ pub struct Config {
     pub max_connections: usize,
     /// Open connections from one source address.
     pub max_connections_per_address: usize,
+    /// Live (unrevoked, unexpired) certificates of one name that
+    /// `POST /v1/certs` issues to a non-admin client.
+    pub cert_quota: usize,
     /// Name on the server certificate issued on first start.
     pub server_name: String,
 }
@@ -84,6 +89,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(30),
             max_connections: 512,
             max_connections_per_address: 32,
+            cert_quota: 5,
             server_name: "localhost".into(),
         }
     }
@@ -172,6 +178,9 @@ impl Config {
                 Some(n) => *field = n,
                 None => {}
             }
+        }
+        if let Some(quota) = doc.cert_quota {
+            config.cert_quota = quota;
         }
         if let Some(name) = doc.server_name {
             config.server_name = name;

@@ -87,6 +87,7 @@ pub async fn bind(
         passphrase,
         admins: config.admins.clone(),
         request_timeout: config.request_timeout,
+        cert_quota: config.cert_quota,
         limiter: Limiter::new(config.rate_limit),
         counts: Default::default(),
     });
