@@ -631,3 +631,52 @@ fn guessing_totp_codes_locks_the_identity_out() {
         "{log}"
     );
 }
+
+#[test]
+fn audit_verification_agrees_with_itself_while_the_server_writes() {
+    let lab = Lab::start("rate-limit: { per-second: 100000, burst: 100000 }\n");
+    let alice = lab.client("alice");
+    let (status, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys",
+        Some(r#"{"name":"busy","type":"aes-256-gcm"}"#),
+        &[],
+    );
+    assert_eq!(status, 201);
+    let list = lab.dir.path().join("load.txt");
+    // One request per group (`next` resets the options between them).
+    let entry = format!(
+        "url = \"{}\"\nrequest = \"POST\"\nheader = \"content-type: application/json\"\ndata = \"{{\\\"plaintext\\\":\\\"eA==\\\"}}\"\noutput = \"/dev/null\"\nwrite-out = \"%{{http_code}}\\n\"\ncacert = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\npass = \"{PASSPHRASE}\"\nsilent\nshow-error\nnext\n",
+        lab.url("/v1/keys/busy/encrypt"),
+        s(&lab.ca().join("root.crt")),
+        s(&alice.0),
+        s(&alice.1),
+    );
+    std::fs::write(&list, entry.repeat(1500)).expect("write");
+    let load = Command::new("curl")
+        .arg("--config")
+        .arg(&list)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("curl");
+    let mut verdicts = Vec::new();
+    for _ in 0..6 {
+        let out = lab.kms(&["audit", "verify"]);
+        verdicts.push((out.status.code(), text(&out.stdout)));
+    }
+    let loaded = load.wait_with_output().expect("curl");
+    let statuses = text(&loaded.stdout);
+    assert_eq!(
+        statuses.lines().filter(|l| *l == "200").count(),
+        1500,
+        "{statuses}"
+    );
+    for (code, said) in &verdicts {
+        assert_eq!(*code, Some(0), "{said}");
+        assert!(said.contains("intact"), "{said}");
+    }
+    // Every acknowledged request is in the log: two entries each (the
+    // encryption and the request), plus the creation's two.
+    assert_eq!(audited(&lab), 2 * 1500 + 2);
+}

@@ -291,3 +291,37 @@ fn sigkill_in_a_batch_loses_no_acknowledged_key() {
     let audit = ok(&pkilab(&db, &["audit", "verify"]));
     assert!(audit.contains("intact"), "{audit}");
 }
+
+#[test]
+fn two_writers_on_one_sqlite_file_both_succeed() {
+    let (_dir, db) = store();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&db).expect("store").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the store is private to its owner");
+    }
+    let writers: Vec<_> = ["left", "right"]
+        .iter()
+        .map(|prefix| {
+            command(
+                &db,
+                &["key", "create-many", prefix, "--count", "150"],
+                PASSPHRASE,
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+        })
+        .collect();
+    for writer in writers {
+        let out = writer.wait_with_output().expect("writer");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&pkilab(&db, &["key", "list", "--json"]))).expect("json");
+    assert_eq!(list.as_array().expect("array").len(), 300);
+    let audit = ok(&pkilab(&db, &["audit", "verify"]));
+    assert!(audit.contains("intact: 300 entries"), "{audit}");
+}
