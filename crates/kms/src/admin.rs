@@ -43,6 +43,10 @@ impl Kms {
                 .bind(operation.to_owned())
                 .execute(&mut *tx)
                 .await?;
+            // The record was checked when loaded above; seal it with the
+            // new grant.
+            let key = keys::load_unchecked(&mut tx, name).await?;
+            crate::integrity::seal_key(&mut tx, &key, &self.metadata_key).await?;
             Ok(done((), None))
         }
         .await;
@@ -78,6 +82,7 @@ impl Kms {
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
+            crate::integrity::seal_identities(&mut tx, &self.metadata_key).await?;
             Ok(done((), None))
         }
         .await;

@@ -42,6 +42,7 @@ impl Kms {
                 keys::insert_version(&mut tx, name, version, wrapped, at).await?;
             }
             keys::save(&mut tx, &key).await?;
+            crate::integrity::seal_key(&mut tx, &key, &self.metadata_key).await?;
             Ok(done(key, edited.version))
         }
         .await;

@@ -59,6 +59,10 @@ pub enum KmsError {
     /// A server holds the store, so the passphrase cannot change now.
     #[error("{0}")]
     InUse(String),
+    /// Stored metadata does not authenticate: it was changed without the
+    /// passphrase.
+    #[error("tampering detected: {0}")]
+    Tampered(String),
     /// The audit chain is broken.
     #[error("audit log: {0}")]
     Audit(String),
@@ -92,6 +96,7 @@ impl KmsError {
             KmsError::Audit(_) => "audit",
             KmsError::PassphraseChanged => "passphrase-changed",
             KmsError::InUse(_) => "in-use",
+            KmsError::Tampered(_) => "tampered",
         }
     }
 }

@@ -17,8 +17,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration as WallDuration, Instant};
 
-use sqlx::Row;
-
 use crate::audit::{self, Record};
 use crate::error::KmsError;
 use crate::keys::{KeyInfo, Tx};
@@ -100,14 +98,10 @@ impl Kms {
         {
             return Ok(Arc::clone(set));
         }
-        let rows = sqlx::query("SELECT name FROM identities WHERE revoked_at IS NOT NULL")
-            .fetch_all(&self.db.pool)
-            .await?;
-        let set: HashSet<String> = rows
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, sqlx::Error>>()?;
-        let set = Arc::new(set);
+        let mut tx = self.db.begin_snapshot().await?;
+        let set = crate::integrity::revoked(&mut tx, &self.metadata_key).await;
+        tx.commit().await?;
+        let set = Arc::new(set?);
         *lock(&self.fast.revoked) = Some((Instant::now(), Arc::clone(&set)));
         Ok(set)
     }

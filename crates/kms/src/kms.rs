@@ -43,6 +43,8 @@ pub struct Kms {
     pub(crate) db: Db,
     pub(crate) kek: Kek,
     pub(crate) audit_key: hmac::Key,
+    /// Authenticates key records and revocations (see `integrity`).
+    pub(crate) metadata_key: hmac::Key,
     pub(crate) cache: Mutex<HashMap<(String, i64), Arc<Material>>>,
     pub(crate) fast: crate::fast::FastState,
     /// Identities with the admin role besides [`ADMIN`] (see
@@ -112,10 +114,13 @@ impl Kms {
         .await?;
         let audit_key = hmac::Key::new(hmac::HMAC_SHA256, &audit.bytes);
         audit::init_head(&mut tx, &audit_key).await?;
+        let metadata_key = crate::integrity::metadata_key(&audit_key);
+        crate::integrity::seal_store(&mut tx, &metadata_key).await?;
         tx.commit().await?;
         Ok(Kms {
             db,
             kek,
+            metadata_key: crate::integrity::metadata_key(&audit_key),
             audit_key,
             cache: Mutex::new(HashMap::new()),
             fast: crate::fast::FastState::default(),
@@ -144,9 +149,14 @@ impl Kms {
                 .map_err(|_| KmsError::Store("the passphrase check is not hex".into()))?,
         )?;
         let audit_key = audit_key(&db, &kek).await?;
+        let metadata_key = crate::integrity::metadata_key(&audit_key);
+        let mut tx = db.begin_write().await?;
+        crate::integrity::seal_store(&mut tx, &metadata_key).await?;
+        tx.commit().await?;
         Ok(Kms {
             db,
             kek,
+            metadata_key: crate::integrity::metadata_key(&audit_key),
             audit_key,
             cache: Mutex::new(HashMap::new()),
             fast: crate::fast::FastState::default(),
@@ -237,7 +247,7 @@ impl Kms {
         name: &str,
         now: i64,
     ) -> Result<KeyInfo, KmsError> {
-        let (key, events) = keys::load(tx, name, now).await?;
+        let (key, events) = keys::load(tx, name, now, &self.metadata_key).await?;
         self.fast.remember(&key);
         for event in events {
             let entry = Record {
@@ -357,8 +367,10 @@ impl Kms {
             current_version: 1,
             grants: Vec::new(),
         };
-        if keys::load(tx, &new.name, at).await.is_ok() {
-            return Err(KmsError::Duplicate(new.name.clone()));
+        match keys::load(tx, &new.name, at, &self.metadata_key).await {
+            Err(KmsError::UnknownKey(_)) => {}
+            Err(e) => return Err(e),
+            Ok(_) => return Err(KmsError::Duplicate(new.name.clone())),
         }
         self.fence(tx).await?;
         let material = match material {
@@ -380,6 +392,7 @@ impl Kms {
             at,
         )
         .await?;
+        crate::integrity::seal_key(tx, &key, &self.metadata_key).await?;
         Ok(done(key, Some(1)))
     }
 

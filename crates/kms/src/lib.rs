@@ -18,6 +18,7 @@ mod error;
 mod exports;
 mod fast;
 mod fence;
+mod integrity;
 mod keys;
 mod kms;
 mod lifecycle;

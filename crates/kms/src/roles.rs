@@ -5,8 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::Row;
-
 use crate::error::KmsError;
 use crate::keys::{KeyInfo, Tx};
 use crate::kms::{ADMIN, Kms};
@@ -40,20 +38,17 @@ impl Kms {
         self.is_admin(actor) || key.owner == actor || key.grants.iter().any(|(who, _)| who == actor)
     }
 
-    /// Refuses a revoked identity.
+    /// Refuses a revoked identity (from the authenticated list: a
+    /// revocation deleted in the database is caught as tampering).
     pub(crate) async fn refuse_revoked(
         &self,
         tx: &mut Tx<'_>,
         actor: &str,
     ) -> Result<(), KmsError> {
-        let revoked: Option<Option<i64>> =
-            sqlx::query("SELECT revoked_at FROM identities WHERE name = $1")
-                .bind(actor.to_owned())
-                .fetch_optional(&mut **tx)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?;
-        if revoked.flatten().is_some() {
+        if crate::integrity::revoked(tx, &self.metadata_key)
+            .await?
+            .contains(actor)
+        {
             return Err(KmsError::RevokedIdentity(actor.to_owned()));
         }
         Ok(())
