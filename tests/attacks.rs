@@ -680,3 +680,90 @@ fn audit_verification_agrees_with_itself_while_the_server_writes() {
     // encryption and the request), plus the creation's two.
     assert_eq!(audited(&lab), 2 * 1500 + 2);
 }
+
+/// Runs SQL statements on the lab's key store, as someone with write
+/// access to the database but not the passphrase.
+fn tamper(lab: &Lab, statements: &[&str]) {
+    use sqlx::Executor;
+    let url = if lab.db.starts_with("postgres") {
+        lab.db.clone()
+    } else {
+        format!("sqlite://{}", lab.db)
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.expect("database");
+        for statement in statements {
+            pool.execute(*statement).await.expect(statement);
+        }
+        pool.close().await;
+    });
+}
+
+#[test]
+fn database_edits_without_the_passphrase_are_caught() {
+    let lab = Lab::start("{}");
+    let alice = lab.client("alice");
+    let mallory = lab.client("mallory");
+    let (status, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys",
+        Some(r#"{"name":"payroll","type":"aes-256-gcm"}"#),
+        &[],
+    );
+    assert_eq!(status, 201);
+    let (_, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys/payroll/encrypt",
+        Some(r#"{"plaintext":"c2FsYXJpZXM="}"#),
+        &[],
+    );
+    let decrypt = format!(
+        r#"{{"ciphertext":"{}"}}"#,
+        json(&body)["ciphertext"].as_str().expect("ct")
+    );
+    // Mallory makes herself the owner, in the database.
+    tamper(
+        &lab,
+        &["UPDATE keys SET owner = 'mallory' WHERE name = 'payroll'"],
+    );
+    let refused = within_seconds(|| {
+        let (status, body, ..) = lab.curl(
+            Some(&mallory),
+            "POST",
+            "/v1/keys/payroll/decrypt",
+            Some(&decrypt),
+            &[],
+        );
+        (status != 403).then_some((status, body))
+    })
+    .expect("an answer other than the ownership refusal");
+    assert_eq!(
+        (refused.0, json(&refused.1)["error"].as_str()),
+        (500, Some("tampered")),
+        "{}",
+        refused.1
+    );
+    assert!(!refused.1.contains("c2FsYXJpZXM="), "{}", refused.1);
+    // Truncation: every entry and the head deleted, in a store with keys.
+    tamper(
+        &lab,
+        &[
+            "DELETE FROM audit",
+            "DELETE FROM meta WHERE name = 'audit_head'",
+        ],
+    );
+    let out = lab.kms(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("BROKEN"),
+        "{}",
+        text(&out.stdout)
+    );
+}
