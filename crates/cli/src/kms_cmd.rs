@@ -186,15 +186,28 @@ fn write_out(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
-/// Argon2id memory for new stores: `PKILAB_ARGON2_MEMORY_KIB` (at least
-/// 1,024) lowers it for test suites; the default is 65,536 (RFC 9106).
+/// Argon2id memory for new stores: 65,536 KiB (RFC 9106). In debug builds
+/// (the test suites) `PKILAB_ARGON2_MEMORY_KIB` lowers it (at least
+/// 1,024); a release build refuses the variable rather than weaken keys.
 pub(crate) fn argon2_memory() -> anyhow::Result<u32> {
-    match std::env::var("PKILAB_ARGON2_MEMORY_KIB") {
-        Ok(text) => match text.parse::<u32>() {
+    match test_setting("PKILAB_ARGON2_MEMORY_KIB", cfg!(debug_assertions))? {
+        Some(text) => match text.parse::<u32>() {
             Ok(n) if n >= 1024 => Ok(n),
             _ => bail!("PKILAB_ARGON2_MEMORY_KIB is '{text}': give at least 1024, or unset it"),
         },
-        Err(_) => Ok(65_536),
+        None => Ok(65_536),
+    }
+}
+
+/// A variable that weakens key derivation for test suites: its value
+/// when `allowed` (debug builds), an error when set otherwise.
+pub(crate) fn test_setting(name: &str, allowed: bool) -> anyhow::Result<Option<String>> {
+    match std::env::var(name) {
+        Ok(_) if !allowed => {
+            bail!("{name} is set, but only test builds accept it: unset it")
+        }
+        Ok(value) => Ok(Some(value)),
+        Err(_) => Ok(None),
     }
 }
 
@@ -416,4 +429,23 @@ async fn show_audit(kms: &Kms, json: bool) -> anyhow::Result<()> {
         outln!("]");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kdf_weakening_is_refused_outside_test_builds() {
+        // PATH is set in any environment the tests run in.
+        assert!(super::test_setting("PATH", false).is_err());
+        assert!(
+            super::test_setting("PATH", true)
+                .expect("allowed")
+                .is_some()
+        );
+        assert!(
+            super::test_setting("PKILAB_SURELY_UNSET_VARIABLE", false)
+                .expect("unset")
+                .is_none()
+        );
+    }
 }
