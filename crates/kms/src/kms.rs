@@ -50,6 +50,8 @@ pub struct Kms {
     /// Identities with the admin role besides [`ADMIN`] (see
     /// [`Kms::set_admins`]).
     pub(crate) admins: std::sync::RwLock<std::collections::BTreeSet<String>>,
+    /// AES-GCM encryptions reserved and not used yet (see `gcm`).
+    pub(crate) gcm: crate::gcm::Budgets,
     /// The passphrase check this process's KEK made or verified (hex): a
     /// different one in the store means the passphrase changed since.
     pub(crate) check: String,
@@ -125,6 +127,7 @@ impl Kms {
             cache: Mutex::new(HashMap::new()),
             fast: crate::fast::FastState::default(),
             admins: Default::default(),
+            gcm: Default::default(),
             check,
         })
     }
@@ -161,6 +164,7 @@ impl Kms {
             cache: Mutex::new(HashMap::new()),
             fast: crate::fast::FastState::default(),
             admins: Default::default(),
+            gcm: Default::default(),
             check,
         })
     }

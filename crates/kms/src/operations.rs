@@ -213,6 +213,9 @@ impl Kms {
             let key = self.prepare(&mut tx, actor, name, purpose, at).await?;
             let version = version.unwrap_or(key.current_version);
             let material = self.material(&mut tx, &key, version).await?;
+            if matches!(purpose.0, "encrypt" | "datakey") {
+                self.count_encryption(Some(&mut tx), &key, version).await?;
+            }
             Ok(done(work(&key, &material, version)?, Some(version)))
         }
         .await;
@@ -249,6 +252,10 @@ impl Kms {
             let result = async {
                 self.check_cached(actor, &key, "encrypt", Use::Protect, false)
                     .await?;
+                if key.key_type.encrypts() {
+                    self.count_encryption(None, &key, key.current_version)
+                        .await?;
+                }
                 seal(&key, &material, aad, plaintext)
             }
             .await;
@@ -324,6 +331,8 @@ impl Kms {
             let old = self.material(&mut tx, &key, p.version).await?;
             let plaintext = open(&old, &p, aad)?.value;
             let newest = self.material(&mut tx, &key, key.current_version).await?;
+            self.count_encryption(Some(&mut tx), &key, key.current_version)
+                .await?;
             seal(&key, &newest, aad, &plaintext)
         }
         .await;
