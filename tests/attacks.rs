@@ -647,13 +647,13 @@ fn audit_verification_agrees_with_itself_while_the_server_writes() {
     let list = lab.dir.path().join("load.txt");
     // One request per group (`next` resets the options between them).
     let entry = format!(
-        "url = \"{}\"\nrequest = \"POST\"\nheader = \"content-type: application/json\"\ndata = \"{{\\\"plaintext\\\":\\\"eA==\\\"}}\"\noutput = \"/dev/null\"\nwrite-out = \"%{{http_code}}\\n\"\ncacert = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\npass = \"{PASSPHRASE}\"\nsilent\nshow-error\nnext\n",
+        "url = \"{}\"\nrequest = \"POST\"\nheader = \"content-type: application/json\"\ndata = \"{{\\\"plaintext\\\":\\\"eA==\\\"}}\"\noutput = \"/dev/null\"\nwrite-out = \"%{{http_code}}\\n\"\ncacert = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\npass = \"{PASSPHRASE}\"\nsilent\nshow-error\n",
         lab.url("/v1/keys/busy/encrypt"),
         s(&lab.ca().join("root.crt")),
         s(&alice.0),
         s(&alice.1),
     );
-    std::fs::write(&list, entry.repeat(1500)).expect("write");
+    std::fs::write(&list, vec![entry; 1500].join("next\n")).expect("write");
     let load = Command::new("curl")
         .arg("--config")
         .arg(&list)
@@ -766,4 +766,68 @@ fn database_edits_without_the_passphrase_are_caught() {
         "{}",
         text(&out.stdout)
     );
+}
+
+#[test]
+fn a_sigkill_under_load_loses_no_acknowledged_operation_or_its_audit_entry() {
+    use std::io::BufRead;
+    let mut lab = Lab::start("rate-limit: { per-second: 100000, burst: 100000 }\n");
+    let alice = lab.client("alice");
+    let (status, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys",
+        Some(r#"{"name":"hot","type":"aes-256-gcm"}"#),
+        &[],
+    );
+    assert_eq!(status, 201);
+    let list = lab.dir.path().join("load.txt");
+    let entry = format!(
+        "url = \"{}\"\nrequest = \"POST\"\nheader = \"content-type: application/json\"\ndata = \"{{\\\"plaintext\\\":\\\"eA==\\\"}}\"\noutput = \"/dev/null\"\nwrite-out = \"%{{http_code}}\\n\"\ncacert = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\npass = \"{PASSPHRASE}\"\nsilent\n",
+        lab.url("/v1/keys/hot/encrypt"),
+        s(&lab.ca().join("root.crt")),
+        s(&alice.0),
+        s(&alice.1),
+    );
+    std::fs::write(&list, vec![entry; 20_000].join("next\n")).expect("write");
+    let mut load = Command::new("curl")
+        .arg("--config")
+        .arg(&list)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("curl");
+    let mut acknowledged = 0usize;
+    for line in std::io::BufReader::new(load.stdout.take().expect("stdout")).lines() {
+        let Ok(line) = line else { break };
+        if line == "200" {
+            acknowledged += 1;
+        }
+        if acknowledged == 500 {
+            // In the middle of the load: no clean shutdown, no flush.
+            lab.server.kill().expect("SIGKILL");
+            let _ = lab.server.wait();
+            break;
+        }
+    }
+    let _ = load.kill();
+    let _ = load.wait();
+    assert_eq!(acknowledged, 500, "the load ran");
+    let log = ok(&lab.kms(&["audit", "show"]));
+    let count = |operation: &str| {
+        log.lines()
+            .filter(|l| l.contains(operation) && l.contains("hot") && l.trim_end().ends_with(" ok"))
+            .count()
+    };
+    let requests = log
+        .lines()
+        .filter(|l| l.contains("http POST /v1/keys/hot/encrypt") && l.trim_end().ends_with("200"))
+        .count();
+    assert!(
+        count(" encrypt ") >= acknowledged,
+        "{} encryptions audited",
+        count(" encrypt ")
+    );
+    assert!(requests >= acknowledged, "{requests} requests audited");
+    assert!(ok(&lab.kms(&["audit", "verify"])).contains("intact"));
 }

@@ -25,6 +25,11 @@ use crate::lifecycle::{Use, permits};
 
 /// How long cached key metadata and revocations are trusted.
 pub const FRESH_FOR: WallDuration = WallDuration::from_secs(1);
+tokio::task_local! {
+    /// Set inside [`Kms::deferring_audit`].
+    static DEFERRED: ();
+}
+
 /// Most audit entries written in one group-commit transaction.
 pub const GROUP_LIMIT: usize = 4096;
 
@@ -140,7 +145,9 @@ impl Kms {
     }
 
     /// Records a data-path audit entry and returns once it is committed,
-    /// sharing the transaction with whatever else is queued.
+    /// sharing the transaction with whatever else is queued; inside
+    /// [`Kms::deferring_audit`] it returns at once and the scope's caller
+    /// commits.
     pub(crate) async fn queue_audit(&self, entry: Queued) -> Result<(), KmsError> {
         let ticket = {
             let mut queue = lock(&self.fast.journal.queue);
@@ -148,7 +155,20 @@ impl Kms {
             queue.queued += 1;
             queue.queued
         };
+        if DEFERRED.try_with(|_| ()).is_ok() {
+            return Ok(());
+        }
         self.commit_through(ticket).await
+    }
+
+    /// Runs `work`, letting the data-path audit entries it queues wait for
+    /// the caller's next commit instead of one each: a server that audits
+    /// each request anyway answers after one commit, not two. The caller
+    /// must commit (with [`Kms::audit_event`] outside the scope, or
+    /// [`Kms::flush`]) before it acts on what `work` returned; entries are
+    /// committed in order, so that commit covers them.
+    pub async fn deferring_audit<F: Future>(work: F) -> F::Output {
+        DEFERRED.scope((), work).await
     }
 
     /// Commits every queued audit entry.

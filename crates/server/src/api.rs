@@ -175,7 +175,9 @@ async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Res
         return within(deadline, next.run(request)).await;
     };
     let operation = format!("http {} {}", request.method(), request.uri().path());
-    let response = within(deadline, next.run(request)).await;
+    // The operation's own entries and this request's are committed
+    // together, below, before the answer leaves.
+    let response = Kms::deferring_audit(within(deadline, next.run(request))).await;
     let outcome = response.status().as_u16().to_string();
     match state
         .kms
