@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::panic)]
 
 pub mod lab;
+pub mod probe;
 
 use std::path::Path;
 use std::process::{Command, Output};
