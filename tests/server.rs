@@ -493,3 +493,62 @@ fn a_csr_becomes_a_certificate_and_its_revocation_applies_at_once() {
         "her first certificate still works"
     );
 }
+
+#[test]
+fn a_certificate_with_two_common_names_names_no_one() {
+    let lab = Lab::start("{}");
+    let dir = lab.dir.path();
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    run(&["genpkey", "-algorithm", "ed25519", "-out", "two.key"]);
+    run(&[
+        "req",
+        "-new",
+        "-key",
+        "two.key",
+        "-subj",
+        "/CN=alice/CN=admin",
+        "-out",
+        "two.csr",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    )
+    .expect("ext");
+    let issuing = lab.ca().join("issuing");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "two.csr",
+        "-CA",
+        &format!("{}.crt", issuing.display()),
+        "-CAkey",
+        &format!("{}.key", issuing.display()),
+        "-passin",
+        &format!("pass:{PASSPHRASE}"),
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-set_serial",
+        "0x5a17e0c3b2a1f00d",
+        "-out",
+        "two.crt",
+    ]);
+    let chain = std::fs::read_to_string(dir.join("two.crt")).expect("crt")
+        + &std::fs::read_to_string(format!("{}.crt", issuing.display())).expect("issuing");
+    std::fs::write(dir.join("two.full.crt"), chain).expect("write");
+    let two = (dir.join("two.full.crt"), dir.join("two.key"));
+    // The chain is valid, but which of the two names would it prove?
+    let (status, body, ..) = lab.curl(Some(&two), "GET", "/v1/keys", None, &[]);
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(json(&body)["error"], "unauthenticated");
+}
