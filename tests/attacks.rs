@@ -448,7 +448,18 @@ fn guessing_totp_codes_locks_the_identity_out() {
 
 #[test]
 fn audit_verification_agrees_with_itself_while_the_server_writes() {
-    let lab = Lab::start("rate-limit: { per-second: 100000, burst: 100000 }\n");
+    verify_while_writing(None);
+}
+
+#[test]
+fn on_postgresql_audit_verification_agrees_with_itself_while_the_server_writes() {
+    if let Some(db) = common::lab::postgres_database() {
+        verify_while_writing(Some(db));
+    }
+}
+
+fn verify_while_writing(db: Option<String>) {
+    let lab = Lab::start_on("rate-limit: { per-second: 100000, burst: 100000 }\n", db);
     let alice = lab.client("alice");
     let (status, ..) = lab.curl(
         Some(&alice),
