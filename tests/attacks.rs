@@ -104,6 +104,22 @@ fn a_passphrase_change_is_refused_while_the_server_holds_the_store() {
         "a new passphrase",
     );
     assert_eq!(ok(&opened), "kept");
+    // The server starts again with the CA's passphrase and the store's new
+    // one, and serves what it acknowledged before.
+    lab.restart(Some("a new passphrase"));
+    let sealed = std::fs::read_to_string(&sealed_file).expect("read");
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/keys/later/decrypt",
+        Some(&format!(r#"{{"ciphertext":"{sealed}"}}"#)),
+        &[],
+    );
+    assert_eq!(
+        (status, json(&body)["plaintext"].as_str()),
+        (200, Some("a2VwdA==")),
+        "{body}"
+    );
 }
 
 #[test]

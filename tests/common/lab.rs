@@ -58,7 +58,7 @@ impl Lab {
             }
             None => s(&dir.path().join("kms.db")).to_owned(),
         };
-        let (server, port) = serve(&ca, &db, &config_path, PASSPHRASE, 0);
+        let (server, port) = serve(&ca, &db, &config_path, None, 0);
         Lab {
             dir,
             port,
@@ -67,13 +67,13 @@ impl Lab {
         }
     }
 
-    /// Stops the server and starts it again on the same port, with
-    /// `passphrase`.
-    pub fn restart(&mut self, passphrase: &str) {
+    /// Stops the server (if it still runs) and starts it again on the same
+    /// port, with `kms_passphrase` for the key store when given.
+    pub fn restart(&mut self, kms_passphrase: Option<&str>) {
         let _ = self.server.kill();
         let _ = self.server.wait();
         let config = self.dir.path().join("server.yaml");
-        let (server, _) = serve(&self.ca(), &self.db, &config, passphrase, self.port);
+        let (server, _) = serve(&self.ca(), &self.db, &config, kms_passphrase, self.port);
         self.server = server;
     }
 
@@ -168,10 +168,14 @@ fn serve(
     ca: &std::path::Path,
     db: &str,
     config: &std::path::Path,
-    passphrase: &str,
+    kms_passphrase: Option<&str>,
     port: u16,
 ) -> (Child, u16) {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_pkilab"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pkilab"));
+    if let Some(kms_passphrase) = kms_passphrase {
+        command.env("PKILAB_KMS_PASSPHRASE", kms_passphrase);
+    }
+    let mut server = command
         .args(["serve", "--ca-dir", s(ca), "--db", db])
         .args([
             "--listen",
@@ -179,7 +183,7 @@ fn serve(
             "--config",
             s(config),
         ])
-        .env("PKILAB_PASSPHRASE", passphrase)
+        .env("PKILAB_PASSPHRASE", PASSPHRASE)
         .env("PKILAB_PBKDF2_ITERATIONS", "1000")
         .env("PKILAB_ARGON2_MEMORY_KIB", "1024")
         .stdout(Stdio::piped())

@@ -30,7 +30,7 @@ mod tls;
 
 pub use config::{Config, RateLimit};
 pub use openapi::{PATHS as ROUTES, document as openapi_document};
-pub use serve::{Server, bind};
+pub use serve::{Server, bind, bind_with};
 pub use tls::{CaView, ClientVerifier};
 
 /// What keeps the server from starting.

@@ -39,13 +39,35 @@ impl std::fmt::Debug for Server {
 
 /// Opens the CA in `ca_dir` (issuing the server certificate and a first CRL
 /// when missing), the key store `db` (created when missing, with Argon2id at
-/// `kdf_kib`), and binds `listen`.
+/// `kdf_kib`), both under `passphrase`, and binds `listen`.
 pub async fn bind(
     ca_dir: &Path,
     db: &str,
     listen: SocketAddr,
     config: Config,
     passphrase: Zeroizing<String>,
+    kdf_kib: u32,
+) -> Result<Server, ServerError> {
+    let kms_passphrase = passphrase.clone();
+    bind_with(
+        ca_dir,
+        db,
+        listen,
+        config,
+        (passphrase, kms_passphrase),
+        kdf_kib,
+    )
+    .await
+}
+
+/// [`bind`] with one passphrase for the CA and another for the key store
+/// (after `pkilab kms passphrase` changed only the latter).
+pub async fn bind_with(
+    ca_dir: &Path,
+    db: &str,
+    listen: SocketAddr,
+    config: Config,
+    (passphrase, kms_passphrase): (Zeroizing<String>, Zeroizing<String>),
     kdf_kib: u32,
 ) -> Result<Server, ServerError> {
     if !ca_dir.join("crl.pem").exists() {
@@ -60,9 +82,9 @@ pub async fn bind(
     let (chain, key) = server_identity(ca_dir, &config.server_name, passphrase.as_bytes())?;
     let is_sqlite_file = !db.starts_with("postgres");
     let kms = if is_sqlite_file && !Path::new(db.trim_start_matches("sqlite://")).exists() {
-        Kms::init(db, passphrase.as_bytes(), kdf_kib).await?
+        Kms::init(db, kms_passphrase.as_bytes(), kdf_kib).await?
     } else {
-        Kms::open(db, passphrase.as_bytes()).await?
+        Kms::open(db, kms_passphrase.as_bytes()).await?
     };
     kms.set_admins(config.admins.iter().cloned());
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
