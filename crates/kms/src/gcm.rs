@@ -50,18 +50,27 @@ impl Budgets {
     }
 }
 
+/// Invocations reserved inside a transaction: usable once it commits.
+pub(crate) struct Reserved {
+    name: String,
+    version: i64,
+}
+
 impl Kms {
-    /// Counts one AES-GCM encryption with `version` of `key`, reserving a
-    /// block in `tx` (or in a transaction of its own) when this process
-    /// has none left; refuses past [`GCM_LIMIT`]. Other key types pass.
+    /// Counts one AES-GCM encryption with `version` of `key`; refuses past
+    /// [`GCM_LIMIT`]; other key types pass. When this process has no
+    /// reserved invocations left it reserves a block: in `tx` when given
+    /// (the caller passes what this returns to [`Kms::gcm_keep`] once `tx`
+    /// has committed, so a rolled-back reservation is never used), else in
+    /// a transaction of its own.
     pub(crate) async fn count_encryption(
         &self,
         tx: Option<&mut Tx<'_>>,
         key: &KeyInfo,
         version: i64,
-    ) -> Result<(), KmsError> {
+    ) -> Result<Option<Reserved>, KmsError> {
         if key.key_type != KeyType::Aes256Gcm || self.gcm.take(&key.name, version) {
-            return Ok(());
+            return Ok(None);
         }
         let reserve = "UPDATE versions SET invocations = invocations + $1
              WHERE key_name = $2 AND version = $3 AND invocations + $1 <= $4";
@@ -70,13 +79,13 @@ impl Kms {
             .bind(key.name.clone())
             .bind(version)
             .bind(GCM_LIMIT);
-        let moved = match tx {
-            Some(tx) => query.execute(&mut **tx).await?.rows_affected(),
+        let (moved, deferred) = match tx {
+            Some(tx) => (query.execute(&mut **tx).await?.rows_affected(), true),
             None => {
                 let mut own = self.db.begin_write().await?;
                 let moved = query.execute(&mut *own).await?.rows_affected();
                 own.commit().await?;
-                moved
+                (moved, false)
             }
         };
         if moved != 1 {
@@ -85,7 +94,22 @@ impl Kms {
                 key.name
             )));
         }
-        self.gcm.add(&key.name, version, GCM_BLOCK - 1);
-        Ok(())
+        let reserved = Reserved {
+            name: key.name.clone(),
+            version,
+        };
+        if deferred {
+            return Ok(Some(reserved));
+        }
+        self.gcm_keep(Some(reserved));
+        Ok(None)
+    }
+
+    /// Makes a committed reservation usable (one invocation of it was
+    /// spent by the call that made it).
+    pub(crate) fn gcm_keep(&self, reserved: Option<Reserved>) {
+        if let Some(r) = reserved {
+            self.gcm.add(&r.name, r.version, GCM_BLOCK - 1);
+        }
     }
 }
