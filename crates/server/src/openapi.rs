@@ -8,6 +8,7 @@ fn op(summary: &str, auth: bool, totp: bool, body: Option<Value>, ok: &str) -> V
         "responses": {
             ok: { "description": "success" },
             "400": { "$ref": "#/components/responses/Error" },
+            "408": { "$ref": "#/components/responses/Error" },
             "429": { "$ref": "#/components/responses/Error" },
         },
     });
@@ -15,6 +16,9 @@ fn op(summary: &str, auth: bool, totp: bool, body: Option<Value>, ok: &str) -> V
         o["security"] = json!([{ "clientCertificate": [] }]);
         o["responses"]["401"] = json!({ "$ref": "#/components/responses/Error" });
         o["responses"]["403"] = json!({ "$ref": "#/components/responses/Error" });
+        // The request's audit entry could not be committed (or the key
+        // store's passphrase changed under the server).
+        o["responses"]["503"] = json!({ "$ref": "#/components/responses/Error" });
     }
     if totp {
         o["parameters"] = json!([{
