@@ -1,75 +1,74 @@
-//! A token bucket per client identity (or, without a certificate, per
-//! address): one client's flood empties its own bucket only. Requests
-//! without a certificate also share one bucket of [`ANONYMOUS_SHARE`]
-//! times the per-client rate, so many addresses together cannot flood.
+//! Rate limits (GCRA token buckets from `governor`): one per client
+//! identity (or, without a certificate, per address), so one client's
+//! flood empties its own bucket only; and one that all requests without a
+//! certificate share, of [`ANONYMOUS_SHARE`] times a client's rate, so many
+//! addresses together cannot flood either.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::RateLimit;
 
-/// Buckets by client.
+/// Buckets by client, and the shared anonymous one.
 #[derive(Debug)]
 pub struct Limiter {
-    limit: RateLimit,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    clients: DefaultKeyedRateLimiter<String>,
+    anonymous: DefaultDirectRateLimiter,
+    clock: DefaultClock,
 }
 
-/// Most buckets kept; past it, full (idle) buckets are forgotten.
+/// Most client buckets kept; past it, those back to full are forgotten.
 const MAX_BUCKETS: usize = 100_000;
 
 /// The shared anonymous bucket, as a multiple of one client's.
 pub const ANONYMOUS_SHARE: f64 = 4.0;
 
-/// The key of the bucket all anonymous requests share (not a valid CN
-/// for a client to collide with: it holds a space).
-const ALL_ANONYMOUS: &str = "all anonymous";
+/// `per_second` tokens a second up to `burst`; the configuration checks
+/// that both are positive, and extreme values are clamped, not trusted.
+fn quota(limit: RateLimit) -> Quota {
+    let period = Duration::from_secs_f64((1.0 / limit.per_second).clamp(1e-9, 86_400.0));
+    let burst = NonZeroU32::new(limit.burst.clamp(1.0, f64::from(u32::MAX)) as u32)
+        .unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(period)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(burst)
+}
 
 impl Limiter {
     /// Buckets of `limit`.
     pub fn new(limit: RateLimit) -> Limiter {
+        let shared = RateLimit {
+            per_second: limit.per_second * ANONYMOUS_SHARE,
+            burst: limit.burst * ANONYMOUS_SHARE,
+        };
         Limiter {
-            limit,
-            buckets: Mutex::new(HashMap::new()),
+            clients: RateLimiter::keyed(quota(limit)),
+            anonymous: RateLimiter::direct(quota(shared)),
+            clock: DefaultClock::default(),
         }
     }
 
     /// Takes a token for `client` (and, when `anonymous`, from the shared
     /// anonymous bucket too); `Err(seconds)` to wait when empty.
     pub fn take(&self, client: &str, anonymous: bool) -> Result<(), u64> {
+        let wait = |until: governor::NotUntil<_>| {
+            until
+                .wait_time_from(self.clock.now())
+                .as_secs_f64()
+                .ceil()
+                .max(1.0) as u64
+        };
         if anonymous {
-            let share = RateLimit {
-                per_second: self.limit.per_second * ANONYMOUS_SHARE,
-                burst: self.limit.burst * ANONYMOUS_SHARE,
-            };
-            self.take_from(ALL_ANONYMOUS, share)?;
+            self.anonymous.check().map_err(wait)?;
         }
-        self.take_from(client, self.limit)
-    }
-
-    fn take_from(&self, client: &str, limit: RateLimit) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() >= MAX_BUCKETS {
-            let (rate, burst) = (self.limit.per_second, self.limit.burst);
-            buckets.retain(|_, (tokens, at)| *tokens + at.elapsed().as_secs_f64() * rate < burst);
+        if self.clients.len() >= MAX_BUCKETS {
+            self.clients.retain_recent();
+            self.clients.shrink_to_fit();
         }
-        let (tokens, at) = buckets
-            .entry(client.to_owned())
-            .or_insert((limit.burst, now));
-        *tokens =
-            (*tokens + now.duration_since(*at).as_secs_f64() * limit.per_second).min(limit.burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - *tokens) / limit.per_second).ceil().max(1.0) as u64)
-        }
+        self.clients.check_key(&client.to_owned()).map_err(wait)
     }
 }
 
