@@ -70,7 +70,9 @@ impl AppState {
                 }
             }
         }
-        Ok(())
+        // And entries of requests whose clients went away before their
+        // commit (deferred, see the guard), so none waits longer than this.
+        self.kms.flush().await
     }
 }
 
