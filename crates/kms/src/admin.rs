@@ -82,7 +82,7 @@ impl Kms {
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
-            crate::integrity::seal_identities(&mut tx, &self.metadata_key).await?;
+            crate::integrity::seal_identities(&mut tx, &self.metadata_key, self.db.backend).await?;
             Ok(done((), None))
         }
         .await;

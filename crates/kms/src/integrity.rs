@@ -141,31 +141,66 @@ async fn identities(
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect::<Result<_, sqlx::Error>>()?;
+    let tag = identities_tag(&list, mac);
+    Ok((list, tag))
+}
+
+/// The tag over a list of revoked identities (in byte order, whatever
+/// order the database's collation returned them in).
+fn identities_tag(list: &[(String, i64)], mac: &hmac::Key) -> hmac::Tag {
+    let mut sorted = list.to_vec();
+    sorted.sort();
     let mut c = hmac::Context::with_key(mac);
     field(&mut c, b"pkilab-kms/1 revoked identities");
-    field(&mut c, &(list.len() as u64).to_be_bytes());
-    for (name, at) in &list {
+    field(&mut c, &(sorted.len() as u64).to_be_bytes());
+    for (name, at) in &sorted {
         field(&mut c, name.as_bytes());
         field(&mut c, &at.to_be_bytes());
     }
-    Ok((list, c.sign()))
+    c.sign()
 }
 
-/// Stores the tag over the revoked identities, after a revocation.
-pub(crate) async fn seal_identities(tx: &mut Tx<'_>, mac: &hmac::Key) -> Result<(), KmsError> {
+/// Stores the tag over the revoked identities, after a revocation. On
+/// PostgreSQL the tag's row is locked first, so concurrent revocations
+/// take turns and the later one's tag covers both.
+pub(crate) async fn seal_identities(
+    tx: &mut Tx<'_>,
+    mac: &hmac::Key,
+    backend: crate::store::Backend,
+) -> Result<(), KmsError> {
+    if backend == crate::store::Backend::Postgres {
+        sqlx::query("SELECT value FROM meta WHERE name = $1 FOR UPDATE")
+            .bind(IDENTITIES_TAG)
+            .fetch_optional(&mut **tx)
+            .await?;
+    }
     let (_, tag) = identities(tx, mac).await?;
     set_meta(tx, IDENTITIES_TAG, &hex::encode(tag)).await
 }
 
 /// The revoked identities, refused as tampering unless their tag verifies.
+/// The rows and the tag are read in one statement, so they come from one
+/// snapshot even in a READ COMMITTED transaction while someone revokes.
 pub(crate) async fn revoked(tx: &mut Tx<'_>, mac: &hmac::Key) -> Result<HashSet<String>, KmsError> {
-    let (list, expected) = identities(tx, mac).await?;
-    let stored: Option<String> = sqlx::query("SELECT value FROM meta WHERE name = $1")
-        .bind(IDENTITIES_TAG)
-        .fetch_optional(&mut **tx)
-        .await?
-        .map(|r| r.try_get(0))
-        .transpose()?;
+    let rows = sqlx::query(
+        "SELECT m.value, i.name, i.revoked_at FROM meta m
+         LEFT JOIN identities i ON i.revoked_at IS NOT NULL
+         WHERE m.name = $1 ORDER BY i.name",
+    )
+    .bind(IDENTITIES_TAG)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut stored: Option<String> = None;
+    let mut list: Vec<(String, i64)> = Vec::with_capacity(rows.len());
+    for row in &rows {
+        stored = Some(row.try_get(0)?);
+        let name: Option<String> = row.try_get(1)?;
+        let at: Option<i64> = row.try_get(2)?;
+        if let (Some(name), Some(at)) = (name, at) {
+            list.push((name, at));
+        }
+    }
+    let expected = identities_tag(&list, mac);
     let given = stored.and_then(|t| hex::decode(t).ok()).unwrap_or_default();
     if aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_ref(), &given).is_err() {
         return Err(KmsError::Tampered(
@@ -188,6 +223,7 @@ pub(crate) async fn seal_store(tx: &mut Tx<'_>, mac: &hmac::Key) -> Result<(), K
         let key = crate::keys::load_unchecked(tx, &name).await?;
         seal_key(tx, &key, mac).await?;
     }
-    seal_identities(tx, mac).await?;
+    let (_, tag) = identities(tx, mac).await?;
+    set_meta(tx, IDENTITIES_TAG, &hex::encode(tag)).await?;
     set_meta(tx, SEALED, "1").await
 }

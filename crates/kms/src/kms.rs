@@ -251,7 +251,8 @@ impl Kms {
         name: &str,
         now: i64,
     ) -> Result<KeyInfo, KmsError> {
-        let (key, events) = keys::load(tx, name, now, &self.metadata_key).await?;
+        let (key, events) =
+            keys::load(tx, name, now, (&self.metadata_key, self.db.backend)).await?;
         self.fast.remember(&key);
         for event in events {
             let entry = Record {
@@ -371,7 +372,7 @@ impl Kms {
             current_version: 1,
             grants: Vec::new(),
         };
-        match keys::load(tx, &new.name, at, &self.metadata_key).await {
+        match keys::load(tx, &new.name, at, (&self.metadata_key, self.db.backend)).await {
             Err(KmsError::UnknownKey(_)) => {}
             Err(e) => return Err(e),
             Ok(_) => return Err(KmsError::Duplicate(new.name.clone())),
