@@ -291,3 +291,79 @@ fn sigkill_in_a_batch_loses_no_acknowledged_key() {
     let audit = ok(&pkilab(&db, &["audit", "verify"]));
     assert!(audit.contains("intact"), "{audit}");
 }
+
+#[test]
+fn two_writers_on_one_sqlite_file_both_succeed() {
+    let (_dir, db) = store();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&db).expect("store").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the store is private to its owner");
+    }
+    let writers: Vec<_> = ["left", "right"]
+        .iter()
+        .map(|prefix| {
+            command(
+                &db,
+                &["key", "create-many", prefix, "--count", "150"],
+                PASSPHRASE,
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+        })
+        .collect();
+    for writer in writers {
+        let out = writer.wait_with_output().expect("writer");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&pkilab(&db, &["key", "list", "--json"]))).expect("json");
+    assert_eq!(list.as_array().expect("array").len(), 300);
+    let audit = ok(&pkilab(&db, &["audit", "verify"]));
+    assert!(audit.contains("intact: 300 entries"), "{audit}");
+}
+
+#[test]
+fn a_head_kept_outside_catches_a_rollback_of_the_whole_file() {
+    let (dir, db) = store();
+    ok(&pkilab(
+        &db,
+        &["key", "create", "early", "--type", "aes-256-gcm"],
+    ));
+    let copy = |from: &Path, to: &Path| {
+        for suffix in ["", "-wal", "-shm"] {
+            let source = PathBuf::from(format!("{}{suffix}", from.display()));
+            let target = PathBuf::from(format!("{}{suffix}", to.display()));
+            let _ = std::fs::remove_file(&target);
+            if source.exists() {
+                std::fs::copy(&source, &target).expect("copy");
+            }
+        }
+    };
+    let old = dir.path().join("old.db");
+    copy(&db, &old);
+    ok(&pkilab(
+        &db,
+        &["key", "create", "later", "--type", "aes-256-gcm"],
+    ));
+    let kept = ok(&pkilab(&db, &["audit", "head"])).trim().to_owned();
+    let said = ok(&pkilab(&db, &["audit", "verify", "--expect-head", &kept]));
+    assert!(said.contains("intact: 2 entries"), "{said}");
+    // The whole file goes back to its earlier copy: consistent in itself.
+    copy(&old, &db);
+    assert!(ok(&pkilab(&db, &["audit", "verify"])).contains("intact: 1 entries"));
+    let rolled_back = pkilab(&db, &["audit", "verify", "--expect-head", &kept]);
+    assert_eq!(rolled_back.status.code(), Some(1));
+    assert!(
+        text(&rolled_back.stdout).contains("rolled back"),
+        "{}",
+        text(&rolled_back.stdout)
+    );
+    // `audit show --json` is one JSON array of every entry.
+    let entries: serde_json::Value =
+        serde_json::from_str(&ok(&pkilab(&db, &["audit", "show", "--json"]))).expect("json");
+    assert_eq!(entries.as_array().expect("array").len(), 1);
+}

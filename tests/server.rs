@@ -5,149 +5,12 @@
 
 mod common;
 
+use common::lab::{Lab, PASSPHRASE, pkilab};
 use common::{ok, s, text};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-const PASSPHRASE: &str = "server test passphrase";
-
-fn pkilab(args: &[&str]) -> Output {
-    common::run(args, PASSPHRASE)
-}
-
-struct Lab {
-    dir: tempfile::TempDir,
-    port: u16,
-    server: Child,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-    }
-}
-
-impl Lab {
-    fn start(config: &str) -> Lab {
-        let dir = tempfile::tempdir().expect("temp");
-        let ca = dir.path().join("ca");
-        ok(&pkilab(&[
-            "ca",
-            "init",
-            "--dir",
-            s(&ca),
-            "--name",
-            "Test Root",
-            "--intermediate",
-            "Test Issuing",
-        ]));
-        let config_path = dir.path().join("server.yaml");
-        std::fs::write(&config_path, config).expect("config");
-        let mut server = Command::new(env!("CARGO_BIN_EXE_pkilab"))
-            .args(["serve", "--ca-dir", s(&ca), "--db"])
-            .arg(dir.path().join("kms.db"))
-            .args(["--listen", "127.0.0.1:0", "--config", s(&config_path)])
-            .env("PKILAB_PASSPHRASE", PASSPHRASE)
-            .env("PKILAB_PBKDF2_ITERATIONS", "1000")
-            .env("PKILAB_ARGON2_MEMORY_KIB", "1024")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        let mut line = String::new();
-        BufReader::new(server.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("a line");
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no address in '{line}'"));
-        Lab { dir, port, server }
-    }
-
-    fn ca(&self) -> PathBuf {
-        self.dir.path().join("ca")
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("kms.db")
-    }
-
-    /// A client certificate (leaf + chain in one file) and its key.
-    fn client(&self, name: &str) -> (PathBuf, PathBuf) {
-        let prefix = self.dir.path().join(name);
-        ok(&pkilab(&[
-            "ca",
-            "issue",
-            "--dir",
-            s(&self.ca()),
-            "--name",
-            name,
-            "--client",
-            "--out",
-            s(&prefix),
-        ]));
-        let full = self.dir.path().join(format!("{name}.full.crt"));
-        let mut pem = std::fs::read_to_string(format!("{}.crt", prefix.display())).expect("crt");
-        pem.push_str(
-            &std::fs::read_to_string(format!("{}.chain.crt", prefix.display())).expect("chain"),
-        );
-        std::fs::write(&full, pem).expect("write");
-        (full, PathBuf::from(format!("{}.key", prefix.display())))
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://localhost:{}{path}", self.port)
-    }
-
-    /// curl as `client` (or anonymously); returns (status, body, curl's
-    /// exit code and stderr).
-    fn curl(
-        &self,
-        client: Option<&(PathBuf, PathBuf)>,
-        method: &str,
-        path: &str,
-        body: Option<&str>,
-        headers: &[&str],
-    ) -> (u16, String, i32, String) {
-        let mut c = Command::new("curl");
-        c.args(["-sS", "-o", "-", "-w", "\n%{http_code}", "--cacert"])
-            .arg(self.ca().join("root.crt"))
-            .args(["-X", method, &self.url(path)]);
-        if let Some((cert, key)) = client {
-            c.arg("--cert")
-                .arg(cert)
-                .arg("--key")
-                .arg(key)
-                .args(["--pass", PASSPHRASE]);
-        }
-        if let Some(body) = body {
-            c.args([
-                "-H",
-                "content-type: application/json",
-                "--data-binary",
-                body,
-            ]);
-        }
-        for h in headers {
-            c.args(["-H", h]);
-        }
-        let out = c.output().expect("curl");
-        let stdout = text(&out.stdout);
-        let (body, status) = stdout.rsplit_once('\n').unwrap_or(("", "0"));
-        (
-            status.trim().parse().unwrap_or(0),
-            body.to_owned(),
-            out.status.code().unwrap_or(-1),
-            text(&out.stderr),
-        )
-    }
-}
 
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
@@ -227,7 +90,7 @@ fn curl_creates_a_key_encrypts_and_decrypts_and_others_cannot() {
     // Every request is in the audit log, with who, what and the outcome;
     // the plaintext is not.
     std::thread::sleep(Duration::from_millis(600));
-    let log = ok(&pkilab(&["kms", "--db", s(&lab.db()), "audit", "show"]));
+    let log = ok(&pkilab(&["kms", "--db", &lab.db(), "audit", "show"]));
     let has = |actor: &str, what: &str, outcome: &str| {
         log.lines()
             .any(|l| l.contains(actor) && l.contains(what) && l.trim_end().ends_with(outcome))
@@ -241,7 +104,7 @@ fn curl_creates_a_key_encrypts_and_decrypts_and_others_cannot() {
         "{log}"
     );
     assert!(!log.contains(&b64(b"pay bob 10")), "{log}");
-    assert!(ok(&pkilab(&["kms", "--db", s(&lab.db()), "audit", "verify"])).contains("intact"));
+    assert!(ok(&pkilab(&["kms", "--db", &lab.db(), "audit", "verify"])).contains("intact"));
 }
 
 #[test]
@@ -426,7 +289,7 @@ fn totp_for(lab: &Lab, identity: &str) -> Vec<u8> {
     let uri = ok(&pkilab(&[
         "kms",
         "--db",
-        s(&lab.db()),
+        &lab.db(),
         "mfa",
         "enroll",
         identity,
@@ -581,7 +444,17 @@ fn a_csr_becomes_a_certificate_and_its_revocation_applies_at_once() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let pem = std::fs::read_to_string(&csr).expect("csr");
     let request = serde_json::json!({ "csr": pem }).to_string();
-    let (status, body, ..) = lab.curl(Some(&alice), "POST", "/v1/certs", Some(&request), &[]);
+    // Issuance needs a TOTP code: this one, then the next step's.
+    let secret = totp_for(&lab, "alice");
+    let step = time::OffsetDateTime::now_utc().unix_timestamp() / pkilab_kms::TOTP_STEP;
+    let totp = |step: i64| format!("x-pkilab-totp: {:06}", pkilab_kms::totp_code(&secret, step));
+    let (status, body, ..) = lab.curl(
+        Some(&alice),
+        "POST",
+        "/v1/certs",
+        Some(&request),
+        &[&totp(step)],
+    );
     assert_eq!(status, 201, "{body}");
     let issued = json(&body);
     let cert = lab.dir.path().join("alice2.full.crt");
@@ -602,9 +475,7 @@ fn a_csr_becomes_a_certificate_and_its_revocation_applies_at_once() {
     );
     // Alice revokes her new certificate (with a TOTP code); the server
     // publishes the CRL and refuses it from the next connection.
-    let secret = totp_for(&lab, "alice");
-    let step = time::OffsetDateTime::now_utc().unix_timestamp() / pkilab_kms::TOTP_STEP;
-    let totp = format!("x-pkilab-totp: {:06}", pkilab_kms::totp_code(&secret, step));
+    let totp = totp(step + 1);
     let serial = issued["serial"].as_str().expect("serial");
     let path = format!("/v1/certs/{serial}/revoke");
     let (status, body, ..) = lab.curl(
@@ -621,4 +492,63 @@ fn a_csr_becomes_a_certificate_and_its_revocation_applies_at_once() {
         200,
         "her first certificate still works"
     );
+}
+
+#[test]
+fn a_certificate_with_two_common_names_names_no_one() {
+    let lab = Lab::start("{}");
+    let dir = lab.dir.path();
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    run(&["genpkey", "-algorithm", "ed25519", "-out", "two.key"]);
+    run(&[
+        "req",
+        "-new",
+        "-key",
+        "two.key",
+        "-subj",
+        "/CN=alice/CN=admin",
+        "-out",
+        "two.csr",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    )
+    .expect("ext");
+    let issuing = lab.ca().join("issuing");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "two.csr",
+        "-CA",
+        &format!("{}.crt", issuing.display()),
+        "-CAkey",
+        &format!("{}.key", issuing.display()),
+        "-passin",
+        &format!("pass:{PASSPHRASE}"),
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-set_serial",
+        "0x5a17e0c3b2a1f00d",
+        "-out",
+        "two.crt",
+    ]);
+    let chain = std::fs::read_to_string(dir.join("two.crt")).expect("crt")
+        + &std::fs::read_to_string(format!("{}.crt", issuing.display())).expect("issuing");
+    std::fs::write(dir.join("two.full.crt"), chain).expect("write");
+    let two = (dir.join("two.full.crt"), dir.join("two.key"));
+    // The chain is valid, but which of the two names would it prove?
+    let (status, body, ..) = lab.curl(Some(&two), "GET", "/v1/keys", None, &[]);
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(json(&body)["error"], "unauthenticated");
 }

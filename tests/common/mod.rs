@@ -2,6 +2,9 @@
 //! passphrase and test-strength key derivation, and reading its output.
 #![allow(dead_code, clippy::panic)]
 
+pub mod lab;
+pub mod probe;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -233,8 +233,32 @@ fn encrypted_key(der: &[u8]) -> Result<String> {
 
 fn private_key(der: &[u8]) -> Result<String> {
     let key = crate::key::CaKey::from_pkcs8_der(der)?;
+    // rcgen reads any RSA key as our one RSA signing profile; name the
+    // size the key has.
+    let algorithm = match aws_lc_rs::rsa::KeyPair::from_pkcs8(der) {
+        Ok(rsa) => format!("rsa-{}", rsa.public_modulus_len() * 8),
+        Err(_) => key.algorithm().to_string(),
+    };
     Ok(format!(
-        "Private key (PKCS#8, unencrypted)\n  algorithm:  {}\n",
-        key.algorithm()
+        "Private key (PKCS#8, unencrypted)\n  algorithm:  {algorithm}\n"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::rsa::{KeyPair, KeySize};
+
+    #[test]
+    fn rsa_keys_are_named_by_their_size() {
+        for (size, name) in [
+            (KeySize::Rsa2048, "rsa-2048"),
+            (KeySize::Rsa4096, "rsa-4096"),
+        ] {
+            let key = KeyPair::generate(size).expect("generate");
+            let der = key.as_der().expect("pkcs8");
+            let text = super::private_key(der.as_ref()).expect("describe");
+            assert!(text.contains(name), "{text}");
+        }
+    }
 }

@@ -150,17 +150,18 @@ enum CaCommand {
     },
 }
 
-/// PBKDF2 iterations for new key files: `PKILAB_PBKDF2_ITERATIONS` lowers
-/// the cost for test suites (at least 1,000); the default is 600,000.
+/// PBKDF2 iterations for new key files: 600,000. In debug builds (the
+/// test suites) `PKILAB_PBKDF2_ITERATIONS` lowers the cost (at least
+/// 1,000); a release build refuses the variable rather than weaken keys.
 pub(crate) fn iterations() -> anyhow::Result<u32> {
-    match std::env::var("PKILAB_PBKDF2_ITERATIONS") {
-        Ok(text) => match text.parse::<u32>() {
+    match crate::kms_cmd::test_setting("PKILAB_PBKDF2_ITERATIONS", cfg!(debug_assertions))? {
+        Some(text) => match text.parse::<u32>() {
             Ok(n) if n >= 1_000 => Ok(n),
             _ => bail!(
                 "PKILAB_PBKDF2_ITERATIONS is '{text}': give a whole number of at least 1000, or unset it"
             ),
         },
-        Err(_) => Ok(DEFAULT_ITERATIONS),
+        None => Ok(DEFAULT_ITERATIONS),
     }
 }
 

@@ -119,7 +119,16 @@ enum MfaCommand {
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Check the hash chain: exit 0 intact, 1 broken.
-    Verify,
+    Verify {
+        /// A head printed earlier by `audit head` (COUNT:HASH), kept
+        /// outside the database: the log must still hold it, which
+        /// catches a rollback of the whole store.
+        #[arg(long)]
+        expect_head: Option<String>,
+    },
+    /// Print the authenticated head (COUNT:HASH) to keep outside the
+    /// database.
+    Head,
     /// Print every entry.
     Show {
         #[arg(long)]
@@ -177,15 +186,28 @@ fn write_out(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
-/// Argon2id memory for new stores: `PKILAB_ARGON2_MEMORY_KIB` (at least
-/// 1,024) lowers it for test suites; the default is 65,536 (RFC 9106).
+/// Argon2id memory for new stores: 65,536 KiB (RFC 9106). In debug builds
+/// (the test suites) `PKILAB_ARGON2_MEMORY_KIB` lowers it (at least
+/// 1,024); a release build refuses the variable rather than weaken keys.
 pub(crate) fn argon2_memory() -> anyhow::Result<u32> {
-    match std::env::var("PKILAB_ARGON2_MEMORY_KIB") {
-        Ok(text) => match text.parse::<u32>() {
+    match test_setting("PKILAB_ARGON2_MEMORY_KIB", cfg!(debug_assertions))? {
+        Some(text) => match text.parse::<u32>() {
             Ok(n) if n >= 1024 => Ok(n),
             _ => bail!("PKILAB_ARGON2_MEMORY_KIB is '{text}': give at least 1024, or unset it"),
         },
-        Err(_) => Ok(65_536),
+        None => Ok(65_536),
+    }
+}
+
+/// A variable that weakens key derivation for test suites: its value
+/// when `allowed` (debug builds), an error when set otherwise.
+pub(crate) fn test_setting(name: &str, allowed: bool) -> anyhow::Result<Option<String>> {
+    match std::env::var(name) {
+        Ok(_) if !allowed => {
+            bail!("{name} is set, but only test builds accept it: unset it")
+        }
+        Ok(value) => Ok(Some(value)),
+        Err(_) => Ok(None),
     }
 }
 
@@ -321,41 +343,31 @@ async fn dispatch(
             write_out(out.as_deref(), pem.as_bytes())?;
         }
         KmsCommand::Audit {
-            command: AuditCommand::Verify,
-        } => match kms.audit_verify().await {
-            Ok(n) => outln!("audit log intact: {n} entries"),
-            Err(e) => {
-                outln!("audit log BROKEN: {e}");
+            command: AuditCommand::Verify { expect_head },
+        } => {
+            if let Some(head) = expect_head
+                && !kms.audit_contains(&head).await?
+            {
+                outln!(
+                    "audit log BROKEN: it does not hold the kept head {}: the store was rolled back or replaced",
+                    pkilab_kms::clean_audit_field(&head)
+                );
                 return Ok(ExitCode::from(1));
             }
-        },
-        KmsCommand::Audit {
-            command: AuditCommand::Show { json },
-        } => {
-            let entries = kms.audit_entries().await?;
-            if json {
-                outln!("{}", serde_json::to_string_pretty(&entries)?);
-            } else {
-                for e in entries {
-                    let at = OffsetDateTime::from_unix_timestamp(e.at)
-                        .map(pkilab_verify::rfc3339)
-                        .unwrap_or_default();
-                    let key = match (&e.key, e.version) {
-                        (Some(k), Some(v)) => format!("{k} v{v}"),
-                        (Some(k), None) => k.clone(),
-                        _ => "-".into(),
-                    };
-                    outln!(
-                        "{:>5}  {at}  {:<10} {:<24} {:<16} {}",
-                        e.seq,
-                        e.actor,
-                        e.operation,
-                        key,
-                        e.outcome
-                    );
+            match kms.audit_verify().await {
+                Ok(n) => outln!("audit log intact: {n} entries"),
+                Err(e) => {
+                    outln!("audit log BROKEN: {e}");
+                    return Ok(ExitCode::from(1));
                 }
             }
         }
+        KmsCommand::Audit {
+            command: AuditCommand::Head,
+        } => outln!("{}", kms.audit_head().await?),
+        KmsCommand::Audit {
+            command: AuditCommand::Show { json },
+        } => show_audit(kms, json).await?,
         KmsCommand::Passphrase {
             new_passphrase_file,
         } => {
@@ -374,4 +386,66 @@ async fn dispatch(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the log, one entry per line (or a JSON array), streaming. Every
+/// field is escaped again on the way out, so an entry written by an older
+/// pkilab, or edited in the database, cannot put control characters on
+/// the operator's terminal.
+async fn show_audit(kms: &Kms, json: bool) -> anyhow::Result<()> {
+    use pkilab_kms::printable_audit_field as clean;
+    if json {
+        outln!("[");
+    }
+    let mut first = true;
+    kms.audit_each(|e| {
+        if json {
+            let comma = if std::mem::take(&mut first) { "" } else { "," };
+            let line = serde_json::to_string(&e)
+                .map_err(|e| pkilab_kms::KmsError::Audit(e.to_string()))?;
+            outln!("{comma}{line}");
+            return Ok(());
+        }
+        let at = OffsetDateTime::from_unix_timestamp(e.at)
+            .map(pkilab_verify::rfc3339)
+            .unwrap_or_default();
+        let key = match (&e.key, e.version) {
+            (Some(k), Some(v)) => format!("{} v{v}", clean(k)),
+            (Some(k), None) => clean(k),
+            _ => "-".into(),
+        };
+        outln!(
+            "{:>5}  {at}  {:<10} {:<24} {:<16} {}",
+            e.seq,
+            clean(&e.actor),
+            clean(&e.operation),
+            key,
+            clean(&e.outcome)
+        );
+        Ok(())
+    })
+    .await?;
+    if json {
+        outln!("]");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kdf_weakening_is_refused_outside_test_builds() {
+        // PATH is set in any environment the tests run in.
+        assert!(super::test_setting("PATH", false).is_err());
+        assert!(
+            super::test_setting("PATH", true)
+                .expect("allowed")
+                .is_some()
+        );
+        assert!(
+            super::test_setting("PKILAB_SURELY_UNSET_VARIABLE", false)
+                .expect("unset")
+                .is_none()
+        );
+    }
 }

@@ -147,7 +147,7 @@ pub(crate) async fn run(
             return Ok(ExitCode::SUCCESS);
         }
         KeyCommand::List { json } => {
-            let keys = kms.list(now).await?;
+            let keys = kms.list(actor, now).await?;
             if json {
                 outln!("{}", serde_json::to_string_pretty(&keys)?);
             } else {
@@ -172,7 +172,7 @@ pub(crate) async fn run(
             return Ok(ExitCode::SUCCESS);
         }
         KeyCommand::Show { name, json } => {
-            let k = kms.show(&name, now).await?;
+            let k = kms.show(actor, &name, now).await?;
             print_key(&k, json)?;
             return Ok(ExitCode::SUCCESS);
         }

@@ -28,6 +28,11 @@ pub struct ServeArgs {
     /// Read the passphrase (CA and key store) from this file.
     #[arg(long)]
     passphrase_file: Option<PathBuf>,
+    /// Read the key store's passphrase from this file when it differs
+    /// from the CA's (after `pkilab kms passphrase`); PKILAB_KMS_PASSPHRASE
+    /// also sets it.
+    #[arg(long)]
+    kms_passphrase_file: Option<PathBuf>,
 }
 
 /// Runs `serve`.
@@ -45,15 +50,29 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         )
         .try_init();
     let secret = passphrase::obtain(args.passphrase_file.as_deref(), false)?;
+    let kms_secret = match (
+        &args.kms_passphrase_file,
+        std::env::var("PKILAB_KMS_PASSPHRASE"),
+    ) {
+        (Some(path), _) => passphrase::obtain(Some(path), false)?,
+        (None, Ok(value)) if !value.is_empty() => zeroize::Zeroizing::new(value),
+        _ => secret.clone(),
+    };
     let kdf_kib = crate::kms_cmd::argon2_memory()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let server =
-            pkilab_server::bind(&args.ca_dir, &args.db, args.listen, config, secret, kdf_kib)
-                .await?;
+        let server = pkilab_server::bind_with(
+            &args.ca_dir,
+            &args.db,
+            args.listen,
+            config,
+            (secret, kms_secret),
+            kdf_kib,
+        )
+        .await?;
         outln!("listening on https://{}", server.local_addr()?);
         server.run().await?;
         Ok(ExitCode::SUCCESS)

@@ -43,6 +43,10 @@ impl Kms {
                 .bind(operation.to_owned())
                 .execute(&mut *tx)
                 .await?;
+            // The record was checked when loaded above; seal it with the
+            // new grant.
+            let key = keys::load_unchecked(&mut tx, name).await?;
+            crate::integrity::seal_key(&mut tx, &key, &self.metadata_key).await?;
             Ok(done((), None))
         }
         .await;
@@ -66,11 +70,8 @@ impl Kms {
         let at = now.unix_timestamp();
         let mut tx = self.begin().await?;
         let result = async {
-            if actor != ADMIN {
-                return Err(KmsError::Forbidden(format!(
-                    "only '{ADMIN}' revokes identities"
-                )));
-            }
+            self.require_admin(&mut tx, actor, "revokes identities")
+                .await?;
             keys::valid_name(identity)?;
             sqlx::query("DELETE FROM identities WHERE name = $1")
                 .bind(identity.to_owned())
@@ -81,6 +82,7 @@ impl Kms {
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
+            crate::integrity::seal_identities(&mut tx, &self.metadata_key, self.db.backend).await?;
             Ok(done((), None))
         }
         .await;
@@ -105,6 +107,8 @@ impl Kms {
         let params = KdfParams::new(memory_kib);
         let new_kek = Kek::derive(new_passphrase, &params)?;
         let mut tx = self.begin().await?;
+        self.fence_exclusive(&mut tx).await?;
+        self.no_live_lease(&mut tx).await?;
         let rows = sqlx::query("SELECT v.key_name, v.version, v.wrapped, k.key_type FROM versions v JOIN keys k ON k.name = v.key_name WHERE v.wrapped IS NOT NULL")
             .fetch_all(&mut *tx).await?;
         for row in rows {
@@ -147,7 +151,8 @@ impl Kms {
             .unwrap("audit", 0, KeyType::Aes256Gcm, &audit_wrapped)?;
         let json = serde_json::to_string(&params).map_err(|e| KmsError::Store(e.to_string()))?;
         set_meta(&mut tx, KDF, &json).await?;
-        set_meta(&mut tx, CHECK, &hex::encode(new_kek.check_blob()?)).await?;
+        let check = hex::encode(new_kek.check_blob()?);
+        set_meta(&mut tx, CHECK, &check).await?;
         set_meta(
             &mut tx,
             AUDIT_KEY,
@@ -165,19 +170,63 @@ impl Kms {
         audit::append(&mut tx, self.db.backend, &self.audit_key, &entry).await?;
         tx.commit().await?;
         self.kek = new_kek;
+        self.check = check;
         Ok(())
     }
 
-    /// Checks the audit chain; returns how many entries it holds.
+    /// Checks the audit chain in one snapshot of the store, streaming;
+    /// returns how many entries it holds.
     pub async fn audit_verify(&self) -> Result<usize, KmsError> {
         self.flush().await?;
         audit::verify(&self.db, &self.audit_key).await
     }
 
+    /// The authenticated head of the log, `COUNT:HASH`: kept outside the
+    /// database, it lets [`Kms::audit_contains`] detect a rollback of the
+    /// whole store.
+    pub async fn audit_head(&self) -> Result<String, KmsError> {
+        self.flush().await?;
+        audit::head(&self.db, &self.audit_key).await
+    }
+
+    /// Whether the log still holds the entry a kept head (`COUNT:HASH`)
+    /// names.
+    pub async fn audit_contains(&self, head: &str) -> Result<bool, KmsError> {
+        let (seq, hash) = head
+            .trim()
+            .split_once(':')
+            .and_then(|(seq, hash)| Some((seq.parse::<i64>().ok()?, hash)))
+            .ok_or_else(|| {
+                KmsError::Malformed(format!(
+                    "'{}' is not a head: give COUNT:HASH as `audit head` printed it",
+                    crate::audit::clean(head)
+                ))
+            })?;
+        audit::contains(&self.db, seq, hash).await
+    }
+
+    /// Calls `each` with every audit entry, oldest first, from one
+    /// snapshot, holding one block in memory at a time.
+    pub async fn audit_each(
+        &self,
+        each: impl FnMut(Entry) -> Result<(), KmsError>,
+    ) -> Result<(), KmsError> {
+        self.flush().await?;
+        let mut tx = self.db.begin_snapshot().await?;
+        audit::for_each(&mut tx, each).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Every audit entry, oldest first.
     pub async fn audit_entries(&self) -> Result<Vec<Entry>, KmsError> {
-        self.flush().await?;
-        audit::entries(&self.db).await
+        let mut out = Vec::new();
+        self.audit_each(|e| {
+            out.push(e);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
     }
 
     /// The database (for tests that tamper with it).

@@ -91,9 +91,63 @@ pub(crate) async fn append(
     append_many(tx, backend, key, std::slice::from_ref(record)).await
 }
 
+/// The longest text an audited field keeps, in characters; the rest is
+/// replaced by a note of how much was cut. What a client sends (a key
+/// name in a URL, an identity) therefore costs the log a bounded amount.
+pub const FIELD_LIMIT: usize = 200;
+
+/// `text` bounded to [`FIELD_LIMIT`] characters, with control characters,
+/// bidirectional overrides and backslashes escaped (`\n`, `\u{1b}`), so
+/// an entry is one line of inert text when printed.
+pub fn clean(text: &str) -> String {
+    escape(text, true)
+}
+
+/// `text` bounded like [`clean`], with control characters and
+/// bidirectional overrides escaped but backslashes kept: for printing
+/// fields that [`clean`] already escaped when they were recorded.
+pub fn printable(text: &str) -> String {
+    escape(text, false)
+}
+
+fn escape(text: &str, backslash: bool) -> String {
+    let mut out = String::with_capacity(text.len().min(FIELD_LIMIT + 16));
+    for (count, c) in text.chars().enumerate() {
+        if count == FIELD_LIMIT {
+            let rest = text.chars().count() - count;
+            out.push_str(&format!("…[{rest} more characters]"));
+            break;
+        }
+        match c {
+            '\\' if backslash => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control()
+                || matches!(c, '\u{200e}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes the head of an empty log (entry 0), so that every later writer
+/// finds a head row to lock and update in place.
+pub(crate) async fn init_head(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    key: &hmac::Key,
+) -> Result<(), KmsError> {
+    let tag = head_tag(key, 0, GENESIS);
+    set_meta(tx, HEAD, &format!("0:{GENESIS}:{tag}")).await
+}
+
 /// Appends `records`, in order, inside `tx`, as one block: the head is
-/// read once, the chain computed in memory, one row inserted and the head
-/// moved once.
+/// read once (and locked), the chain computed in memory, one row inserted
+/// and the head updated in place once. Fields are bounded and escaped
+/// with [`clean`] before they are hashed.
 pub(crate) async fn append_many(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     backend: Backend,
@@ -123,15 +177,25 @@ pub(crate) async fn append_many(
     let mut block = Vec::with_capacity(records.len());
     for record in records {
         seq += 1;
-        let hash = entry_hash(&prev, seq, record);
+        let (actor, operation) = (clean(record.actor), clean(record.operation));
+        let (key, outcome) = (record.key.map(clean), clean(record.outcome));
+        let clean_record = Record {
+            at: record.at,
+            actor: &actor,
+            operation: &operation,
+            key: key.as_deref(),
+            version: record.version,
+            outcome: &outcome,
+        };
+        let hash = entry_hash(&prev, seq, &clean_record);
         block.push(Entry {
             seq,
             at: record.at,
-            actor: record.actor.to_owned(),
-            operation: record.operation.to_owned(),
-            key: record.key.map(str::to_owned),
+            actor,
+            operation,
+            key,
             version: record.version,
-            outcome: record.outcome.to_owned(),
+            outcome,
             prev_hash: std::mem::replace(&mut prev, hash.clone()),
             hash,
         });
@@ -160,43 +224,96 @@ fn parse_head(text: &str) -> Result<(i64, String, String), KmsError> {
     }
 }
 
-/// Every entry, oldest first.
-pub(crate) async fn entries(db: &Db) -> Result<Vec<Entry>, KmsError> {
-    let rows = sqlx::query("SELECT seq, last_seq, entries FROM audit ORDER BY seq")
-        .fetch_all(&db.pool)
-        .await?;
-    let mut out = Vec::new();
-    for row in rows {
+fn parse_block(first: i64, last: i64, text: &str) -> Result<Vec<Entry>, KmsError> {
+    let block: Vec<Entry> = serde_json::from_str(text).map_err(|e| {
+        KmsError::Audit(format!(
+            "the block starting at entry {first} was edited: {e}"
+        ))
+    })?;
+    let (Some(head), Some(tail)) = (block.first(), block.last()) else {
+        return Err(KmsError::Audit(format!(
+            "the block starting at entry {first} was emptied"
+        )));
+    };
+    if head.seq != first || tail.seq != last {
+        return Err(KmsError::Audit(format!(
+            "the block starting at entry {first} does not hold entries {first} to {last}: it was edited or moved"
+        )));
+    }
+    Ok(block)
+}
+
+/// Calls `each` with every entry, oldest first, block by block from one
+/// snapshot of the store: memory holds one block, not the log.
+pub(crate) async fn for_each(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    mut each: impl FnMut(Entry) -> Result<(), KmsError>,
+) -> Result<(), KmsError> {
+    use futures_util::TryStreamExt;
+    let mut rows =
+        sqlx::query("SELECT seq, last_seq, entries FROM audit ORDER BY seq").fetch(&mut **tx);
+    while let Some(row) = rows.try_next().await? {
         let first: i64 = row.try_get(0)?;
         let last: i64 = row.try_get(1)?;
         let text: String = row.try_get(2)?;
-        let block: Vec<Entry> = serde_json::from_str(&text).map_err(|e| {
-            KmsError::Audit(format!(
-                "the block starting at entry {first} was edited: {e}"
-            ))
-        })?;
-        let (Some(head), Some(tail)) = (block.first(), block.last()) else {
-            return Err(KmsError::Audit(format!(
-                "the block starting at entry {first} was emptied"
-            )));
-        };
-        if head.seq != first || tail.seq != last {
-            return Err(KmsError::Audit(format!(
-                "the block starting at entry {first} does not hold entries {first} to {last}: it was edited or moved"
-            )));
+        for entry in parse_block(first, last, &text)? {
+            each(entry)?;
         }
-        out.extend(block);
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Checks the chain and its authenticated head; returns how many entries
-/// there are, or where the chain breaks and how.
+/// The authenticated head in `tx`'s snapshot: (count, last hash).
+async fn read_head(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    key: &hmac::Key,
+) -> Result<Option<(i64, String)>, KmsError> {
+    let head: Option<String> = sqlx::query("SELECT value FROM meta WHERE name = $1")
+        .bind(HEAD)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+    let Some((seq, hash, tag)) = head.as_deref().map(parse_head).transpose()? else {
+        return Ok(None);
+    };
+    let good = hmac::verify(
+        key,
+        format!("{seq}:{hash}").as_bytes(),
+        &hex::decode(&tag).unwrap_or_default(),
+    )
+    .is_ok();
+    if !good {
+        return Err(KmsError::Audit(
+            "the head's authentication tag does not verify: the head was rewritten".into(),
+        ));
+    }
+    Ok(Some((seq, hash)))
+}
+
+/// Checks the chain and its authenticated head in one snapshot, streaming;
+/// returns how many entries there are, or where the chain breaks and how.
+///
+/// Beyond the chain itself: the head names the count of entries, so
+/// entries deleted from the end are caught; a store that holds keys but
+/// no head or an empty log is broken (everything deleted); and every key
+/// must have its `key.create` entry in the log, so restoring an earlier
+/// head after deleting the later entries is caught while a key made in
+/// the lost stretch exists.
 pub(crate) async fn verify(db: &Db, key: &hmac::Key) -> Result<usize, KmsError> {
-    let entries = entries(db).await?;
+    let mut tx = db.begin_snapshot().await?;
+    let head = read_head(&mut tx, key).await?;
+    let keys: Vec<String> = sqlx::query("SELECT name FROM keys")
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, sqlx::Error>>()?;
+    let mut unaudited: std::collections::HashSet<String> = keys.into_iter().collect();
     let mut prev = GENESIS.to_owned();
-    for (i, entry) in entries.iter().enumerate() {
-        let expected_seq = i as i64 + 1;
+    let mut count: i64 = 0;
+    for_each(&mut tx, |entry| {
+        let expected_seq = count + 1;
         if entry.seq != expected_seq {
             return Err(KmsError::Audit(format!(
                 "entry {expected_seq} is missing (found {} in its place): entries were deleted",
@@ -224,31 +341,67 @@ pub(crate) async fn verify(db: &Db, key: &hmac::Key) -> Result<usize, KmsError> 
                 entry.seq
             )));
         }
-        prev = entry.hash.clone();
-    }
-    let head = db.meta(HEAD).await?;
-    let (seq, hash) = match head.as_deref().map(parse_head).transpose()? {
-        Some((seq, hash, tag)) => {
-            let good = hmac::verify(
-                key,
-                format!("{seq}:{hash}").as_bytes(),
-                &hex::decode(&tag).unwrap_or_default(),
-            )
-            .is_ok();
-            if !good {
-                return Err(KmsError::Audit(
-                    "the head's authentication tag does not verify: the head was rewritten".into(),
-                ));
-            }
-            (seq, hash)
+        if entry.operation == "key.create"
+            && entry.outcome == "ok"
+            && let Some(name) = &entry.key
+        {
+            unaudited.remove(name);
         }
-        None => (0, GENESIS.to_owned()),
+        prev = entry.hash;
+        count = expected_seq;
+        Ok(())
+    })
+    .await?;
+    tx.commit().await?;
+    let Some((seq, hash)) = head else {
+        return Err(KmsError::Audit(
+            "the log's authenticated head is missing: it was deleted".into(),
+        ));
     };
-    if seq != entries.len() as i64 || hash != prev {
+    if seq != count || hash != prev {
         return Err(KmsError::Audit(format!(
-            "the log ends at entry {} but its authenticated head is entry {seq}: entries were deleted from the end",
-            entries.len()
+            "the log ends at entry {count} but its authenticated head is entry {seq}: entries were deleted"
         )));
     }
-    Ok(entries.len())
+    if let Some(name) = unaudited.iter().min() {
+        return Err(KmsError::Audit(format!(
+            "key '{}' has no key.create entry in the log ({} unaudited key(s)): the log was truncated and an earlier head restored",
+            clean(name),
+            unaudited.len()
+        )));
+    }
+    usize::try_from(count).map_err(|_| KmsError::Audit("entry count out of range".into()))
+}
+
+/// The authenticated head, `SEQ:HASH`, for the operator to keep outside
+/// the database (a rollback of the whole store is visible only against a
+/// head kept elsewhere).
+pub(crate) async fn head(db: &Db, key: &hmac::Key) -> Result<String, KmsError> {
+    let mut tx = db.begin_snapshot().await?;
+    let head = read_head(&mut tx, key).await?;
+    tx.commit().await?;
+    let (seq, hash) = head.unwrap_or((0, GENESIS.to_owned()));
+    Ok(format!("{seq}:{hash}"))
+}
+
+/// Whether the log, in one snapshot, holds entry `seq` with `hash`: a
+/// head the operator kept is still part of the log.
+pub(crate) async fn contains(db: &Db, seq: i64, hash: &str) -> Result<bool, KmsError> {
+    if seq == 0 {
+        return Ok(hash == GENESIS);
+    }
+    let mut tx = db.begin_snapshot().await?;
+    let row =
+        sqlx::query("SELECT seq, last_seq, entries FROM audit WHERE seq <= $1 AND last_seq >= $1")
+            .bind(seq)
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    let Some(row) = row else { return Ok(false) };
+    let block = parse_block(
+        row.try_get(0)?,
+        row.try_get(1)?,
+        &row.try_get::<String, _>(2)?,
+    )?;
+    Ok(block.iter().any(|e| e.seq == seq && e.hash == hash))
 }

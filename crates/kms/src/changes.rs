@@ -34,6 +34,7 @@ impl Kms {
         let at = now.unix_timestamp();
         let mut tx = self.begin().await?;
         let result = async {
+            self.fence(&mut tx).await?;
             let mut key = self.load(&mut tx, name, at).await?;
             self.authorize(&mut tx, actor, Some(&key), grant).await?;
             let edited = edit(&mut key, at)?;
@@ -41,6 +42,7 @@ impl Kms {
                 keys::insert_version(&mut tx, name, version, wrapped, at).await?;
             }
             keys::save(&mut tx, &key).await?;
+            crate::integrity::seal_key(&mut tx, &key, &self.metadata_key).await?;
             Ok(done(key, edited.version))
         }
         .await;
@@ -105,7 +107,7 @@ impl Kms {
             .await?;
         if after == Duration::ZERO {
             // Due at once: loading it again carries the destruction out.
-            return self.show(name, now).await;
+            return self.show(actor, name, now).await;
         }
         Ok(key)
     }

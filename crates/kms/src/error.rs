@@ -50,6 +50,19 @@ pub enum KmsError {
     /// The database.
     #[error("key store database: {0}")]
     Store(String),
+    /// Another process changed the passphrase since this one opened the
+    /// store: what this process would wrap now would not open later.
+    #[error(
+        "the key store's passphrase was changed after this process opened it: restart with the new passphrase"
+    )]
+    PassphraseChanged,
+    /// A server holds the store, so the passphrase cannot change now.
+    #[error("{0}")]
+    InUse(String),
+    /// Stored metadata does not authenticate: it was changed without the
+    /// passphrase.
+    #[error("tampering detected: {0}")]
+    Tampered(String),
     /// The audit chain is broken.
     #[error("audit log: {0}")]
     Audit(String),
@@ -81,6 +94,9 @@ impl KmsError {
             KmsError::Crypto(_) => "crypto",
             KmsError::Store(_) => "store",
             KmsError::Audit(_) => "audit",
+            KmsError::PassphraseChanged => "passphrase-changed",
+            KmsError::InUse(_) => "in-use",
+            KmsError::Tampered(_) => "tampered",
         }
     }
 }

@@ -7,30 +7,31 @@
 //!   (say, the CLI while a server runs) takes effect within that time.
 //!   Anything due at `now` (expiry, destruction) or missing from the cache
 //!   goes through the transactional path instead.
-//! - Audit entries of data operations are queued and appended to the chain
-//!   in one transaction (group commit): when [`QUEUE_LIMIT`] are waiting,
-//!   when the oldest has waited [`QUEUE_AGE`], before any other operation,
-//!   and on [`Kms::flush`]. A crash loses at most that window of data-path
-//!   entries; every change of state is audited in its own transaction.
+//! - Audit entries of data operations are committed before the operation
+//!   returns, with group commit: concurrent callers queue their entries,
+//!   one of them writes everything queued in one transaction (one fsync),
+//!   and each returns once the transaction holding its own entry has
+//!   committed. Nothing is acknowledged that a crash could lose.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration as WallDuration, Instant};
 
-use sqlx::Row;
-
 use crate::audit::{self, Record};
 use crate::error::KmsError;
 use crate::keys::{KeyInfo, Tx};
-use crate::kms::{ADMIN, Kms};
+use crate::kms::Kms;
 use crate::lifecycle::{Use, permits};
 
 /// How long cached key metadata and revocations are trusted.
 pub const FRESH_FOR: WallDuration = WallDuration::from_secs(1);
-/// Queued audit entries that trigger a write.
-pub const QUEUE_LIMIT: usize = 4096;
-/// Age of the oldest queued entry that triggers a write.
-pub const QUEUE_AGE: WallDuration = WallDuration::from_millis(200);
+tokio::task_local! {
+    /// Set inside [`Kms::deferring_audit`].
+    static DEFERRED: ();
+}
+
+/// Most audit entries written in one group-commit transaction.
+pub const GROUP_LIMIT: usize = 4096;
 
 /// An audit entry waiting to be chained.
 pub(crate) struct Queued {
@@ -42,12 +43,29 @@ pub(crate) struct Queued {
     pub(crate) outcome: String,
 }
 
+/// Audit entries waiting for a group commit, numbered in arrival order.
+#[derive(Default)]
+struct Queue {
+    entries: std::collections::VecDeque<Queued>,
+    /// Entries ever queued: the ticket of the newest.
+    queued: u64,
+    /// Entries ever committed: every ticket up to this one is durable.
+    committed: u64,
+}
+
+/// The group-commit journal: the queue and the writer's turn.
+#[derive(Default)]
+pub(crate) struct Journal {
+    queue: Mutex<Queue>,
+    writer: tokio::sync::Mutex<()>,
+}
+
 /// What the data path caches.
 #[derive(Default)]
 pub(crate) struct FastState {
     keys: Mutex<HashMap<String, (Instant, Arc<KeyInfo>)>>,
     revoked: Mutex<Option<(Instant, Arc<HashSet<String>>)>>,
-    queue: Mutex<(Vec<Queued>, Option<Instant>)>,
+    pub(crate) journal: Arc<Journal>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -85,14 +103,10 @@ impl Kms {
         {
             return Ok(Arc::clone(set));
         }
-        let rows = sqlx::query("SELECT name FROM identities WHERE revoked_at IS NOT NULL")
-            .fetch_all(&self.db.pool)
-            .await?;
-        let set: HashSet<String> = rows
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, sqlx::Error>>()?;
-        let set = Arc::new(set);
+        let mut tx = self.db.begin_snapshot().await?;
+        let set = crate::integrity::revoked(&mut tx, &self.metadata_key).await;
+        tx.commit().await?;
+        let set = Arc::new(set?);
         *lock(&self.fast.revoked) = Some((Instant::now(), Arc::clone(&set)));
         Ok(set)
     }
@@ -117,7 +131,7 @@ impl Kms {
         if self.revoked_identities().await?.contains(actor) {
             return Err(KmsError::RevokedIdentity(actor.to_owned()));
         }
-        let allowed = actor == ADMIN
+        let allowed = self.is_admin(actor)
             || key.owner == actor
             || key
                 .grants
@@ -130,63 +144,103 @@ impl Kms {
             .map_err(|why| KmsError::KeyState(format!("key '{}': {why}", key.name)))
     }
 
-    /// Queues a data-path audit entry, writing the queue when it is full or
-    /// old enough.
+    /// Records a data-path audit entry and returns once it is committed,
+    /// sharing the transaction with whatever else is queued; inside
+    /// [`Kms::deferring_audit`] it returns at once and the scope's caller
+    /// commits.
     pub(crate) async fn queue_audit(&self, entry: Queued) -> Result<(), KmsError> {
-        let due = {
-            let mut queue = lock(&self.fast.queue);
-            queue.1.get_or_insert_with(Instant::now);
-            queue.0.push(entry);
-            queue.0.len() >= QUEUE_LIMIT || queue.1.is_some_and(|t| t.elapsed() >= QUEUE_AGE)
+        let ticket = {
+            let mut queue = lock(&self.fast.journal.queue);
+            queue.entries.push_back(entry);
+            queue.queued += 1;
+            queue.queued
         };
-        if due {
-            self.flush().await?;
-        }
-        Ok(())
-    }
-
-    /// Appends every queued audit entry to the chain, in one transaction.
-    pub async fn flush(&self) -> Result<(), KmsError> {
-        let pending = {
-            let mut queue = lock(&self.fast.queue);
-            queue.1 = None;
-            std::mem::take(&mut queue.0)
-        };
-        if pending.is_empty() {
+        if DEFERRED.try_with(|_| ()).is_ok() {
             return Ok(());
         }
-        let result = self.write_queued(&pending).await;
-        if result.is_err() {
-            let mut queue = lock(&self.fast.queue);
-            let later = std::mem::replace(&mut queue.0, pending);
-            queue.0.extend(later);
-            queue.1.get_or_insert_with(Instant::now);
-        }
-        result
+        self.commit_through(ticket).await
     }
 
-    async fn write_queued(&self, pending: &[Queued]) -> Result<(), KmsError> {
-        let records: Vec<Record<'_>> = pending
-            .iter()
-            .map(|q| Record {
-                at: q.at,
-                actor: &q.actor,
-                operation: &q.operation,
-                key: q.key.as_deref(),
-                version: q.version,
-                outcome: &q.outcome,
-            })
-            .collect();
-        let mut tx = self.db.pool.begin().await?;
-        audit::append_many(&mut tx, self.db.backend, &self.audit_key, &records).await?;
-        tx.commit().await?;
-        Ok(())
+    /// Runs `work`, letting the data-path audit entries it queues wait for
+    /// the caller's next commit instead of one each: a server that audits
+    /// each request anyway answers after one commit, not two. The caller
+    /// must commit (with [`Kms::audit_event`] outside the scope, or
+    /// [`Kms::flush`]) before it acts on what `work` returned; entries are
+    /// committed in order, so that commit covers them.
+    pub async fn deferring_audit<F: Future>(work: F) -> F::Output {
+        DEFERRED.scope((), work).await
+    }
+
+    /// Commits every queued audit entry.
+    pub async fn flush(&self) -> Result<(), KmsError> {
+        let ticket = lock(&self.fast.journal.queue).queued;
+        self.commit_through(ticket).await
+    }
+
+    /// Returns once entry `ticket` is committed, writing the queue when it
+    /// is this caller's turn. The write runs in its own task, so a caller
+    /// that goes away (a client that hangs up) does not abort a commit
+    /// that others wait for.
+    async fn commit_through(&self, ticket: u64) -> Result<(), KmsError> {
+        let journal = Arc::clone(&self.fast.journal);
+        let db = self.db.clone();
+        let key = self.audit_key.clone();
+        let task = tokio::spawn(async move {
+            while lock(&journal.queue).committed < ticket {
+                let _turn = journal.writer.lock().await;
+                let (batch, upto) = {
+                    let mut queue = lock(&journal.queue);
+                    if queue.committed >= ticket {
+                        return Ok(());
+                    }
+                    let n = queue.entries.len().min(GROUP_LIMIT);
+                    let batch: Vec<Queued> = queue.entries.drain(..n).collect();
+                    (batch, queue.committed + n as u64)
+                };
+                match write_queued(&db, &key, &batch).await {
+                    Ok(()) => lock(&journal.queue).committed = upto,
+                    Err(e) => {
+                        let mut queue = lock(&journal.queue);
+                        for entry in batch.into_iter().rev() {
+                            queue.entries.push_front(entry);
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(())
+        });
+        task.await
+            .map_err(|e| KmsError::Audit(format!("the audit writer stopped: {e}")))?
     }
 
     /// A transaction for an operation that changes state; queued data-path
     /// entries are written first, so the chain stays in time order.
     pub(crate) async fn begin(&self) -> Result<Tx<'static>, KmsError> {
         self.flush().await?;
-        Ok(self.db.pool.begin().await?)
+        self.db.begin_write().await
     }
+}
+
+/// Appends `pending` to the chain in one transaction.
+async fn write_queued(
+    db: &crate::store::Db,
+    key: &aws_lc_rs::hmac::Key,
+    pending: &[Queued],
+) -> Result<(), KmsError> {
+    let records: Vec<Record<'_>> = pending
+        .iter()
+        .map(|q| Record {
+            at: q.at,
+            actor: &q.actor,
+            operation: &q.operation,
+            key: q.key.as_deref(),
+            version: q.version,
+            outcome: &q.outcome,
+        })
+        .collect();
+    let mut tx = db.begin_write().await?;
+    audit::append_many(&mut tx, db.backend, key, &records).await?;
+    tx.commit().await?;
+    Ok(())
 }

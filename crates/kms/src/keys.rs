@@ -62,19 +62,59 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<KeyInfo, KmsError> {
 
 pub(crate) type Tx<'t> = sqlx::Transaction<'t, sqlx::Any>;
 
-/// Loads `name`, applying expiry and due destruction as of `now`.
-/// Returns the key and the lifecycle events that happened on the way.
+/// Loads `name` as stored, with its grants and its stored tag, without
+/// checking the tag or applying anything that came due.
+async fn read(
+    tx: &mut Tx<'_>,
+    name: &str,
+    lock: &str,
+) -> Result<(KeyInfo, Option<String>), KmsError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, mac FROM keys WHERE name = $1{lock}"
+    ))
+    .bind(name.to_owned())
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| KmsError::UnknownKey(name.to_owned()))?;
+    let mut key = from_row(&row)?;
+    let tag: Option<String> = row.try_get(11)?;
+    let grants = sqlx::query(
+        "SELECT identity, operation FROM grants WHERE key_name = $1 ORDER BY identity, operation",
+    )
+    .bind(name.to_owned())
+    .fetch_all(&mut **tx)
+    .await?;
+    key.grants = grants
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok((key, tag))
+}
+
+/// Loads `name` without checking its tag (for sealing a store written
+/// before tags existed).
+pub(crate) async fn load_unchecked(tx: &mut Tx<'_>, name: &str) -> Result<KeyInfo, KmsError> {
+    Ok(read(tx, name, "").await?.0)
+}
+
+/// Loads `name`, refusing it as tampering unless its tag verifies under
+/// `mac`, and applies expiry and due destruction as of `now` (sealing the
+/// record again). Returns the key and the lifecycle events that happened
+/// on the way. On PostgreSQL the row stays locked until `tx` ends, so two
+/// writers of one key take turns (and each seals what the other wrote).
 pub(crate) async fn load(
     tx: &mut Tx<'_>,
     name: &str,
     now: i64,
+    (mac, backend): (&aws_lc_rs::hmac::Key, crate::store::Backend),
 ) -> Result<(KeyInfo, Vec<&'static str>), KmsError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM keys WHERE name = $1"))
-        .bind(name.to_owned())
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| KmsError::UnknownKey(name.to_owned()))?;
-    let mut key = from_row(&row)?;
+    let lock = if backend == crate::store::Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let (mut key, tag) = read(tx, name, lock).await?;
+    crate::integrity::check_key(tx, &key, tag.as_deref(), mac).await?;
     let mut events = Vec::new();
     if key.expires_at.is_some_and(|t| t <= now)
         && matches!(
@@ -96,17 +136,8 @@ pub(crate) async fn load(
     }
     if !events.is_empty() {
         save(tx, &key).await?;
+        crate::integrity::seal_key(tx, &key, mac).await?;
     }
-    let grants = sqlx::query(
-        "SELECT identity, operation FROM grants WHERE key_name = $1 ORDER BY identity, operation",
-    )
-    .bind(name.to_owned())
-    .fetch_all(&mut **tx)
-    .await?;
-    key.grants = grants
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<_, sqlx::Error>>()?;
     Ok((key, events))
 }
 

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::hmac;
-use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 
 use crate::audit::{self, Record};
@@ -18,7 +17,8 @@ use crate::lifecycle::State;
 use crate::material::{KeyType, Material};
 use crate::store::{Db, set_meta};
 
-/// The operator identity: may do everything, on every key.
+/// The operator identity of the command line: always holds the admin
+/// role. Other identities hold it when [`Kms::set_admins`] names them.
 pub const ADMIN: &str = "admin";
 
 /// A key to create.
@@ -43,8 +43,18 @@ pub struct Kms {
     pub(crate) db: Db,
     pub(crate) kek: Kek,
     pub(crate) audit_key: hmac::Key,
+    /// Authenticates key records and revocations (see `integrity`).
+    pub(crate) metadata_key: hmac::Key,
     pub(crate) cache: Mutex<HashMap<(String, i64), Arc<Material>>>,
     pub(crate) fast: crate::fast::FastState,
+    /// Identities with the admin role besides [`ADMIN`] (see
+    /// [`Kms::set_admins`]).
+    pub(crate) admins: std::sync::RwLock<std::collections::BTreeSet<String>>,
+    /// AES-GCM encryptions reserved and not used yet (see `gcm`).
+    pub(crate) gcm: crate::gcm::Budgets,
+    /// The passphrase check this process's KEK made or verified (hex): a
+    /// different one in the store means the passphrase changed since.
+    pub(crate) check: String,
 }
 
 impl std::fmt::Debug for Kms {
@@ -93,24 +103,32 @@ impl Kms {
         let params = KdfParams::new(memory_kib);
         let kek = Kek::derive(passphrase, &params)?;
         let audit = Material::generate(KeyType::Aes256Gcm)?;
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_write().await?;
         let json = serde_json::to_string(&params).map_err(|e| KmsError::Store(e.to_string()))?;
         set_meta(&mut tx, KDF, &json).await?;
-        set_meta(&mut tx, CHECK, &hex::encode(kek.check_blob()?)).await?;
+        let check = hex::encode(kek.check_blob()?);
+        set_meta(&mut tx, CHECK, &check).await?;
         set_meta(
             &mut tx,
             AUDIT_KEY,
             &hex::encode(kek.wrap("audit", 0, &audit)?),
         )
         .await?;
+        let audit_key = hmac::Key::new(hmac::HMAC_SHA256, &audit.bytes);
+        audit::init_head(&mut tx, &audit_key).await?;
+        let metadata_key = crate::integrity::metadata_key(&audit_key);
+        crate::integrity::seal_store(&mut tx, &metadata_key).await?;
         tx.commit().await?;
-        let audit_key = audit_key(&db, &kek).await?;
         Ok(Kms {
             db,
             kek,
+            metadata_key: crate::integrity::metadata_key(&audit_key),
             audit_key,
             cache: Mutex::new(HashMap::new()),
             fast: crate::fast::FastState::default(),
+            admins: Default::default(),
+            gcm: Default::default(),
+            check,
         })
     }
 
@@ -128,16 +146,26 @@ impl Kms {
         let check = db
             .meta(CHECK)
             .await?
-            .and_then(|h| hex::decode(h).ok())
             .ok_or_else(|| KmsError::Store("the passphrase check is missing".into()))?;
-        kek.verify(&check)?;
+        kek.verify(
+            &hex::decode(&check)
+                .map_err(|_| KmsError::Store("the passphrase check is not hex".into()))?,
+        )?;
         let audit_key = audit_key(&db, &kek).await?;
+        let metadata_key = crate::integrity::metadata_key(&audit_key);
+        let mut tx = db.begin_write().await?;
+        crate::integrity::seal_store(&mut tx, &metadata_key).await?;
+        tx.commit().await?;
         Ok(Kms {
             db,
             kek,
+            metadata_key: crate::integrity::metadata_key(&audit_key),
             audit_key,
             cache: Mutex::new(HashMap::new()),
             fast: crate::fast::FastState::default(),
+            admins: Default::default(),
+            gcm: Default::default(),
+            check,
         })
     }
 
@@ -185,12 +213,35 @@ impl Kms {
                     version: None,
                     outcome: &outcome,
                 };
-                let mut tx = self.db.pool.begin().await?;
+                let mut tx = self.db.begin_write().await?;
                 audit::append(&mut tx, self.db.backend, &self.audit_key, &entry).await?;
                 tx.commit().await?;
                 Err(error)
             }
         }
+    }
+
+    /// Records a refusal inside `tx` and commits it with whatever `tx`
+    /// changed (a failure count that must survive the refusal).
+    pub(crate) async fn refuse_committing<T>(
+        &self,
+        mut tx: Tx<'_>,
+        (actor, operation): (&str, &str),
+        now: i64,
+        error: KmsError,
+    ) -> Result<T, KmsError> {
+        let outcome = format!("refused: {error}");
+        let entry = Record {
+            at: now,
+            actor,
+            operation,
+            key: None,
+            version: None,
+            outcome: &outcome,
+        };
+        audit::append(&mut tx, self.db.backend, &self.audit_key, &entry).await?;
+        tx.commit().await?;
+        Err(error)
     }
 
     /// Loads a key inside `tx`, recording expiry or destruction that came due.
@@ -200,7 +251,8 @@ impl Kms {
         name: &str,
         now: i64,
     ) -> Result<KeyInfo, KmsError> {
-        let (key, events) = keys::load(tx, name, now).await?;
+        let (key, events) =
+            keys::load(tx, name, now, (&self.metadata_key, self.db.backend)).await?;
         self.fast.remember(&key);
         for event in events {
             let entry = Record {
@@ -226,8 +278,9 @@ impl Kms {
             .retain(|(n, _), _| n != name);
     }
 
-    /// Refuses revoked identities, and callers that neither own the key nor
-    /// hold a grant for `operation` on it.
+    /// Refuses revoked identities (admins included), and callers that
+    /// neither hold the admin role, nor own the key, nor hold a grant for
+    /// `operation` on it.
     pub(crate) async fn authorize(
         &self,
         tx: &mut Tx<'_>,
@@ -235,19 +288,10 @@ impl Kms {
         key: Option<&KeyInfo>,
         operation: &str,
     ) -> Result<(), KmsError> {
-        let revoked: Option<Option<i64>> =
-            sqlx::query("SELECT revoked_at FROM identities WHERE name = $1")
-                .bind(actor.to_owned())
-                .fetch_optional(&mut **tx)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?;
-        if revoked.flatten().is_some() {
-            return Err(KmsError::RevokedIdentity(actor.to_owned()));
-        }
+        self.refuse_revoked(tx, actor).await?;
         match key {
             None => Ok(()),
-            Some(_) if actor == ADMIN => Ok(()),
+            Some(_) if self.is_admin(actor) => Ok(()),
             Some(k) if k.owner == actor => Ok(()),
             Some(k)
                 if k.grants
@@ -298,6 +342,11 @@ impl Kms {
         self.authorize(tx, actor, None, "create").await?;
         if let Some(owner) = &new.owner {
             keys::valid_name(owner)?;
+            if owner != actor && !self.is_admin(actor) {
+                return Err(KmsError::Forbidden(format!(
+                    "'{actor}' may create keys for itself only: creating one for '{owner}' needs the admin role"
+                )));
+            }
         }
         let positive = |d: Option<Duration>, what: &str| match d {
             Some(d) if d <= Duration::ZERO => {
@@ -323,9 +372,12 @@ impl Kms {
             current_version: 1,
             grants: Vec::new(),
         };
-        if keys::load(tx, &new.name, at).await.is_ok() {
-            return Err(KmsError::Duplicate(new.name.clone()));
+        match keys::load(tx, &new.name, at, (&self.metadata_key, self.db.backend)).await {
+            Err(KmsError::UnknownKey(_)) => {}
+            Err(e) => return Err(e),
+            Ok(_) => return Err(KmsError::Duplicate(new.name.clone())),
         }
+        self.fence(tx).await?;
         let material = match material {
             Some(m) if m.key_type == new.key_type => m,
             Some(m) => {
@@ -345,26 +397,43 @@ impl Kms {
             at,
         )
         .await?;
+        crate::integrity::seal_key(tx, &key, &self.metadata_key).await?;
         Ok(done(key, Some(1)))
     }
 
-    /// Every key, as of `now`.
-    pub async fn list(&self, now: OffsetDateTime) -> Result<Vec<KeyInfo>, KmsError> {
+    /// Every key `actor` may see (all of them for the admin role; else
+    /// those it owns or holds a grant on), as of `now`.
+    pub async fn list(&self, actor: &str, now: OffsetDateTime) -> Result<Vec<KeyInfo>, KmsError> {
         let at = now.unix_timestamp();
         let mut tx = self.begin().await?;
+        self.refuse_revoked(&mut tx, actor).await?;
         let mut out = Vec::new();
         for name in keys::names(&mut tx).await? {
-            out.push(self.load(&mut tx, &name, at).await?);
+            let key = self.load(&mut tx, &name, at).await?;
+            if self.may_see(actor, &key) {
+                out.push(key);
+            }
         }
         tx.commit().await?;
         Ok(out)
     }
 
-    /// One key, as of `now`.
-    pub async fn show(&self, name: &str, now: OffsetDateTime) -> Result<KeyInfo, KmsError> {
+    /// One key, as of `now`, if `actor` may see it.
+    pub async fn show(
+        &self,
+        actor: &str,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<KeyInfo, KmsError> {
         let mut tx = self.begin().await?;
+        self.refuse_revoked(&mut tx, actor).await?;
         let key = self.load(&mut tx, name, now.unix_timestamp()).await?;
         tx.commit().await?;
+        if !self.may_see(actor, &key) {
+            return Err(KmsError::Forbidden(format!(
+                "'{actor}' has no access to key '{name}'"
+            )));
+        }
         Ok(key)
     }
 
@@ -377,7 +446,7 @@ impl Kms {
     ) -> Result<Vec<String>, KmsError> {
         let at = now.unix_timestamp();
         let mut rotated = Vec::new();
-        for key in self.list(now).await? {
+        for key in self.list(actor, now).await? {
             let due = key
                 .rotate_every
                 .is_some_and(|every| key.rotated_at + every <= at);

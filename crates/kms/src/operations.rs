@@ -124,10 +124,15 @@ impl Kms {
                     key.name
                 ))
             })?;
-        let material = Arc::new(
-            self.kek
-                .unwrap(&key.name, version, key.key_type, &wrapped)?,
-        );
+        let material = match self.kek.unwrap(&key.name, version, key.key_type, &wrapped) {
+            Ok(material) => Arc::new(material),
+            Err(e) => {
+                // Wrapped under a passphrase set after this process
+                // started, rather than damaged: say so.
+                self.fence(tx).await?;
+                return Err(e);
+            }
+        };
         self.cache
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -204,15 +209,23 @@ impl Kms {
     ) -> Result<T, KmsError> {
         let at = now.unix_timestamp();
         let mut tx = self.begin().await?;
+        let mut reserved = None;
         let result = async {
             let key = self.prepare(&mut tx, actor, name, purpose, at).await?;
             let version = version.unwrap_or(key.current_version);
             let material = self.material(&mut tx, &key, version).await?;
+            if matches!(purpose.0, "encrypt" | "datakey") {
+                reserved = self.count_encryption(Some(&mut tx), &key, version).await?;
+            }
             Ok(done(work(&key, &material, version)?, Some(version)))
         }
         .await;
-        self.finish(tx, (actor, audit, Some(name)), at, result)
-            .await
+        let value = self
+            .finish(tx, (actor, audit, Some(name)), at, result)
+            .await?;
+        // Committed: the reservation is in the store, so it may be used.
+        self.gcm_keep(reserved);
+        Ok(value)
     }
 
     /// Records the refusal of input that names no usable key.
@@ -244,6 +257,10 @@ impl Kms {
             let result = async {
                 self.check_cached(actor, &key, "encrypt", Use::Protect, false)
                     .await?;
+                if key.key_type.encrypts() {
+                    self.count_encryption(None, &key, key.current_version)
+                        .await?;
+                }
                 seal(&key, &material, aad, plaintext)
             }
             .await;
@@ -313,17 +330,24 @@ impl Kms {
             Err(e) => return self.refuse(actor, "rewrap", e, now).await,
         };
         let mut tx = self.begin().await?;
+        let mut reserved = None;
         let result = async {
             let purpose = Purpose("rewrap", Use::Protect, false);
             let key = self.prepare(&mut tx, actor, &p.key, purpose, at).await?;
             let old = self.material(&mut tx, &key, p.version).await?;
             let plaintext = open(&old, &p, aad)?.value;
             let newest = self.material(&mut tx, &key, key.current_version).await?;
+            reserved = self
+                .count_encryption(Some(&mut tx), &key, key.current_version)
+                .await?;
             seal(&key, &newest, aad, &plaintext)
         }
         .await;
-        self.finish(tx, (actor, "rewrap", Some(&p.key)), at, result)
-            .await
+        let value = self
+            .finish(tx, (actor, "rewrap", Some(&p.key)), at, result)
+            .await?;
+        self.gcm_keep(reserved);
+        Ok(value)
     }
 
     /// A fresh AES-256 data key: in the clear for immediate use, and

@@ -59,7 +59,15 @@ const MIGRATIONS: &[&str] = &[
         identity TEXT PRIMARY KEY,
         secret {blob} NOT NULL,
         last_step BIGINT NOT NULL);",
+    "ALTER TABLE mfa ADD COLUMN failures BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE mfa ADD COLUMN locked_until BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE keys ADD COLUMN mac TEXT;
+     ALTER TABLE versions ADD COLUMN invocations BIGINT NOT NULL DEFAULT 0;
+     CREATE TABLE leases (holder TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);",
 ];
+
+/// How long a SQLite writer waits for another process's write to finish.
+const BUSY_TIMEOUT_MS: u32 = 30_000;
 
 impl Db {
     /// Opens (creating when `create`) the database at `location`: a
@@ -77,6 +85,9 @@ impl Db {
                     "{path} does not exist: create a key store with `pkilab kms --db {path} init`"
                 )));
             }
+            if create {
+                create_private(path)?;
+            }
             let mode = if create { "rwc" } else { "rw" };
             (format!("sqlite://{path}?mode={mode}"), Backend::Sqlite)
         };
@@ -87,7 +98,8 @@ impl Db {
                     if backend == Backend::Sqlite {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA synchronous = FULL").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute(format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}").as_str())
+                            .await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                     }
                     Ok(())
@@ -144,6 +156,35 @@ impl Db {
         Ok(())
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`), so a second process waits for it
+    /// (`busy_timeout`) instead of failing with "database is locked" when a
+    /// read turns into a write.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, KmsError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// A read-only transaction that sees one snapshot of the whole store
+    /// (SQLite: a deferred read transaction in WAL mode; PostgreSQL:
+    /// REPEATABLE READ), so a reader never mixes two writers' states.
+    pub(crate) async fn begin_snapshot(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, KmsError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin().await?,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?
+            }
+        })
+    }
+
     /// A `meta` value.
     pub(crate) async fn meta(&self, name: &str) -> Result<Option<String>, KmsError> {
         let row = sqlx::query("SELECT value FROM meta WHERE name = $1")
@@ -168,6 +209,7 @@ impl Db {
             "identities",
             "audit",
             "mfa",
+            "leases",
             "schema_version",
         ] {
             self.pool
@@ -178,20 +220,38 @@ impl Db {
     }
 }
 
-/// Sets a `meta` value inside a transaction.
+/// Sets a `meta` value inside a transaction, in place: a concurrent
+/// writer waiting on the row's lock then reads the new value, where a
+/// delete and re-insert would leave it finding no row at all.
 pub(crate) async fn set_meta(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     name: &str,
     value: &str,
 ) -> Result<(), KmsError> {
-    sqlx::query("DELETE FROM meta WHERE name = $1")
-        .bind(name.to_owned())
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("INSERT INTO meta (name, value) VALUES ($1, $2)")
-        .bind(name.to_owned())
-        .bind(value.to_owned())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO meta (name, value) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(name.to_owned())
+    .bind(value.to_owned())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
+}
+
+/// Creates an empty SQLite file readable by its owner only, before SQLite
+/// opens it; SQLite gives its `-wal` and `-shm` files the same mode.
+fn create_private(path: &str) -> Result<(), KmsError> {
+    use std::fs::OpenOptions;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(KmsError::Store(format!("cannot create {path}: {e}"))),
+    }
 }

@@ -4,10 +4,15 @@
 
 mod common;
 
-on_both!(a_totp_code_works_once, totp_survives_a_passphrase_change);
+on_both!(
+    a_totp_code_works_once,
+    totp_survives_a_passphrase_change,
+    a_code_sent_several_times_at_once_works_once,
+    wrong_codes_lock_the_identity_out_with_backoff,
+);
 
-use common::{NOW, Store};
-use pkilab_kms::{ADMIN, TOTP_STEP, totp_code};
+use common::{NOW, PASSPHRASE, Store};
+use pkilab_kms::{ADMIN, FREE_FAILURES, Kms, LOCKOUT_BASE, TOTP_STEP, totp_code};
 use time::Duration;
 
 fn secret_of(uri: &str) -> Vec<u8> {
@@ -92,4 +97,71 @@ async fn totp_survives_a_passphrase_change(mut s: Store) {
         .mfa_check("carol", &code, NOW)
         .await
         .expect("still valid");
+}
+
+/// Three processes send the same code at the same moment: one succeeds.
+async fn a_code_sent_several_times_at_once_works_once(s: Store) {
+    let uri = s.kms.mfa_enroll(ADMIN, "dave", NOW).await.expect("enroll");
+    let code = format!(
+        "{:06}",
+        totp_code(&secret_of(&uri), NOW.unix_timestamp() / TOTP_STEP)
+    );
+    let mut servers = Vec::new();
+    for _ in 0..3 {
+        servers.push(Kms::open(&s.location, PASSPHRASE).await.expect("open"));
+    }
+    for round in 0..5 {
+        let at = NOW + Duration::seconds(TOTP_STEP * 3 * round);
+        let code = if round == 0 {
+            code.clone()
+        } else {
+            format!(
+                "{:06}",
+                totp_code(&secret_of(&uri), at.unix_timestamp() / TOTP_STEP)
+            )
+        };
+        let results =
+            futures_util::future::join_all(servers.iter().map(|k| k.mfa_check("dave", &code, at)))
+                .await;
+        let accepted = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(accepted, 1, "round {round}: {results:?}");
+        for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert!(refused.to_string().contains("already used"), "{refused}");
+        }
+    }
+}
+
+async fn wrong_codes_lock_the_identity_out_with_backoff(s: Store) {
+    let k = &s.kms;
+    let secret = secret_of(&k.mfa_enroll(ADMIN, "erin", NOW).await.expect("enroll"));
+    let step = NOW.unix_timestamp() / TOTP_STEP;
+    let right = format!("{:06}", totp_code(&secret, step));
+    let wrong = format!("{:06}", (totp_code(&secret, step) + 1) % 1_000_000);
+    for _ in 0..FREE_FAILURES - 1 {
+        k.mfa_check("erin", &wrong, NOW).await.expect_err("wrong");
+    }
+    let locked = k.mfa_check("erin", &wrong, NOW).await.expect_err("wrong");
+    assert!(
+        locked
+            .to_string()
+            .contains(&format!("locked out for {LOCKOUT_BASE} s")),
+        "{locked}"
+    );
+    // Locked: even the right code is refused, and the refusal is audited.
+    let refused = k.mfa_check("erin", &right, NOW).await.expect_err("locked");
+    assert!(refused.to_string().contains("locked out"), "{refused}");
+    // After the lockout the right code works.
+    let later = NOW + Duration::seconds(LOCKOUT_BASE);
+    let code = format!(
+        "{:06}",
+        totp_code(&secret, later.unix_timestamp() / TOTP_STEP)
+    );
+    k.mfa_check("erin", &code, later).await.expect("accepted");
+    let log = k.audit_entries().await.expect("log");
+    let refusals = log
+        .iter()
+        .filter(|e| e.operation == "mfa.check" && e.outcome.starts_with("refused"))
+        .count();
+    assert_eq!(refusals, usize::try_from(FREE_FAILURES).expect("small") + 1);
+    assert!(log.iter().any(|e| e.outcome.contains("locked out for")));
 }

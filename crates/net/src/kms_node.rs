@@ -201,16 +201,28 @@ impl KmsNode {
             name: ExpectedName::Peer(verified.name().to_owned()),
             usage: Usage::Client,
         };
-        if let Verdict::Invalid { reason, detail, .. } =
-            validator.validate(leaf, intermediates, &request)
-        {
-            return Err((
-                reason.id().to_owned(),
-                format!(
-                    "{}'s certificate, checked again now: {detail}",
-                    verified.name()
-                ),
-            ));
+        // Fail closed: only a Valid verdict passes; any other, including
+        // variants a later validator adds, refuses.
+        match validator.validate(leaf, intermediates, &request) {
+            Verdict::Valid { .. } => {}
+            Verdict::Invalid { reason, detail, .. } => {
+                return Err((
+                    reason.id().to_owned(),
+                    format!(
+                        "{}'s certificate, checked again now: {detail}",
+                        verified.name()
+                    ),
+                ));
+            }
+            _ => {
+                return Err((
+                    "unknown-verdict".to_owned(),
+                    format!(
+                        "{}'s certificate, checked again now: the validator gave no verdict this node knows",
+                        verified.name()
+                    ),
+                ));
+            }
         }
         if self
             .removed

@@ -86,6 +86,8 @@ async fn run() {
             per_second: 1e9,
             burst: 1e9,
         },
+        // Every load connection comes from the loopback address.
+        max_connections_per_address: 1024,
         ..Config::default()
     };
     let db = dir.path().join("kms.db").display().to_string();

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -29,7 +30,50 @@ pub struct AppState {
     pub(crate) ca: Arc<CaView>,
     pub(crate) passphrase: Zeroizing<String>,
     pub(crate) admins: BTreeSet<String>,
+    pub(crate) request_timeout: std::time::Duration,
+    pub(crate) cert_quota: usize,
     pub(crate) limiter: Limiter,
+    pub(crate) counts: Counts,
+}
+
+/// Requests counted instead of audited one by one: those without a client
+/// certificate and those refused by the rate limiter. Anyone can send
+/// them, so a log entry each would let anyone fill the disk; a summary
+/// entry with the counts is written once per [`SUMMARY_EVERY`].
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    pub(crate) anonymous: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
+}
+
+/// How often the counted requests are summarised in the audit log.
+pub const SUMMARY_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl AppState {
+    /// Writes the summary of counted requests since the last one, if any.
+    pub(crate) async fn audit_counts(&self) -> Result<(), pkilab_kms::KmsError> {
+        let now = OffsetDateTime::now_utc();
+        for (counter, operation) in [
+            (&self.counts.anonymous, "http.anonymous"),
+            (&self.counts.rate_limited, "http.rate-limited"),
+        ] {
+            let n = counter.swap(0, Ordering::Relaxed);
+            if n > 0 {
+                let outcome = format!("{n} requests");
+                if let Err(e) = self
+                    .kms
+                    .audit_event("server", operation, None, &outcome, now)
+                    .await
+                {
+                    counter.fetch_add(n, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+        }
+        // And entries of requests whose clients went away before their
+        // commit (deferred, see the guard), so none waits longer than this.
+        self.kms.flush().await
+    }
 }
 
 /// Who is on the other end of a connection.
@@ -41,12 +85,10 @@ pub struct Caller {
     pub addr: SocketAddr,
 }
 
-/// An authenticated caller: the certificate CN, and the name the KMS acts
-/// for (`admin` for the admin role).
+/// An authenticated caller: the CN of its verified certificate. Roles and
+/// access are the KMS's to decide, from this identity.
 pub(crate) struct Actor {
     pub(crate) identity: String,
-    pub(crate) kms_actor: String,
-    pub(crate) admin: bool,
 }
 
 impl AppState {
@@ -55,26 +97,16 @@ impl AppState {
             .identity
             .clone()
             .ok_or_else(ApiError::unauthenticated)?;
-        let admin = self.admins.contains(&identity);
-        if identity == ADMIN && !admin {
+        if identity == ADMIN && !self.admins.contains(&identity) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 format!(
-                    "the name '{ADMIN}' is reserved for the operator role; this certificate does not hold it"
+                    "the name '{ADMIN}' is reserved for the operator; this server does not list it under admins"
                 ),
             ));
         }
-        let kms_actor = if admin {
-            ADMIN.to_owned()
-        } else {
-            identity.clone()
-        };
-        Ok(Actor {
-            identity,
-            kms_actor,
-            admin,
-        })
+        Ok(Actor { identity })
     }
 
     /// Checks the `X-Pkilab-Totp` code of a destructive operation.
@@ -118,39 +150,81 @@ pub fn router(state: Shared, body_limit: usize) -> Router {
         .with_state(state)
 }
 
-/// Rate limit before, audit after, for every request.
+/// Rate limit before, audit after. An authenticated request is answered
+/// only once its audit entry is committed (a 503 if it cannot be);
+/// anonymous and rate-limited requests are counted (see [`Counts`]).
 async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let caller = request.extensions().get::<Caller>().cloned();
-    let who = caller.as_ref().map_or_else(
-        || "anonymous".to_owned(),
-        |c| {
-            c.identity
-                .clone()
-                .unwrap_or_else(|| format!("anonymous@{}", c.addr.ip()))
-        },
-    );
-    let operation = format!("http {} {}", request.method(), request.uri().path());
-    let response = match state.limiter.take(&who) {
-        Ok(()) => next.run(request).await,
-        Err(wait) => {
-            let mut e = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                format!("too many requests from {who}: retry in {wait} s"),
-            );
-            e.retry_after = Some(wait);
-            e.into_response()
-        }
+    let identity = caller.as_ref().and_then(|c| c.identity.clone());
+    let bucket = match (&identity, &caller) {
+        (Some(identity), _) => identity.clone(),
+        (None, Some(c)) => format!("anonymous@{}", c.addr.ip()),
+        (None, None) => "anonymous".to_owned(),
     };
+    if let Err(wait) = state.limiter.take(&bucket, identity.is_none()) {
+        state.counts.rate_limited.fetch_add(1, Ordering::Relaxed);
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            format!("too many requests: retry in {wait} s"),
+        );
+        e.retry_after = Some(wait);
+        return e.into_response();
+    }
+    let deadline = state.request_timeout;
+    let Some(identity) = identity else {
+        state.counts.anonymous.fetch_add(1, Ordering::Relaxed);
+        return within(deadline, next.run(request)).await;
+    };
+    let operation = format!("http {} {}", request.method(), request.uri().path());
+    // The operation's own entries and this request's are committed
+    // together, below, before the answer leaves.
+    let response = Kms::deferring_audit(within(deadline, next.run(request))).await;
     let outcome = response.status().as_u16().to_string();
-    if let Err(e) = state
+    match state
         .kms
-        .audit_event(&who, &operation, None, &outcome, OffsetDateTime::now_utc())
+        .audit_event(
+            &identity,
+            &operation,
+            None,
+            &outcome,
+            OffsetDateTime::now_utc(),
+        )
         .await
     {
-        tracing::error!("audit: {e}");
+        Ok(()) => response,
+        Err(e) => {
+            tracing::error!("audit: {e}");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit-unavailable",
+                "the request could not be audited, so its answer is withheld; retry later",
+            )
+            .into_response()
+        }
     }
-    response
+}
+
+/// `work`'s response, or 408 when it (reading the body included) takes
+/// longer than `deadline`: a body trickled in byte by byte cannot hold a
+/// connection and a worker forever.
+async fn within(deadline: std::time::Duration, work: impl Future<Output = Response>) -> Response {
+    match tokio::time::timeout(deadline, work).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                format!("the request took longer than {} s", deadline.as_secs()),
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            response
+        }
+    }
 }
 
 async fn health() -> Json<Value> {
@@ -211,15 +285,27 @@ async fn with_store<T: Send + 'static>(
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ca", e.to_string()))?
 }
 
+/// Longest certificate a client may ask for itself, days.
+pub const SELF_ISSUE_MAX_DAYS: i64 = 90;
+
+/// Issues a certificate for a CSR. A client asks for its own name only,
+/// for at most [`SELF_ISSUE_MAX_DAYS`], with a TOTP code, within its quota
+/// of live certificates, and not once its identity is revoked in the KMS:
+/// a stolen certificate alone mints nothing. The CSR's signature is
+/// checked before the CA key is opened, so garbage costs no key
+/// decryption under the CA's lock.
 async fn issue_cert(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     body: Result<Json<CertRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let actor = state.actor(&caller)?;
+    state.kms.check_identity(&actor.identity).await?;
+    let admin = state.kms.is_admin(&actor.identity);
     let Json(request) = body?;
     let name = request.name.unwrap_or_else(|| actor.identity.clone());
-    if name != actor.identity && !actor.admin {
+    if name != actor.identity && !admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -229,14 +315,18 @@ async fn issue_cert(
             ),
         ));
     }
-    let days = request.days.unwrap_or(90);
-    if !(1..=825).contains(&days) {
+    let days = request.days.unwrap_or(SELF_ISSUE_MAX_DAYS);
+    let longest = if admin { 825 } else { SELF_ISSUE_MAX_DAYS };
+    if !(1..=longest).contains(&days) {
         return Err(ApiError::bad_request(format!(
-            "days is {days}: give 1 to 825"
+            "days is {days}: give 1 to {longest}"
         )));
     }
+    pkilab_ca::csr::public_key(request.csr.as_bytes())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    state.second_factor(&actor, &headers).await?;
     let options = IssueOptions {
-        name,
+        name: name.clone(),
         dns: vec![],
         ips: vec![],
         client: !request.server.unwrap_or(false),
@@ -245,9 +335,29 @@ async fn issue_cert(
         csr: Some(request.csr.into_bytes()),
         iterations: pkilab_ca::encrypted_key::DEFAULT_ITERATIONS,
     };
+    let quota = state.cert_quota;
     let issued = with_store(&state, move |store, passphrase| {
+        let now = OffsetDateTime::now_utc();
+        let live = store
+            .issued()
+            .iter()
+            .filter(|r| {
+                r.subject == name
+                    && r.status == pkilab_ca::store::Status::Valid
+                    && r.not_after > now.unix_timestamp()
+            })
+            .count();
+        if live >= quota && !admin {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota",
+                format!(
+                    "'{name}' holds {live} live certificates, its quota: revoke one first (or ask an admin)"
+                ),
+            ));
+        }
         store
-            .issue(&options, passphrase, OffsetDateTime::now_utc())
+            .issue(&options, passphrase, now)
             .map_err(|e| ApiError::bad_request(e.to_string()))
     })
     .await?;
@@ -286,7 +396,8 @@ async fn revoke_cert(
         .parse()
         .map_err(|e: pkilab_ca::RequestError| ApiError::bad_request(e.to_string()))?;
     state.second_factor(&actor, &headers).await?;
-    let (identity, admin) = (actor.identity.clone(), actor.admin);
+    let admin = state.kms.is_admin(&actor.identity);
+    let identity = actor.identity.clone();
     let text = serial.to_string();
     with_store(&state, move |store, passphrase| {
         let owner = store

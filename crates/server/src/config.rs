@@ -6,6 +6,11 @@
 //! body-limit: 65536          # bytes; larger bodies get 413
 //! idle-timeout: 30s          # a connection silent this long is closed
 //! handshake-timeout: 10s     # a TLS handshake must finish within this
+//! header-timeout: 10s        # a request's line and headers must arrive within this
+//! request-timeout: 30s       # a request, its body included, must be answered within this
+//! max-connections: 512       # open connections in total; more are closed at once
+//! max-connections-per-address: 32   # open connections from one source address
+//! cert-quota: 5              # live certificates a client may hold through POST /v1/certs
 //! server-name: localhost     # dNSName of the server certificate issued on first start
 //! ```
 
@@ -33,6 +38,11 @@ struct ConfigDoc {
     body_limit: Option<usize>,
     idle_timeout: Option<String>,
     handshake_timeout: Option<String>,
+    header_timeout: Option<String>,
+    request_timeout: Option<String>,
+    max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
+    cert_quota: Option<usize>,
     server_name: Option<String>,
 }
 
@@ -49,6 +59,17 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// The TLS handshake must complete within this.
     pub handshake_timeout: Duration,
+    /// A request line and headers must arrive within this.
+    pub header_timeout: Duration,
+    /// A request, body included, must be answered within this (else 408).
+    pub request_timeout: Duration,
+    /// Open connections in total.
+    pub max_connections: usize,
+    /// Open connections from one source address.
+    pub max_connections_per_address: usize,
+    /// Live (unrevoked, unexpired) certificates of one name that
+    /// `POST /v1/certs` issues to a non-admin client.
+    pub cert_quota: usize,
     /// Name on the server certificate issued on first start.
     pub server_name: String,
 }
@@ -64,10 +85,19 @@ impl Default for Config {
             body_limit: 64 * 1024,
             idle_timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 512,
+            max_connections_per_address: 32,
+            cert_quota: 5,
             server_name: "localhost".into(),
         }
     }
 }
+
+/// The longest timeout accepted: a day (longer ones would only keep
+/// resources held, and an unbounded one overflows the clock).
+const LONGEST: Duration = Duration::from_secs(86_400);
 
 fn seconds(text: &str, key: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
@@ -79,14 +109,20 @@ fn seconds(text: &str, key: &str) -> Result<Duration, String> {
     let n: u64 = digits
         .parse()
         .map_err(|_| format!("{key}: '{text}' is not a duration like 30s or 2m"))?;
-    let scale = match unit {
-        "ms" => return Ok(Duration::from_millis(n)),
-        "s" | "" => 1,
-        "m" => 60,
-        "h" => 3600,
+    let duration = match unit {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" | "" => Some(Duration::from_secs(n)),
+        "m" => n.checked_mul(60).map(Duration::from_secs),
+        "h" => n.checked_mul(3600).map(Duration::from_secs),
         _ => return Err(format!("{key}: unit '{unit}' unknown: use ms, s, m or h")),
     };
-    Ok(Duration::from_secs(n * scale))
+    match duration {
+        Some(d) if d.is_zero() => Err(format!("{key}: '{text}' is zero: give a positive duration")),
+        Some(d) if d <= LONGEST => Ok(d),
+        _ => Err(format!(
+            "{key}: '{text}' is longer than a day: give at most 24h"
+        )),
+    }
 }
 
 impl Config {
@@ -119,6 +155,33 @@ impl Config {
         if let Some(t) = doc.handshake_timeout {
             config.handshake_timeout = seconds(&t, "handshake-timeout")?;
         }
+        if let Some(t) = doc.header_timeout {
+            config.header_timeout = seconds(&t, "header-timeout")?;
+        }
+        if let Some(t) = doc.request_timeout {
+            config.request_timeout = seconds(&t, "request-timeout")?;
+        }
+        for (value, field, key) in [
+            (
+                doc.max_connections,
+                &mut config.max_connections,
+                "max-connections",
+            ),
+            (
+                doc.max_connections_per_address,
+                &mut config.max_connections_per_address,
+                "max-connections-per-address",
+            ),
+        ] {
+            match value {
+                Some(0) => return Err(format!("{key}: give at least 1")),
+                Some(n) => *field = n,
+                None => {}
+            }
+        }
+        if let Some(quota) = doc.cert_quota {
+            config.cert_quota = quota;
+        }
         if let Some(name) = doc.server_name {
             config.server_name = name;
         }
@@ -140,6 +203,16 @@ mod tests {
         assert_eq!(c.idle_timeout, Duration::from_secs(2));
         assert_eq!(c.rate_limit.burst, 10.0);
         assert!(Config::parse("idle-timeout: soon\n").is_err());
+        for huge in [
+            "18446744073709551615s",
+            "18446744073709551615h",
+            "25h",
+            "0s",
+        ] {
+            let error = Config::parse(&format!("idle-timeout: {huge}\n")).expect_err(huge);
+            assert!(error.contains("idle-timeout"), "{error}");
+        }
+        assert!(Config::parse("max-connections: 0\n").is_err());
         assert!(Config::parse("colour: blue\n").is_err());
     }
 }

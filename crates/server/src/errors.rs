@@ -50,8 +50,13 @@ impl From<KmsError> for ApiError {
             KmsError::Malformed(_) | KmsError::Unsupported(_) | KmsError::Unauthentic => {
                 StatusCode::BAD_REQUEST
             }
+            KmsError::PassphraseChanged => StatusCode::SERVICE_UNAVAILABLE,
+            KmsError::InUse(_) => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
+        if matches!(e, KmsError::PassphraseChanged) {
+            tracing::error!("{e}");
+        }
         let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!("internal error: {e}");
             "internal error; see the server log".to_owned()

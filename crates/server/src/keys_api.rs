@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::api::{Actor, Caller, Shared};
+use crate::api::{Caller, Shared};
 use crate::errors::ApiError;
 
 pub(crate) fn routes() -> Router<Shared> {
@@ -75,13 +75,6 @@ async fn create(
 ) -> Result<(StatusCode, Json<KeyInfo>), ApiError> {
     let actor = state.actor(&caller)?;
     let Json(request) = body?;
-    if request.owner.as_ref().is_some_and(|o| *o != actor.identity) && !actor.admin {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only an admin creates keys for another owner",
-        ));
-    }
     let new = NewKey {
         name: request.name,
         key_type: request
@@ -103,15 +96,9 @@ async fn create(
     };
     let key = state
         .kms
-        .create(&actor.kms_actor, &new, OffsetDateTime::now_utc())
+        .create(&actor.identity, &new, OffsetDateTime::now_utc())
         .await?;
     Ok((StatusCode::CREATED, Json(key)))
-}
-
-fn visible(actor: &Actor, key: &KeyInfo) -> bool {
-    actor.admin
-        || key.owner == actor.identity
-        || key.grants.iter().any(|(who, _)| *who == actor.identity)
 }
 
 async fn list(
@@ -119,9 +106,11 @@ async fn list(
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Vec<KeyInfo>>, ApiError> {
     let actor = state.actor(&caller)?;
-    let keys = state.kms.list(OffsetDateTime::now_utc()).await?;
     Ok(Json(
-        keys.into_iter().filter(|k| visible(&actor, k)).collect(),
+        state
+            .kms
+            .list(&actor.identity, OffsetDateTime::now_utc())
+            .await?,
     ))
 }
 
@@ -131,15 +120,12 @@ async fn show(
     Path(name): Path<String>,
 ) -> Result<Json<KeyInfo>, ApiError> {
     let actor = state.actor(&caller)?;
-    let key = state.kms.show(&name, OffsetDateTime::now_utc()).await?;
-    if !visible(&actor, &key) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("'{}' has no access to key '{name}'", actor.identity),
-        ));
-    }
-    Ok(Json(key))
+    Ok(Json(
+        state
+            .kms
+            .show(&actor.identity, &name, OffsetDateTime::now_utc())
+            .await?,
+    ))
 }
 
 /// The body of any operation on a key; which fields apply depends on it.
@@ -171,7 +157,7 @@ async fn operate(
     let actor = state.actor(&caller)?;
     let request = body?.map(|Json(r)| r).unwrap_or_default();
     let now = OffsetDateTime::now_utc();
-    let who = actor.kms_actor.as_str();
+    let who = actor.identity.as_str();
     let aad = request.aad.as_deref().unwrap_or("").as_bytes();
     let kms = &state.kms;
     let ciphertext_of_this_key = |c: &str| -> Result<(), ApiError> {

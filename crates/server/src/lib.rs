@@ -5,14 +5,21 @@
 //!   CA publishes a new one: a revoked, expired or foreign certificate is
 //!   refused in the handshake. A connection without one reaches only the
 //!   public routes.
-//! - A client is the CN of its certificate; roles come from the config,
-//!   per-key access from the KMS's owners and grants.
-//! - A token bucket per client, TOTP for destructive operations, and an
-//!   audit entry for every request.
+//! - A client is the one CN of its certificate and nothing more: the KMS
+//!   decides access (the admin role, owners, grants, revoked identities).
+//!   An open connection whose certificate stops validating (a new CRL) is
+//!   closed.
+//! - A token bucket per client and one for all anonymous requests, TOTP
+//!   for destructive operations and certificate issuance, caps on
+//!   connections per address and in total, deadlines for handshakes,
+//!   headers, whole requests and idle connections.
+//! - Every authenticated request is answered only after its audit entry is
+//!   committed; anonymous and rate-limited requests are counted.
 #![forbid(unsafe_code)]
 
 mod api;
 mod config;
+mod conn;
 mod errors;
 mod idle;
 mod keys_api;
@@ -23,7 +30,7 @@ mod tls;
 
 pub use config::{Config, RateLimit};
 pub use openapi::{PATHS as ROUTES, document as openapi_document};
-pub use serve::{Server, bind};
+pub use serve::{Server, bind, bind_with};
 pub use tls::{CaView, ClientVerifier};
 
 /// What keeps the server from starting.

@@ -1,54 +1,74 @@
-//! A token bucket per client identity (or, without a certificate, per
-//! address): one client's flood empties its own bucket only.
+//! Rate limits (GCRA token buckets from `governor`): one per client
+//! identity (or, without a certificate, per address), so one client's
+//! flood empties its own bucket only; and one that all requests without a
+//! certificate share, of [`ANONYMOUS_SHARE`] times a client's rate, so many
+//! addresses together cannot flood either.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::RateLimit;
 
-/// Buckets by client.
+/// Buckets by client, and the shared anonymous one.
 #[derive(Debug)]
 pub struct Limiter {
-    limit: RateLimit,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    clients: DefaultKeyedRateLimiter<String>,
+    anonymous: DefaultDirectRateLimiter,
+    clock: DefaultClock,
 }
 
-/// Most buckets kept; past it, full (idle) buckets are forgotten.
+/// Most client buckets kept; past it, those back to full are forgotten.
 const MAX_BUCKETS: usize = 100_000;
+
+/// The shared anonymous bucket, as a multiple of one client's.
+pub const ANONYMOUS_SHARE: f64 = 4.0;
+
+/// `per_second` tokens a second up to `burst`; the configuration checks
+/// that both are positive, and extreme values are clamped, not trusted.
+fn quota(limit: RateLimit) -> Quota {
+    let period = Duration::from_secs_f64((1.0 / limit.per_second).clamp(1e-9, 86_400.0));
+    let burst = NonZeroU32::new(limit.burst.clamp(1.0, f64::from(u32::MAX)) as u32)
+        .unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(period)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(burst)
+}
 
 impl Limiter {
     /// Buckets of `limit`.
     pub fn new(limit: RateLimit) -> Limiter {
+        let shared = RateLimit {
+            per_second: limit.per_second * ANONYMOUS_SHARE,
+            burst: limit.burst * ANONYMOUS_SHARE,
+        };
         Limiter {
-            limit,
-            buckets: Mutex::new(HashMap::new()),
+            clients: RateLimiter::keyed(quota(limit)),
+            anonymous: RateLimiter::direct(quota(shared)),
+            clock: DefaultClock::default(),
         }
     }
 
-    /// Takes a token for `client`; `Err(seconds)` to wait when empty.
-    pub fn take(&self, client: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() >= MAX_BUCKETS {
-            let (rate, burst) = (self.limit.per_second, self.limit.burst);
-            buckets.retain(|_, (tokens, at)| *tokens + at.elapsed().as_secs_f64() * rate < burst);
+    /// Takes a token for `client` (and, when `anonymous`, from the shared
+    /// anonymous bucket too); `Err(seconds)` to wait when empty.
+    pub fn take(&self, client: &str, anonymous: bool) -> Result<(), u64> {
+        let wait = |until: governor::NotUntil<_>| {
+            until
+                .wait_time_from(self.clock.now())
+                .as_secs_f64()
+                .ceil()
+                .max(1.0) as u64
+        };
+        if anonymous {
+            self.anonymous.check().map_err(wait)?;
         }
-        let (tokens, at) = buckets
-            .entry(client.to_owned())
-            .or_insert((self.limit.burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.limit.per_second)
-            .min(self.limit.burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - *tokens) / self.limit.per_second).ceil().max(1.0) as u64)
+        if self.clients.len() >= MAX_BUCKETS {
+            self.clients.retain_recent();
+            self.clients.shrink_to_fit();
         }
+        self.clients.check_key(&client.to_owned()).map_err(wait)
     }
 }
 
@@ -63,12 +83,28 @@ mod tests {
             burst: 3.0,
         });
         for _ in 0..3 {
-            assert!(limiter.take("mallory").is_ok());
+            assert!(limiter.take("mallory", false).is_ok());
         }
-        assert_eq!(limiter.take("mallory"), Err(1));
+        assert_eq!(limiter.take("mallory", false), Err(1));
         assert!(
-            limiter.take("alice").is_ok(),
+            limiter.take("alice", false).is_ok(),
             "another client is unaffected"
+        );
+    }
+
+    #[test]
+    fn many_anonymous_addresses_share_one_bucket() {
+        let limiter = Limiter::new(RateLimit {
+            per_second: 1.0,
+            burst: 2.0,
+        });
+        let served = (0..100)
+            .filter(|i| limiter.take(&format!("anonymous@10.0.0.{i}"), true).is_ok())
+            .count();
+        assert_eq!(served, (2.0 * ANONYMOUS_SHARE) as usize);
+        assert!(
+            limiter.take("alice", false).is_ok(),
+            "clients are unaffected"
         );
     }
 }

@@ -8,6 +8,7 @@ fn op(summary: &str, auth: bool, totp: bool, body: Option<Value>, ok: &str) -> V
         "responses": {
             ok: { "description": "success" },
             "400": { "$ref": "#/components/responses/Error" },
+            "408": { "$ref": "#/components/responses/Error" },
             "429": { "$ref": "#/components/responses/Error" },
         },
     });
@@ -15,6 +16,9 @@ fn op(summary: &str, auth: bool, totp: bool, body: Option<Value>, ok: &str) -> V
         o["security"] = json!([{ "clientCertificate": [] }]);
         o["responses"]["401"] = json!({ "$ref": "#/components/responses/Error" });
         o["responses"]["403"] = json!({ "$ref": "#/components/responses/Error" });
+        // The request's audit entry could not be committed (or the key
+        // store's passphrase changed under the server).
+        o["responses"]["503"] = json!({ "$ref": "#/components/responses/Error" });
     }
     if totp {
         o["parameters"] = json!([{
@@ -85,7 +89,7 @@ pub fn document() -> Value {
             "/v1/openapi.json": { "get": op("this document", false, false, None, "200") },
             "/v1/ca/chain": { "get": op("the CA chain (root, issuing) as PEM", false, false, None, "200") },
             "/v1/ca/crl": { "get": op("the current CRLs as PEM", false, false, None, "200") },
-            "/v1/certs": { "post": op("a certificate for a PKCS#10 request (for the caller's own name unless admin)", true, false,
+            "/v1/certs": { "post": op("a certificate for a PKCS#10 request (for the caller's own name and at most 90 days unless admin, within a quota of live certificates, refused to a revoked identity)", true, true,
                 Some(object(&[("csr", "PEM PKCS#10"), ("name", "subject CN (default: the caller)"), ("days", "lifetime, 1-825"), ("server", "serverAuth instead of clientAuth")], &["csr"])), "201") },
             "/v1/certs/{serial}/revoke": { "post": op("revoke a certificate (own, or any as admin) and publish the CRL", true, true,
                 Some(object(&[("reason", "RFC 5280 reason, e.g. key-compromise")], &[])), "200") },

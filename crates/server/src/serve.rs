@@ -5,33 +5,26 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::Request;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use pkilab_ca::store::CaStore;
 use pkilab_kms::Kms;
 use rustls::ServerConfig;
 use time::{Duration, OffsetDateTime};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 use x509_parser::prelude::{FromDer, X509Certificate};
 use zeroize::Zeroizing;
 
 use crate::ServerError;
-use crate::api::{AppState, Caller, router};
+use crate::api::{AppState, router};
 use crate::config::Config;
-use crate::idle::Idle;
 use crate::limits::Limiter;
 use crate::tls::{CaView, ClientVerifier, server_identity};
 
 /// A bound server, ready to run.
 pub struct Server {
     listener: TcpListener,
-    acceptor: TlsAcceptor,
-    router: Router,
+    shared: crate::conn::Shared,
+    slots: Arc<crate::conn::Slots>,
     state: Arc<AppState>,
     config: Config,
 }
@@ -46,13 +39,35 @@ impl std::fmt::Debug for Server {
 
 /// Opens the CA in `ca_dir` (issuing the server certificate and a first CRL
 /// when missing), the key store `db` (created when missing, with Argon2id at
-/// `kdf_kib`), and binds `listen`.
+/// `kdf_kib`), both under `passphrase`, and binds `listen`.
 pub async fn bind(
     ca_dir: &Path,
     db: &str,
     listen: SocketAddr,
     config: Config,
     passphrase: Zeroizing<String>,
+    kdf_kib: u32,
+) -> Result<Server, ServerError> {
+    let kms_passphrase = passphrase.clone();
+    bind_with(
+        ca_dir,
+        db,
+        listen,
+        config,
+        (passphrase, kms_passphrase),
+        kdf_kib,
+    )
+    .await
+}
+
+/// [`bind`] with one passphrase for the CA and another for the key store
+/// (after `pkilab kms passphrase` changed only the latter).
+pub async fn bind_with(
+    ca_dir: &Path,
+    db: &str,
+    listen: SocketAddr,
+    config: Config,
+    (passphrase, kms_passphrase): (Zeroizing<String>, Zeroizing<String>),
     kdf_kib: u32,
 ) -> Result<Server, ServerError> {
     if !ca_dir.join("crl.pem").exists() {
@@ -67,10 +82,11 @@ pub async fn bind(
     let (chain, key) = server_identity(ca_dir, &config.server_name, passphrase.as_bytes())?;
     let is_sqlite_file = !db.starts_with("postgres");
     let kms = if is_sqlite_file && !Path::new(db.trim_start_matches("sqlite://")).exists() {
-        Kms::init(db, passphrase.as_bytes(), kdf_kib).await?
+        Kms::init(db, kms_passphrase.as_bytes(), kdf_kib).await?
     } else {
-        Kms::open(db, passphrase.as_bytes()).await?
+        Kms::open(db, kms_passphrase.as_bytes()).await?
     };
+    kms.set_admins(config.admins.iter().cloned());
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = Arc::new(ClientVerifier::new(Arc::clone(&ca), &provider));
     let mut tls = ServerConfig::builder_with_provider(provider)
@@ -89,29 +105,38 @@ pub async fn bind(
         .map_err(|e| ServerError::Setup(format!("cannot listen on {listen}: {e}")))?;
     let state = Arc::new(AppState {
         kms,
-        ca,
+        ca: Arc::clone(&ca),
         passphrase,
         admins: config.admins.clone(),
+        request_timeout: config.request_timeout,
+        cert_quota: config.cert_quota,
         limiter: Limiter::new(config.rate_limit),
+        counts: Default::default(),
     });
     Ok(Server {
         listener,
-        acceptor: TlsAcceptor::from(Arc::new(tls)),
-        router: router(Arc::clone(&state), config.body_limit),
+        shared: crate::conn::Shared {
+            acceptor: TlsAcceptor::from(Arc::new(tls)),
+            router: router(Arc::clone(&state), config.body_limit),
+            config: config.clone(),
+            ca,
+        },
+        slots: crate::conn::Slots::new(config.max_connections, config.max_connections_per_address),
         state,
         config,
     })
 }
 
-fn common_name(der: &[u8]) -> Option<String> {
+/// The identity a certificate proves: its one CN. A subject with several
+/// CNs names no identity (which one would it be?), so the connection is
+/// treated as anonymous.
+pub(crate) fn common_name(der: &[u8]) -> Option<String> {
     let (_, cert) = X509Certificate::from_der(der).ok()?;
-    let cn = cert
-        .subject()
-        .iter_common_name()
-        .next()?
-        .as_str()
-        .ok()?
-        .to_owned();
+    let mut names = cert.subject().iter_common_name();
+    let cn = names.next()?.as_str().ok()?.to_owned();
+    if names.next().is_some() {
+        return None;
+    }
     Some(cn)
 }
 
@@ -123,20 +148,65 @@ impl Server {
             .map_err(|e| ServerError::Setup(e.to_string()))
     }
 
-    /// Serves until the process ends.
+    /// Serves until SIGINT or SIGTERM; holds a lease on the key store
+    /// meanwhile (see `pkilab_kms::LEASE_FOR`), released on the way out.
     pub async fn run(self) -> Result<(), ServerError> {
-        let flusher = Arc::clone(&self.state);
+        let holder = format!(
+            "pkilab serve on {} (pid {})",
+            self.local_addr()?,
+            std::process::id()
+        );
+        self.state.kms.hold_lease(&holder).await?;
+        let renewer = Arc::clone(&self.state);
+        let renewed_as = holder.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+            let mut tick = tokio::time::interval(pkilab_kms::LEASE_FOR / 3);
             loop {
                 tick.tick().await;
-                if let Err(e) = flusher.kms.flush().await {
-                    tracing::error!("audit flush: {e}");
+                if let Err(e) = renewer.kms.hold_lease(&renewed_as).await {
+                    tracing::error!("key store lease: {e}");
                 }
             }
         });
+        let result = self.serve().await;
+        if let Err(e) = self.state.kms.release_lease(&holder).await {
+            tracing::warn!("key store lease not released (it lapses by itself): {e}");
+        }
+        self.state.audit_counts().await?;
+        result
+    }
+
+    async fn serve(&self) -> Result<(), ServerError> {
+        let summariser = Arc::clone(&self.state);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::api::SUMMARY_EVERY);
+            loop {
+                tick.tick().await;
+                if let Err(e) = summariser.audit_counts().await {
+                    tracing::error!("audit summary: {e}");
+                }
+            }
+        });
+        let watcher = Arc::clone(&self.shared.ca);
+        tokio::spawn(async move {
+            // Open connections re-check their certificates when this
+            // notices a new CRL: revocation reaches them within a second.
+            let mut tick = tokio::time::interval(crate::conn::CRL_POLL);
+            loop {
+                tick.tick().await;
+                if let Err(e) = watcher.refresh() {
+                    tracing::warn!("keeping the previous CRLs: {e}");
+                }
+            }
+        });
+        let stop = stop_signal();
+        tokio::pin!(stop);
         loop {
-            let (tcp, addr) = match self.listener.accept().await {
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                () = &mut stop => return Ok(()),
+            };
+            let (tcp, addr) = match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
                     tracing::warn!("accept: {e}");
@@ -144,39 +214,35 @@ impl Server {
                     continue;
                 }
             };
-            let acceptor = self.acceptor.clone();
-            let router = self.router.clone();
-            let config = self.config.clone();
-            tokio::spawn(async move {
-                let _ = tcp.set_nodelay(true);
-                let tls = match tokio::time::timeout(config.handshake_timeout, acceptor.accept(tcp))
-                    .await
-                {
-                    Ok(Ok(tls)) => tls,
-                    Ok(Err(e)) => return tracing::info!("{addr}: TLS handshake refused: {e}"),
-                    Err(_) => return tracing::info!("{addr}: TLS handshake timed out"),
-                };
-                let identity = tls
-                    .get_ref()
-                    .1
-                    .peer_certificates()
-                    .and_then(|certs| certs.first())
-                    .and_then(|leaf| common_name(leaf));
-                let caller = Caller { identity, addr };
-                let service = router.map_request(move |mut request: Request<Incoming>| {
-                    request.extensions_mut().insert(caller.clone());
-                    request
-                });
-                let io = TokioIo::new(Idle::new(tls, config.idle_timeout));
-                let result = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(config.idle_timeout)
-                    .serve_connection(io, TowerToHyperService::new(service))
-                    .await;
-                if let Err(e) = result {
-                    tracing::debug!("{addr}: {e}");
-                }
-            });
+            let Some(slot) = self.slots.take(addr.ip()) else {
+                tracing::info!("{addr}: connection refused: too many connections");
+                drop(tcp);
+                continue;
+            };
+            tokio::spawn(crate::conn::serve(self.shared.clone(), tcp, addr, slot));
         }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -30,6 +30,9 @@ pub struct CaView {
     validator: RwLock<Arc<Validator>>,
     /// (modified, length) of crl.pem when last loaded.
     stamp: Mutex<Option<(SystemTime, u64)>>,
+    /// Bumped at each reload of the CRLs, so open connections re-check
+    /// their client certificate.
+    generation: tokio::sync::watch::Sender<u64>,
 }
 
 fn der_blocks(path: &Path, label: &str) -> Result<Vec<Vec<u8>>, ServerError> {
@@ -58,6 +61,7 @@ impl CaView {
             anchor,
             issuing,
             stamp: Mutex::new(None),
+            generation: tokio::sync::watch::Sender::new(0),
         };
         view.refresh()?;
         Ok(view)
@@ -90,7 +94,13 @@ impl CaView {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(validator);
         *last = stamp;
+        self.generation.send_modify(|g| *g = g.wrapping_add(1));
         Ok(())
+    }
+
+    /// Changes each time the CRLs are reloaded.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.generation.subscribe()
     }
 
     /// Validates a client chain now.
