@@ -24,7 +24,8 @@ enum ScenarioCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// text (a narrated lesson), json (one JSON document for the whole
-        /// run), or mermaid (a sequence diagram per scenario).
+        /// run), mermaid (a sequence diagram per scenario), or html (a
+        /// self-contained page per scenario and an index.html; needs --out).
         #[arg(long, default_value = "text")]
         format: Format,
         /// Overrides each file's seed.
@@ -34,6 +35,10 @@ enum ScenarioCommand {
         /// printing it.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// With --format html: each step's outcome stays hidden until the
+        /// reader has made a prediction.
+        #[arg(long)]
+        quiz: bool,
     },
     /// Validate files without running them: everything `run` would refuse
     /// (exit 2 when any file is invalid; every file is checked).
@@ -58,7 +63,16 @@ pub fn run(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
             format,
             seed,
             out,
-        } => run_all(&paths, format, seed, out.as_deref()),
+            quiz,
+        } => {
+            if format == Format::Html && out.is_none() {
+                bail!("--format html writes a page per scenario and an index: give --out DIR");
+            }
+            if quiz && format != Format::Html {
+                bail!("--quiz shapes HTML pages: add --format html --out DIR");
+            }
+            run_all(&paths, format, seed, out.as_deref(), quiz)
+        }
         ScenarioCommand::Check { paths } => check(&paths),
         ScenarioCommand::List { dirs } => list(&dirs),
     }
@@ -122,6 +136,7 @@ fn run_all(
     format: Format,
     seed: Option<u64>,
     out: Option<&Path>,
+    quiz: bool,
 ) -> anyhow::Result<ExitCode> {
     // Every file is validated before anything runs; invalid files are
     // reported and skipped, the others run.
@@ -149,13 +164,14 @@ fn run_all(
             reports.push(report);
             continue;
         }
-        let rendered = render(&report, format);
+        let rendered = if format == Format::Html {
+            pkilab_scenario::render::html::page(&report, quiz)
+        } else {
+            render(&report, format)
+        };
         match out {
             Some(dir) => {
-                let stem = Path::new(&scenario.path)
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .unwrap_or("scenario");
+                let stem = file_stem(&scenario.path);
                 let file = dir.join(format!("{stem}.{}", format.extension()));
                 std::fs::write(&file, rendered)
                     .with_context(|| format!("cannot write {}", file.display()))?;
@@ -179,6 +195,16 @@ fn run_all(
             .iter()
             .filter(|i| !scenarios.iter().any(|s| s.path == i.path))
             .count();
+    if let (Format::Html, Some(dir)) = (format, out) {
+        let pages: Vec<(String, &RunReport)> = reports
+            .iter()
+            .map(|r| (format!("{}.html", file_stem(&r.path)), r))
+            .collect();
+        let file = dir.join("index.html");
+        std::fs::write(&file, pkilab_scenario::render::html::index(&pages))
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        outln!("index {}", file.display());
+    }
     if format == Format::Json && out.is_none() {
         out!(
             "{}",
@@ -276,6 +302,13 @@ fn list(dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+fn file_stem(path: &str) -> &str {
+    Path::new(path)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("scenario")
 }
 
 fn file_name(path: &str) -> &str {

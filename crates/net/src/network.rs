@@ -59,6 +59,10 @@ pub struct Network {
     pub(crate) peers: BTreeMap<String, Peer>,
     pub(crate) adversaries: Vec<Installed>,
     pub(crate) trace: Vec<Event>,
+    /// The bytes of each traced frame, by its index in the trace. Kept
+    /// beside the trace, not in it, so the trace's serialization does not
+    /// change; reports decode them.
+    frame_bytes: BTreeMap<usize, (Vec<u8>, Vec<u8>)>,
     /// Per-frame events are skipped during workloads.
     pub(crate) record_frames: bool,
     queue: VecDeque<Frame>,
@@ -93,6 +97,7 @@ impl Network {
             peers: BTreeMap::new(),
             adversaries: Vec::new(),
             trace: Vec::new(),
+            frame_bytes: BTreeMap::new(),
             record_frames: true,
             queue: VecDeque::new(),
             delayed: Vec::new(),
@@ -108,6 +113,15 @@ impl Network {
     /// Every event so far.
     pub fn trace(&self) -> &[Event] {
         &self.trace
+    }
+
+    /// The bytes of the frame traced at `index`, if that event is a frame:
+    /// as its sender sent them, and as they went on after any adversary's
+    /// change (the same bytes when none changed them).
+    pub fn frame_bytes(&self, index: usize) -> Option<(&[u8], &[u8])> {
+        self.frame_bytes
+            .get(&index)
+            .map(|(sent, after)| (sent.as_slice(), after.as_slice()))
     }
 
     /// Adds a peer with fresh keys and a certificate from the issuing CA.
@@ -285,12 +299,26 @@ impl Network {
     }
 
     fn frame_event(&mut self, frame: &Frame, fate: Fate, by: Option<&str>) {
+        self.frame_event_from(frame, None, fate, by);
+    }
+
+    /// Traces a frame; `sent` holds the bytes before an adversary changed them.
+    fn frame_event_from(
+        &mut self,
+        frame: &Frame,
+        sent: Option<Vec<u8>>,
+        fate: Fate,
+        by: Option<&str>,
+    ) {
         if !self.record_frames {
             return;
         }
         let label = pkilab_peer::wire::decode(&frame.bytes)
             .map_or_else(|_| "garbage".to_owned(), |m| m.label());
         let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &frame.bytes);
+        let sent = sent.unwrap_or_else(|| frame.bytes.clone());
+        self.frame_bytes
+            .insert(self.trace.len(), (sent, frame.bytes.clone()));
         self.event(Event::Frame {
             at: self.now.unix_timestamp(),
             from: frame.from.clone(),
@@ -304,6 +332,7 @@ impl Network {
 
     /// Runs the link's interceptors in install order, then delivers.
     fn cross_link(&mut self, frame: Frame) {
+        let sent = self.record_frames.then(|| frame.bytes.clone());
         let mut frame = frame;
         let mut replaced_by = None;
         for index in 0..self.adversaries.len() {
@@ -403,7 +432,7 @@ impl Network {
             }
         }
         match replaced_by {
-            Some((by, fate)) => self.frame_event(&frame, fate, Some(&by)),
+            Some((by, fate)) => self.frame_event_from(&frame, sent, fate, Some(&by)),
             None => self.frame_event(&frame, Fate::Delivered, None),
         }
         self.deliver(frame);

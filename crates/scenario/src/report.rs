@@ -29,6 +29,24 @@ pub struct RunReport {
     pub messages: Vec<MessageEvent>,
     /// True when every expectation held.
     pub passed: bool,
+    /// Plaintexts adversaries read, with the step (kept out of the JSON,
+    /// whose narration already tells it; the HTML page highlights them).
+    #[serde(skip)]
+    pub learned: Vec<Learned>,
+    /// The scenario that ran, for renderers that draw its PKI (HTML).
+    #[serde(skip)]
+    pub scenario: Option<Box<crate::Scenario>>,
+}
+
+/// A plaintext an adversary read during a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Learned {
+    /// Step (1-based).
+    pub step: usize,
+    /// The adversary.
+    pub adversary: String,
+    /// What it read.
+    pub text: String,
 }
 
 /// One step's report.
@@ -123,6 +141,10 @@ pub struct MessageEvent {
     pub label: String,
     /// What happened to it on the way.
     pub fate: Fate,
+    /// The frame's bytes on this hop (empty for refusal notices). Kept out
+    /// of the JSON; the HTML page decodes them.
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
 }
 
 /// What became of a frame.

@@ -1,6 +1,7 @@
 //! Report renderers: a narration for people, JSON for programs, Mermaid for
-//! diagrams.
+//! diagrams, HTML for illustrated lessons.
 
+pub mod html;
 mod mermaid;
 mod text;
 
@@ -18,6 +19,8 @@ pub enum Format {
     Json,
     /// A Mermaid sequence diagram.
     Mermaid,
+    /// A self-contained HTML page (with `--out`, plus an index).
+    Html,
 }
 
 impl std::str::FromStr for Format {
@@ -28,8 +31,9 @@ impl std::str::FromStr for Format {
             "text" => Ok(Format::Text),
             "json" => Ok(Format::Json),
             "mermaid" => Ok(Format::Mermaid),
+            "html" => Ok(Format::Html),
             other => Err(format!(
-                "unknown format '{other}': use text, json or mermaid"
+                "unknown format '{other}': use text, json, mermaid or html"
             )),
         }
     }
@@ -42,6 +46,7 @@ impl Format {
             Format::Text => "txt",
             Format::Json => "json",
             Format::Mermaid => "mmd",
+            Format::Html => "html",
         }
     }
 }
@@ -52,6 +57,7 @@ pub fn render(report: &RunReport, format: Format) -> String {
         Format::Text => text(report),
         Format::Json => json(report),
         Format::Mermaid => mermaid(report),
+        Format::Html => html::page(report, false),
     }
 }
 

@@ -1,0 +1,56 @@
+//! The bytes kept beside the trace: each traced frame's, as sent and as an
+//! adversary passed them on, matching the digest the trace pins.
+#![allow(clippy::panic)]
+
+use pkilab_net::{AdversaryKind, Event, Fate, Network, PkiSpec};
+use pkilab_peer::{Mode, wire};
+use time::{Duration, macros::datetime};
+
+fn network(kind: AdversaryKind) -> Network {
+    let spec = PkiSpec {
+        root: "Example Root CA".into(),
+        intermediates: vec!["Example Issuing CA".into()],
+        rogue: Vec::new(),
+        crl_validity: Duration::days(7),
+        certificate_validity: Duration::days(365),
+    };
+    let mut net = Network::new(4, datetime!(2026-01-01 00:00 UTC), spec).expect("network");
+    net.add_peer("alice").expect("alice");
+    net.add_peer("bob").expect("bob");
+    net.add_adversary("mallory", kind, "alice", "bob", "bob")
+        .expect("adversary");
+    net
+}
+
+#[test]
+fn every_traced_frame_has_its_bytes_and_a_tampered_one_both_versions() {
+    let mut net = network(AdversaryKind::Tamperer(None));
+    assert!(
+        net.handshake("alice", "bob", Mode::SignedEphemeral)
+            .expect("runs")
+            .established
+    );
+    net.send("alice", "bob", "pay 100").expect("runs");
+    let mut frames = 0;
+    let mut replaced = 0;
+    for (index, event) in net.trace().iter().enumerate() {
+        match event {
+            Event::Frame { digest, fate, .. } => {
+                let (sent, after) = net.frame_bytes(index).expect("a frame keeps its bytes");
+                assert_eq!(&pkilab_net::trace::digest(after), digest);
+                assert!(wire::decode(sent).is_ok(), "what alice sent decodes");
+                if *fate == Fate::Replaced {
+                    replaced += 1;
+                    assert_ne!(sent, after, "the tamperer changed the record");
+                    assert_eq!(sent.len(), after.len());
+                } else {
+                    assert_eq!(sent, after);
+                }
+                frames += 1;
+            }
+            _ => assert_eq!(net.frame_bytes(index), None),
+        }
+    }
+    assert_eq!(frames, 4, "M1, M2, M3 and one record");
+    assert_eq!(replaced, 1);
+}
