@@ -63,6 +63,9 @@ pub struct Network {
     /// beside the trace, not in it, so the trace's serialization does not
     /// change; reports decode them.
     frame_bytes: BTreeMap<usize, (Vec<u8>, Vec<u8>)>,
+    /// What the key schedule produced, by the index of the `Established`
+    /// or `AttackerSession` event it belongs to (beside the trace too).
+    key_schedules: BTreeMap<usize, pkilab_peer::KeySchedule>,
     /// Per-frame events are skipped during workloads.
     pub(crate) record_frames: bool,
     queue: VecDeque<Frame>,
@@ -98,6 +101,7 @@ impl Network {
             adversaries: Vec::new(),
             trace: Vec::new(),
             frame_bytes: BTreeMap::new(),
+            key_schedules: BTreeMap::new(),
             record_frames: true,
             queue: VecDeque::new(),
             delayed: Vec::new(),
@@ -122,6 +126,12 @@ impl Network {
         self.frame_bytes
             .get(&index)
             .map(|(sent, after)| (sent.as_slice(), after.as_slice()))
+    }
+
+    /// The key schedule of the session completed at the `Established` or
+    /// `AttackerSession` event at `index`, as that side computed it.
+    pub fn key_schedule(&self, index: usize) -> Option<&pkilab_peer::KeySchedule> {
+        self.key_schedules.get(&index)
     }
 
     /// Adds a peer with fresh keys and a certificate from the issuing CA.
@@ -298,6 +308,14 @@ impl Network {
         }
     }
 
+    /// Keeps a key schedule for the event about to be traced; not during
+    /// workloads, whose events are not kept either.
+    fn keep_schedule(&mut self, keys: pkilab_peer::KeySchedule) {
+        if self.record_frames {
+            self.key_schedules.insert(self.trace.len(), keys);
+        }
+    }
+
     fn frame_event(&mut self, frame: &Frame, fate: Fate, by: Option<&str>) {
         self.frame_event_from(frame, None, fate, by);
     }
@@ -358,7 +376,8 @@ impl Network {
             let (mut read, sessions) = (ctx.read, ctx.sessions);
             read.extend(self.read_live(index));
             let name = self.adversaries[index].name.clone();
-            for with in sessions {
+            for (with, keys) in sessions {
+                self.keep_schedule(keys);
                 self.event(Event::AttackerSession {
                     at: self.now.unix_timestamp(),
                     adversary: name.clone(),
@@ -460,7 +479,8 @@ impl Network {
             let at = self.now.unix_timestamp();
             match output {
                 Output::Reply(bytes) => self.send_frame(&frame.to, &frame.from, bytes),
-                Output::Established(identity) => {
+                Output::Established(identity, keys) => {
+                    self.keep_schedule(keys);
                     if let Some(kms) = self.kms.as_mut().filter(|k| k.name == frame.to) {
                         kms.sessions.insert(frame.from.clone(), identity.clone());
                     }

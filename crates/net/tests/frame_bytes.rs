@@ -54,3 +54,38 @@ fn every_traced_frame_has_its_bytes_and_a_tampered_one_both_versions() {
     assert_eq!(frames, 4, "M1, M2, M3 and one record");
     assert_eq!(replaced, 1);
 }
+
+#[test]
+fn both_ends_of_a_session_derive_the_same_keys_and_a_mitm_two_different_sets() {
+    let mut net = network(AdversaryKind::Mitm(pkilab_net::MitmCertificate::None));
+    let report = net
+        .handshake("alice", "bob", Mode::Unauthenticated)
+        .expect("runs");
+    assert!(report.established);
+    let mut peers = Vec::new();
+    let mut mallory = Vec::new();
+    for (index, event) in net.trace().iter().enumerate() {
+        match event {
+            Event::Established { node, .. } => {
+                peers.push((node.clone(), *net.key_schedule(index).expect("kept")))
+            }
+            Event::AttackerSession { with, .. } => {
+                mallory.push((with.clone(), *net.key_schedule(index).expect("kept")))
+            }
+            _ => assert_eq!(net.key_schedule(index), None),
+        }
+    }
+    assert_eq!(peers.len(), 2);
+    assert_eq!(mallory.len(), 2);
+    let keys_of = |list: &[(String, pkilab_peer::KeySchedule)], name: &str| {
+        list.iter().find(|(n, _)| n == name).expect("present").1
+    };
+    // alice's session is with mallory: same keys at both of its ends.
+    assert_eq!(keys_of(&peers, "alice"), keys_of(&mallory, "alice"));
+    assert_eq!(keys_of(&peers, "bob"), keys_of(&mallory, "bob"));
+    // The two sessions share nothing.
+    let (a, b) = (keys_of(&peers, "alice"), keys_of(&peers, "bob"));
+    assert_ne!(a.hello_hash, b.hello_hash);
+    assert_ne!(a.traffic_i2r, b.traffic_i2r);
+    assert_ne!(a.handshake_r2i, b.handshake_r2i);
+}

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use pkilab_net::{Event, Fate as NetFate, Network};
 
-use crate::report::{Fate, Learned, MessageEvent};
+use crate::report::{Fate, Learned, MessageEvent, SideKeys};
 use crate::script::Scenario;
 
 /// The diagram's messages, step by step (1-based).
@@ -109,6 +109,33 @@ pub fn learned(trace: &[Event], steps: &[Range<usize>]) -> Vec<Learned> {
                     text: text.clone(),
                 });
             }
+        }
+    }
+    out
+}
+
+/// Each side's key schedule, step by step (1-based).
+pub fn key_schedules(network: &Network, steps: &[Range<usize>]) -> Vec<SideKeys> {
+    let mut out = Vec::new();
+    for (index, range) in steps.iter().enumerate() {
+        for at in range.clone() {
+            let Some(keys) = network.key_schedule(at) else {
+                continue;
+            };
+            let (node, with, adversary) = match &network.trace()[at] {
+                Event::Established { node, peer, .. } => (node, peer, false),
+                Event::AttackerSession {
+                    adversary, with, ..
+                } => (adversary, with, true),
+                _ => continue,
+            };
+            out.push(SideKeys {
+                step: index + 1,
+                node: node.clone(),
+                with: with.clone(),
+                adversary,
+                keys: *keys,
+            });
         }
     }
     out

@@ -57,6 +57,27 @@ fn a_mitm_lesson_shows_lifelines_frames_sessions_and_what_was_read() {
     assert!(html.contains("<td class=\"bad\">no: nothing signs the mode</td>"));
     assert!(html.contains("<td class=\"bad\">nobody (anonymous)</td>"));
     assert!(html.contains("Which values are secret"));
+    // Each side's key schedule: alice shares her keys with mallory, not bob.
+    let fp = |node: &str, with: &str| {
+        let side = report
+            .key_schedules
+            .iter()
+            .find(|s| s.node == node && s.with == with)
+            .unwrap_or_else(|| panic!("{node} with {with}"));
+        side.keys
+            .traffic_i2r
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    assert_eq!(fp("alice", "bob"), fp("mallory", "alice"));
+    assert_eq!(fp("bob", "alice"), fp("mallory", "bob"));
+    assert_ne!(fp("alice", "bob"), fp("bob", "alice"));
+    assert!(html.contains("<h2>Key schedule, per side</h2>"));
+    assert!(
+        count(&html, &fp("alice", "bob")) >= 3,
+        "two rows and mallory's column"
+    );
     // Self-contained: nothing to load, no script outside the quiz.
     assert!(html.contains("default-src 'none'"));
     assert!(!html.contains("<script"));
@@ -106,7 +127,7 @@ fn text_from_the_file_and_the_run_is_escaped_and_a_failure_comes_first() {
     let html = page(&report, false);
     assert!(!html.contains("<script"), "{html}");
     assert!(!html.contains("<img"));
-    assert!(!html.contains("<b>"));
+    assert!(!html.contains("Root <b>"));
     assert!(html.contains("&lt;script&gt;alert(&#39;name&#39;)&lt;/script&gt;"));
     assert!(html.contains("Root &lt;b&gt;"));
     let failed = html

@@ -101,6 +101,7 @@ mod tests {
             }],
             passed: true,
             learned: Vec::new(),
+            key_schedules: Vec::new(),
             scenario: None,
         };
         let diagram = mermaid(&report);

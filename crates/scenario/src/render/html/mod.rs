@@ -4,6 +4,7 @@
 
 mod facts;
 mod frames;
+mod keys;
 mod svg;
 
 use std::fmt::Write;
@@ -152,6 +153,7 @@ pub fn page(report: &RunReport, quiz: bool) -> String {
     );
     steps(&mut out, report, scenario, quiz, &veil);
     frames_section(&mut out, report, scenario, &veil);
+    keys::section(&mut out, report, &veil);
     if let Some(scenario) = scenario {
         let _ = write!(
             out,
@@ -331,7 +333,16 @@ fn mitm_sessions(out: &mut String, report: &RunReport, mitm: &str, link: &(Strin
         }
         col
     };
-    let (left, right) = (column(&link.0), column(&link.1));
+    let keys = |peer: &str| {
+        keys::adversary_keys(report, mitm, peer)
+            .iter()
+            .map(|k| format!("<li class=\"bad\">{}</li>", escape(k)))
+            .collect::<String>()
+    };
+    let (left, right) = (
+        column(&link.0) + &keys(&link.0),
+        column(&link.1) + &keys(&link.1),
+    );
     if left.is_empty() && right.is_empty() {
         return;
     }
