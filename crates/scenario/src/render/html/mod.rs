@@ -129,7 +129,12 @@ pub fn page(report: &RunReport, quiz: bool) -> String {
     let _ = write!(
         out,
         "<p class=\"meta\">{} · seed {}</p>",
-        escape(&report.path),
+        escape(
+            std::path::Path::new(&report.path)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or(&report.path)
+        ),
         report.seed
     );
     let scenario = report.scenario.as_deref();
