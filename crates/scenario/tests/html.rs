@@ -96,6 +96,14 @@ fn a_refused_handshake_is_marked_and_a_revoked_peer_is_in_the_tree() {
         "{html}"
     );
     assert!(html.contains("<span class=\"ca root\">Example Root CA</span>"));
+    // The lesson's exercise, its answer folded.
+    assert!(html.contains("<h2>Exercises</h2>"));
+    assert!(html.contains("What if no fresh CRL were published after the revocation?"));
+    assert!(html.contains("<details class=\"answer\"><summary>Answer</summary>"));
+    assert!(
+        html.contains("Then step 3 observes: <code>outcome: established</code>"),
+        "{html}"
+    );
 }
 
 #[test]

@@ -369,3 +369,47 @@ pub fn expectations(report: &RunReport) -> String {
     out.push_str("</table>");
     out
 }
+
+/// The lesson's exercises: each question, its hint and its answer folded.
+pub fn exercises(scenario: &Scenario) -> String {
+    if scenario.exercises.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<section><h2>Exercises</h2><ol class=\"exercises\">");
+    for e in &scenario.exercises {
+        let _ = write!(out, "<li class=\"exercise\"><p>{}</p>", escape(&e.question));
+        if !e.hint.is_empty() {
+            let _ = write!(
+                out,
+                "<details class=\"hint\"><summary>Hint</summary><p>{}</p></details>",
+                escape(&e.hint)
+            );
+        }
+        out.push_str(
+            "<details class=\"answer\"><summary>Answer</summary><p>Change the file:</p><ul>",
+        );
+        for (replace, with) in &e.change {
+            let _ = write!(
+                out,
+                "<li><code>{}</code> → <code>{}</code></li>",
+                escape(replace),
+                escape(with)
+            );
+        }
+        let _ = write!(out, "</ul><p>Then step {} observes:", e.step);
+        let observed = crate::report::compare(&e.expect, &crate::report::Observed::default());
+        for check in observed {
+            let _ = write!(
+                out,
+                " <code>{}: {}</code>",
+                escape(&check.key),
+                escape(&check.expected)
+            );
+        }
+        out.push_str(
+            ". Try it: <code>pkilab scenario run</code> on the changed file.</p></details></li>",
+        );
+    }
+    out.push_str("</ol></section>");
+    out
+}

@@ -176,6 +176,9 @@ pub fn page(report: &RunReport, quiz: bool) -> String {
         "<section class=\"{final_veil}\"><h2>Expectations</h2>{}</section>",
         facts::expectations(report)
     );
+    if let Some(scenario) = scenario {
+        out.push_str(&facts::exercises(scenario));
+    }
     out.push_str("</main>");
     if quiz {
         let _ = write!(out, "<script>{QUIZ}</script>");
