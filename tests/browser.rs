@@ -182,7 +182,12 @@ fn every_lesson_page_renders_in_chromium_and_behaves() {
     generate(&quiz, true);
     let lessons = lessons();
     assert!(lessons.len() >= 26, "{} lessons", lessons.len());
-    let keep = std::env::var_os("PKILAB_SCREENSHOTS").map(PathBuf::from);
+    // Relative to the repository root (tests run in crates/cli).
+    let keep = std::env::var_os("PKILAB_SCREENSHOTS").map(|dir| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(dir)
+    });
     let browser = Browser::start(&binary);
 
     // The detectors themselves: a page that logs an error and loads an

@@ -62,10 +62,10 @@ pub struct Network {
     /// The bytes of each traced frame, by its index in the trace. Kept
     /// beside the trace, not in it, so the trace's serialization does not
     /// change; reports decode them.
-    frame_bytes: BTreeMap<usize, (Vec<u8>, Vec<u8>)>,
+    pub(crate) frame_bytes: BTreeMap<usize, (Vec<u8>, Vec<u8>)>,
     /// What the key schedule produced, by the index of the `Established`
     /// or `AttackerSession` event it belongs to (beside the trace too).
-    key_schedules: BTreeMap<usize, pkilab_peer::KeySchedule>,
+    pub(crate) key_schedules: BTreeMap<usize, pkilab_peer::KeySchedule>,
     /// Per-frame events are skipped during workloads.
     pub(crate) record_frames: bool,
     queue: VecDeque<Frame>,
@@ -117,21 +117,6 @@ impl Network {
     /// Every event so far.
     pub fn trace(&self) -> &[Event] {
         &self.trace
-    }
-
-    /// The bytes of the frame traced at `index`, if that event is a frame:
-    /// as its sender sent them, and as they went on after any adversary's
-    /// change (the same bytes when none changed them).
-    pub fn frame_bytes(&self, index: usize) -> Option<(&[u8], &[u8])> {
-        self.frame_bytes
-            .get(&index)
-            .map(|(sent, after)| (sent.as_slice(), after.as_slice()))
-    }
-
-    /// The key schedule of the session completed at the `Established` or
-    /// `AttackerSession` event at `index`, as that side computed it.
-    pub fn key_schedule(&self, index: usize) -> Option<&pkilab_peer::KeySchedule> {
-        self.key_schedules.get(&index)
     }
 
     /// Adds a peer with fresh keys and a certificate from the issuing CA.
@@ -306,46 +291,6 @@ impl Network {
         if self.record_frames || !is_frame {
             self.trace.push(event);
         }
-    }
-
-    /// Keeps a key schedule for the event about to be traced; not during
-    /// workloads, whose events are not kept either.
-    fn keep_schedule(&mut self, keys: pkilab_peer::KeySchedule) {
-        if self.record_frames {
-            self.key_schedules.insert(self.trace.len(), keys);
-        }
-    }
-
-    fn frame_event(&mut self, frame: &Frame, fate: Fate, by: Option<&str>) {
-        self.frame_event_from(frame, None, fate, by);
-    }
-
-    /// Traces a frame; `sent` holds the bytes before an adversary changed them.
-    fn frame_event_from(
-        &mut self,
-        frame: &Frame,
-        sent: Option<Vec<u8>>,
-        fate: Fate,
-        by: Option<&str>,
-    ) {
-        if !self.record_frames {
-            return;
-        }
-        let label = pkilab_peer::wire::decode(&frame.bytes)
-            .map_or_else(|_| "garbage".to_owned(), |m| m.label());
-        let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &frame.bytes);
-        let sent = sent.unwrap_or_else(|| frame.bytes.clone());
-        self.frame_bytes
-            .insert(self.trace.len(), (sent, frame.bytes.clone()));
-        self.event(Event::Frame {
-            at: self.now.unix_timestamp(),
-            from: frame.from.clone(),
-            to: frame.to.clone(),
-            label,
-            digest: hex::encode(&hash.as_ref()[..8]),
-            fate,
-            by: by.map(str::to_owned),
-        });
     }
 
     /// Runs the link's interceptors in install order, then delivers.
