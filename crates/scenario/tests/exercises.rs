@@ -122,3 +122,16 @@ fn a_change_that_breaks_the_file_is_refused_with_where() {
     );
     assert!(err.message.contains("carol"), "{}", err.message);
 }
+
+#[test]
+fn a_change_cannot_write_exercises_of_its_own() {
+    let text = with_exercise(
+        "  - question: q\n    change: [{ replace: \"steps:\", with: \"exercises: []\\nsteps:\" }]\n    answer: { step: 1, expect: { outcome: rejected } }\n",
+    );
+    let err = load_str("x.yaml", &text).expect_err("refused");
+    assert!(
+        err.message.contains("writes an exercises: section"),
+        "{}",
+        err.message
+    );
+}

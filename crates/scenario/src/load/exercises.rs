@@ -77,8 +77,17 @@ pub(super) fn check(
             .map(|c| (c.replace.clone(), c.with.clone()))
             .collect();
         // The answer's step is a step of the changed file, which must be
-        // valid in its turn (it has no exercises, so this goes one deep).
-        let after = super::load_str(checker.path, &changed(text, &change)).map_err(|invalid| {
+        // valid in its turn. It may hold no exercises, so this goes one
+        // deep: a change that writes an `exercises:` section is refused.
+        let after_text = changed(text, &change);
+        if without_exercises(&after_text) != after_text {
+            return Err(checker.err(
+                at,
+                "the change writes an exercises: section into the file",
+                "a change may alter the scenario, not add exercises",
+            ));
+        }
+        let after = super::load_str(checker.path, &after_text).map_err(|invalid| {
             checker.err(
                 at,
                 format!(
