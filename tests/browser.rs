@@ -159,11 +159,15 @@ const QUIZ: &str = r#"(() => {
   for (const form of forms) {
     const step = form.dataset.step;
     const outcome = document.querySelector(`div.outcome[data-step="${step}"]`);
-    const before = shown(outcome);
+    const rows = document.querySelector(`svg g.step-rows[data-step="${step}"]`);
+    const frames = rows === null ? 0 : rows.childElementCount;
+    const drawn = g => g.getBoundingClientRect().height > 0;
+    const before = shown(outcome) || (frames > 0 && drawn(rows));
     const radio = form.querySelector("input[type=radio]");
     radio.click();
     form.querySelector("button.reveal").click();
-    steps.push({ step, before, after: shown(outcome), judged: form.querySelector(".judgement").textContent });
+    steps.push({ step, before, after: shown(outcome) && (frames === 0 || drawn(rows)),
+                 judged: form.querySelector(".judgement").textContent });
   }
   return { forms: forms.length, outcomes: outcomes.length, hiddenAtFirst, verdictHidden,
            disabledAtFirst, steps, verdictAfter: shown(document.querySelector(".verdict")) };

@@ -171,4 +171,5 @@ fn the_quiz_veils_every_outcome_until_a_prediction() {
     let plain = page(&report, false);
     assert!(!plain.contains(" veiled\""));
     assert!(!plain.contains("<form"));
+    assert_eq!(count(&plain, "<g class=\"step-rows\""), steps);
 }

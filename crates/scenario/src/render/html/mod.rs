@@ -154,7 +154,7 @@ pub fn page(report: &RunReport, quiz: bool) -> String {
     let _ = write!(
         out,
         "<section><h2>Sequence</h2><p>Click a frame to see its bytes. Adversaries are drawn in red; ✗ marks where a frame was refused or lost.</p><div class=\"diagram\">{}</div></section>",
-        svg::sequence(report, &adversaries)
+        svg::sequence(report, &adversaries, quiz)
     );
     steps(&mut out, report, scenario, quiz, &veil);
     frames_section(&mut out, report, scenario, &veil);

@@ -13,8 +13,10 @@ const TOP: usize = 50;
 const ROW: usize = 30;
 const NOTE: usize = 28;
 
-/// The diagram; `adversaries` are drawn in their own colour.
-pub fn sequence(report: &RunReport, adversaries: &[String]) -> String {
+/// The diagram; `adversaries` are drawn in their own colour. With `quiz`,
+/// each step's frames stay hidden until the step is revealed, since where
+/// a frame stops gives the outcome away.
+pub fn sequence(report: &RunReport, adversaries: &[String], quiz: bool) -> String {
     let n = report.participants.len().max(1);
     let width = MARGIN * 2 + COLUMN * (n - 1);
     let x = |name: &str| {
@@ -33,7 +35,8 @@ pub fn sequence(report: &RunReport, adversaries: &[String]) -> String {
             .enumerate()
             .filter(|(_, m)| m.step == step.index)
             .collect();
-        let failed = step.checks.iter().any(|c| !c.held);
+        // In the quiz a failed expectation is not announced before the step.
+        let failed = !quiz && step.checks.iter().any(|c| !c.held);
         let _ = write!(
             body,
             "<g class=\"step-note{}\" data-step=\"{}\"><rect x=\"10\" y=\"{}\" width=\"{}\" height=\"22\" rx=\"4\"/><text x=\"16\" y=\"{}\">{}. {}{}</text></g>",
@@ -51,7 +54,12 @@ pub fn sequence(report: &RunReport, adversaries: &[String]) -> String {
             }
         );
         y += NOTE;
-        let _ = write!(body, "<g class=\"step-rows\" data-step=\"{}\">", step.index);
+        let _ = write!(
+            body,
+            "<g class=\"step-rows{}\" data-step=\"{}\">",
+            if quiz { " veiled" } else { "" },
+            step.index
+        );
         for (i, m) in messages {
             let (Some(x1), Some(x2)) = (x(&m.from), x(&m.to)) else {
                 continue;
