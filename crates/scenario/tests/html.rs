@@ -74,6 +74,8 @@ fn a_mitm_lesson_shows_lifelines_frames_sessions_and_what_was_read() {
     assert_eq!(fp("bob", "alice"), fp("mallory", "bob"));
     assert_ne!(fp("alice", "bob"), fp("bob", "alice"));
     assert!(html.contains("<h2>Key schedule, per side</h2>"));
+    assert!(html.contains("<div class=\"keys\" id=\"k1\">"));
+    assert!(html.contains("<a href=\"#k1\">key schedule, step 1</a>"));
     assert!(
         count(&html, &fp("alice", "bob")) >= 3,
         "two rows and mallory's column"

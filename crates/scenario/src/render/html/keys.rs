@@ -41,7 +41,7 @@ pub fn section(out: &mut String, report: &RunReport, veil: &dyn Fn(usize) -> Str
     for step in steps {
         let _ = write!(
             out,
-            "<div class=\"keys{}\"><h3>step {step}</h3><table class=\"keys\"><tr><th>side</th><th>hello_hash</th><th>transcript hash</th><th>hs key i→r (fp)</th><th>hs key r→i (fp)</th><th>traffic i→r (fp)</th><th>traffic r→i (fp)</th></tr>",
+            "<div class=\"keys{}\" id=\"k{step}\"><h3>step {step}</h3><table class=\"keys\"><tr><th>side</th><th>hello_hash</th><th>transcript hash</th><th>hs key i→r (fp)</th><th>hs key r→i (fp)</th><th>traffic i→r (fp)</th><th>traffic r→i (fp)</th></tr>",
             veil(step)
         );
         for side in report.key_schedules.iter().filter(|s| s.step == step) {

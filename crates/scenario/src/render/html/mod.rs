@@ -297,6 +297,14 @@ fn frames_section(
             out.push_str("<p>The bytes of this hop were not kept.</p>");
         } else {
             out.push_str(&frames::table(&m.bytes));
+            let completes = matches!(m.label.as_str(), "Hello + Auth" | "Finished");
+            if completes && report.key_schedules.iter().any(|k| k.step == m.step) {
+                let _ = write!(
+                    out,
+                    "<p>The keys each side derived from this exchange: <a href=\"#k{}\">key schedule, step {}</a>.</p>",
+                    m.step, m.step
+                );
+            }
         }
         out.push_str("</details>");
     }
