@@ -91,7 +91,7 @@ impl Mitm {
                 .receive(&frame.from, &frame.bytes, &mut Self::env(ctx));
         for output in &outputs {
             if let Output::Established(_, keys) = output {
-                ctx.sessions.push((frame.from.clone(), *keys));
+                ctx.sessions.push((frame.from.clone(), (**keys).clone()));
             }
         }
         let to_source: Vec<Vec<u8>> = outputs.into_iter().filter_map(reply).collect();

@@ -425,7 +425,7 @@ impl Network {
             match output {
                 Output::Reply(bytes) => self.send_frame(&frame.to, &frame.from, bytes),
                 Output::Established(identity, keys) => {
-                    self.keep_schedule(keys);
+                    self.keep_schedule(*keys);
                     if let Some(kms) = self.kms.as_mut().filter(|k| k.name == frame.to) {
                         kms.sessions.insert(frame.from.clone(), identity.clone());
                     }

@@ -26,7 +26,7 @@ pub(crate) enum Output {
     /// A frame to send back to the link end it came from.
     Reply(Vec<u8>),
     /// A handshake completed, with what this side's key schedule produced.
-    Established(PeerIdentity, pkilab_peer::KeySchedule),
+    Established(PeerIdentity, Box<pkilab_peer::KeySchedule>),
     /// The frame or handshake was refused.
     Refused(Refusal),
     /// A record opened.
@@ -170,7 +170,7 @@ impl Node {
                         self.keep(from, peer.clone(), established.session);
                         vec![
                             Output::Reply(m3),
-                            Output::Established(peer, established.keys),
+                            Output::Established(peer, Box::new(established.keys)),
                         ]
                     }
                     Err(refusal) => vec![Output::Refused(refusal)],
@@ -183,7 +183,7 @@ impl Node {
                         Ok(()) => {
                             let peer = established.peer.clone();
                             self.keep(from, peer.clone(), established.session);
-                            vec![Output::Established(peer, established.keys)]
+                            vec![Output::Established(peer, Box::new(established.keys))]
                         }
                         Err(refusal) => vec![Output::Refused(refusal)],
                     },

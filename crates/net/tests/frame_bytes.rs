@@ -67,10 +67,10 @@ fn both_ends_of_a_session_derive_the_same_keys_and_a_mitm_two_different_sets() {
     for (index, event) in net.trace().iter().enumerate() {
         match event {
             Event::Established { node, .. } => {
-                peers.push((node.clone(), *net.key_schedule(index).expect("kept")))
+                peers.push((node.clone(), net.key_schedule(index).expect("kept").clone()))
             }
             Event::AttackerSession { with, .. } => {
-                mallory.push((with.clone(), *net.key_schedule(index).expect("kept")))
+                mallory.push((with.clone(), net.key_schedule(index).expect("kept").clone()))
             }
             _ => assert_eq!(net.key_schedule(index), None),
         }
@@ -78,14 +78,70 @@ fn both_ends_of_a_session_derive_the_same_keys_and_a_mitm_two_different_sets() {
     assert_eq!(peers.len(), 2);
     assert_eq!(mallory.len(), 2);
     let keys_of = |list: &[(String, pkilab_peer::KeySchedule)], name: &str| {
-        list.iter().find(|(n, _)| n == name).expect("present").1
+        list.iter()
+            .find(|(n, _)| n == name)
+            .expect("present")
+            .1
+            .clone()
     };
-    // alice's session is with mallory: same keys at both of its ends.
-    assert_eq!(keys_of(&peers, "alice"), keys_of(&mallory, "alice"));
-    assert_eq!(keys_of(&peers, "bob"), keys_of(&mallory, "bob"));
+    // alice's session is with mallory: same keys at both of its ends (what
+    // each end opened from the other differs, so compare the keys).
+    let derived = |k: &pkilab_peer::KeySchedule| {
+        (
+            k.hello_hash,
+            k.transcript_hash,
+            k.handshake_i2r,
+            k.handshake_r2i,
+            k.traffic_i2r,
+            k.traffic_r2i,
+        )
+    };
+    for who in ["alice", "bob"] {
+        assert_eq!(
+            derived(&keys_of(&peers, who)),
+            derived(&keys_of(&mallory, who))
+        );
+    }
     // The two sessions share nothing.
     let (a, b) = (keys_of(&peers, "alice"), keys_of(&peers, "bob"));
     assert_ne!(a.hello_hash, b.hello_hash);
     assert_ne!(a.traffic_i2r, b.traffic_i2r);
     assert_ne!(a.handshake_r2i, b.handshake_r2i);
+    // Unauthenticated: what each side opened from the other's sealed block
+    // carries no chain and no signature, only the Finished MAC.
+    assert!(a.received.chain.is_empty() && a.received.signature.is_empty());
+    assert_eq!(a.received.finished.len(), 32);
+}
+
+#[test]
+fn a_signed_session_keeps_the_chain_and_signature_each_side_opened() {
+    let mut net = network(AdversaryKind::Eavesdropper);
+    assert!(
+        net.handshake("alice", "bob", Mode::SignedEphemeral)
+            .expect("runs")
+            .established
+    );
+    let opened: Vec<(String, pkilab_peer::wire::Authentication)> = net
+        .trace()
+        .iter()
+        .enumerate()
+        .filter_map(|(index, event)| match event {
+            Event::Established { node, .. } => Some((
+                node.clone(),
+                net.key_schedule(index).expect("kept").received.clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(opened.len(), 2);
+    for (node, auth) in &opened {
+        assert_eq!(auth.chain.len(), 2, "{node}: leaf and issuing CA");
+        assert_eq!(auth.signature.len(), 64, "{node}: an Ed25519 signature");
+    }
+    let believed: Vec<&str> = opened
+        .iter()
+        .map(|(_, a)| a.believed_peer.as_str())
+        .collect();
+    // bob (responder) did not know whom to expect; alice named bob.
+    assert!(believed.contains(&"bob"), "{believed:?}");
 }

@@ -161,7 +161,7 @@ impl ExpectReply {
             Established {
                 session: Session::new(self.config.cipher, (&i2r, &r2i), b"i2r", b"r2i"),
                 peer,
-                keys: KeySchedule::of(salt, transcript, &secrets, (&i2r, &r2i)),
+                keys: KeySchedule::of(salt, transcript, &secrets, (&i2r, &r2i), auth_r),
             },
             m3,
         ))
@@ -288,7 +288,13 @@ impl ExpectFinish {
         Ok(Established {
             session: Session::new(self.config.cipher, (&r2i, &i2r), b"r2i", b"i2r"),
             peer,
-            keys: KeySchedule::of(self.hello_hash, transcript, &self.secrets, (&i2r, &r2i)),
+            keys: KeySchedule::of(
+                self.hello_hash,
+                transcript,
+                &self.secrets,
+                (&i2r, &r2i),
+                auth_i,
+            ),
         })
     }
 }

@@ -78,7 +78,7 @@ impl HandshakeSecrets {
 /// public hashes in full, and each secret key only as a fingerprint (the
 /// first 8 bytes of its SHA-256), which tells whether two sides hold the
 /// same key without revealing it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeySchedule {
     /// The HKDF salt: SHA-256 over both hellos (public).
     pub hello_hash: [u8; 32],
@@ -92,6 +92,10 @@ pub struct KeySchedule {
     pub traffic_i2r: [u8; 8],
     /// Fingerprint of the responder-to-initiator traffic key (secret key).
     pub traffic_r2i: [u8; 8],
+    /// What the other side proved, as this side opened it from its sealed
+    /// block: chain, believed name, signature, Finished MAC. Sealed on the
+    /// wire, so hidden from a passive eavesdropper.
+    pub received: crate::wire::Authentication,
 }
 
 fn fingerprint(key: &[u8; 32]) -> [u8; 8] {
@@ -107,6 +111,7 @@ impl KeySchedule {
         transcript_hash: [u8; 32],
         secrets: &HandshakeSecrets,
         traffic: (&Key32, &Key32),
+        received: crate::wire::Authentication,
     ) -> Self {
         KeySchedule {
             hello_hash,
@@ -115,6 +120,7 @@ impl KeySchedule {
             handshake_r2i: fingerprint(&secrets.hs_r2i),
             traffic_i2r: fingerprint(traffic.0),
             traffic_r2i: fingerprint(traffic.1),
+            received,
         }
     }
 }

@@ -134,7 +134,7 @@ pub fn key_schedules(network: &Network, steps: &[Range<usize>]) -> Vec<SideKeys>
                 node: node.clone(),
                 with: with.clone(),
                 adversary,
-                keys: *keys,
+                keys: keys.clone(),
             });
         }
     }

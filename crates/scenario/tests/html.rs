@@ -114,6 +114,13 @@ fn a_signed_handshake_authenticates_both_names() {
     let html = page(&report, false);
     assert!(html.contains("yes: the mode is in the signed transcript"));
     assert!(html.contains("yes: the ephemeral keys are gone after the handshake"));
+    // What each side opened from the other's sealed block.
+    assert!(
+        html.contains("what bob opened from alice&#39;s sealed block"),
+        "{html}"
+    );
+    assert!(html.contains("<td>signature (Ed25519)</td>"));
+    assert!(html.contains("<td>certificate 2</td>"));
 }
 
 const HOSTILE: &str = r#"
