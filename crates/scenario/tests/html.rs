@@ -121,6 +121,11 @@ fn a_signed_handshake_authenticates_both_names() {
     );
     assert!(html.contains("<td>signature (Ed25519)</td>"));
     assert!(html.contains("<td>certificate 2</td>"));
+    // Once in the key schedule and once in each frame that carried it.
+    assert_eq!(
+        count(&html, "what bob opened from alice&#39;s sealed block"),
+        2
+    );
 }
 
 const HOSTILE: &str = r#"

@@ -32,7 +32,7 @@ fn row(out: &mut String, side: &SideKeys) {
 /// What a side opened from the other's sealed block: the certificate
 /// chain (described), the name the sender believed it talked to, the
 /// signature and the Finished MAC.
-fn opened(out: &mut String, side: &SideKeys) {
+pub(super) fn opened(out: &mut String, side: &SideKeys) {
     let auth = &side.keys.received;
     let _ = write!(
         out,

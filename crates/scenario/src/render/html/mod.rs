@@ -298,6 +298,15 @@ fn frames_section(
         } else {
             out.push_str(&frames::table(&m.bytes));
             let completes = matches!(m.label.as_str(), "Hello + Auth" | "Finished");
+            // The sealed block, as its receiver opened it (when the
+            // handshake completed there).
+            if let Some(side) = report
+                .key_schedules
+                .iter()
+                .find(|k| completes && k.step == m.step && k.node == m.to && k.with == m.from)
+            {
+                keys::opened(out, side);
+            }
             if completes && report.key_schedules.iter().any(|k| k.step == m.step) {
                 let _ = write!(
                     out,
