@@ -242,3 +242,50 @@ fn check_and_list_accept_the_whole_library() {
         text(&list.stdout)
     );
 }
+
+#[test]
+fn html_output_writes_a_page_per_lesson_and_an_index() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_dir = dir.path().join("report");
+    let library = library();
+    let out = pkilab(&[
+        "scenario",
+        "run",
+        library.to_str().expect("utf-8"),
+        "--format",
+        "html",
+        "--out",
+        out_dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let files = library_files();
+    let index = std::fs::read_to_string(out_dir.join("index.html")).expect("index.html");
+    assert_eq!(index.matches("✓ pass").count(), files.len(), "{index}");
+    for file in &files {
+        let stem = file.file_stem().and_then(|s| s.to_str()).expect("name");
+        assert!(index.contains(&format!("href=\"{stem}.html\"")), "{stem}");
+        let page = std::fs::read_to_string(out_dir.join(format!("{stem}.html"))).expect("page");
+        assert!(page.starts_with("<!DOCTYPE html>"), "{stem}");
+        assert!(page.contains("✓ Every expectation held."), "{stem}");
+    }
+}
+
+#[test]
+fn html_needs_an_out_directory_and_quiz_needs_html() {
+    let file = library().join("01-unauthenticated-mitm.yaml");
+    let file = file.to_str().expect("utf-8");
+    let out = pkilab(&["scenario", "run", file, "--format", "html"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("give --out DIR"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = pkilab(&["scenario", "run", file, "--quiz"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--format html"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -24,8 +24,9 @@ enum ScenarioCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// text (a narrated lesson), json (one JSON document for the whole
-        /// run), mermaid (a sequence diagram per scenario), or junit (one
-        /// JUnit XML document for the whole run).
+        /// run), mermaid (a sequence diagram per scenario), junit (one
+        /// JUnit XML document for the whole run), or html (a self-contained
+        /// page per scenario and an index.html; needs --out).
         #[arg(long, default_value = "text")]
         format: Format,
         /// Overrides each file's seed.
@@ -35,6 +36,10 @@ enum ScenarioCommand {
         /// printing it (with junit: the XML file to write).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// With --format html: each step's outcome stays hidden until the
+        /// reader has made a prediction.
+        #[arg(long)]
+        quiz: bool,
     },
     /// Validate files without running them: everything `run` would refuse
     /// (exit 2 when any file is invalid; every file is checked).
@@ -59,7 +64,16 @@ pub fn run(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
             format,
             seed,
             out,
-        } => run_all(&paths, format, seed, out.as_deref()),
+            quiz,
+        } => {
+            if format == Format::Html && out.is_none() {
+                bail!("--format html writes a page per scenario and an index: give --out DIR");
+            }
+            if quiz && format != Format::Html {
+                bail!("--quiz shapes HTML pages: add --format html --out DIR");
+            }
+            run_all(&paths, format, seed, out.as_deref(), quiz)
+        }
         ScenarioCommand::Check { paths } => check(&paths),
         ScenarioCommand::List { dirs } => list(&dirs),
     }
@@ -123,6 +137,7 @@ fn run_all(
     format: Format,
     seed: Option<u64>,
     out: Option<&Path>,
+    quiz: bool,
 ) -> anyhow::Result<ExitCode> {
     // Every file is validated before anything runs; invalid files are
     // reported and skipped, the others run.
@@ -151,13 +166,14 @@ fn run_all(
             reports.push(report);
             continue;
         }
-        let rendered = render(&report, format);
+        let rendered = if format == Format::Html {
+            pkilab_scenario::render::html::page(&report, quiz)
+        } else {
+            render(&report, format)
+        };
         match out {
             Some(dir) => {
-                let stem = Path::new(&scenario.path)
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .unwrap_or("scenario");
+                let stem = file_stem(&scenario.path);
                 let file = dir.join(format!("{stem}.{}", format.extension()));
                 std::fs::write(&file, rendered)
                     .with_context(|| format!("cannot write {}", file.display()))?;
@@ -181,6 +197,16 @@ fn run_all(
             .iter()
             .filter(|i| !scenarios.iter().any(|s| s.path == i.path))
             .count();
+    if let (Format::Html, Some(dir)) = (format, out) {
+        let pages: Vec<(String, &RunReport)> = reports
+            .iter()
+            .map(|r| (format!("{}.html", file_stem(&r.path)), r))
+            .collect();
+        let file = dir.join("index.html");
+        std::fs::write(&file, pkilab_scenario::render::html::index(&pages))
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        outln!("index {}", file.display());
+    }
     if format == Format::Junit {
         let xml = pkilab_scenario::render::junit(&reports, &invalid);
         match out {
@@ -288,6 +314,13 @@ fn list(dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+fn file_stem(path: &str) -> &str {
+    Path::new(path)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("scenario")
 }
 
 fn file_name(path: &str) -> &str {

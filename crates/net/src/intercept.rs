@@ -57,8 +57,8 @@ pub struct Context<'a> {
     /// Plaintexts read, to be reported in the trace.
     pub read: Vec<String>,
     /// Peers with which the interceptor completed a session of its own
-    /// while handling this frame.
-    pub sessions: Vec<String>,
+    /// while handling this frame, with its side's key schedule.
+    pub sessions: Vec<(String, pkilab_peer::KeySchedule)>,
 }
 
 /// An adversary (or any rule) on a link.

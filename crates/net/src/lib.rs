@@ -39,6 +39,7 @@ mod mitm;
 mod network;
 mod node;
 pub mod pki;
+mod recorded;
 mod setup;
 mod steps;
 pub mod trace;

@@ -89,8 +89,10 @@ impl Mitm {
         let outputs =
             self.face(&frame.from)
                 .receive(&frame.from, &frame.bytes, &mut Self::env(ctx));
-        if outputs.iter().any(|o| matches!(o, Output::Established(_))) {
-            ctx.sessions.push(frame.from.clone());
+        for output in &outputs {
+            if let Output::Established(_, keys) = output {
+                ctx.sessions.push((frame.from.clone(), (**keys).clone()));
+            }
         }
         let to_source: Vec<Vec<u8>> = outputs.into_iter().filter_map(reply).collect();
         Verdict::Inject {

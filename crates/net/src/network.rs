@@ -59,6 +59,13 @@ pub struct Network {
     pub(crate) peers: BTreeMap<String, Peer>,
     pub(crate) adversaries: Vec<Installed>,
     pub(crate) trace: Vec<Event>,
+    /// The bytes of each traced frame, by its index in the trace. Kept
+    /// beside the trace, not in it, so the trace's serialization does not
+    /// change; reports decode them.
+    pub(crate) frame_bytes: BTreeMap<usize, (Vec<u8>, Vec<u8>)>,
+    /// What the key schedule produced, by the index of the `Established`
+    /// or `AttackerSession` event it belongs to (beside the trace too).
+    pub(crate) key_schedules: BTreeMap<usize, pkilab_peer::KeySchedule>,
     /// Per-frame events are skipped during workloads.
     pub(crate) record_frames: bool,
     queue: VecDeque<Frame>,
@@ -93,6 +100,8 @@ impl Network {
             peers: BTreeMap::new(),
             adversaries: Vec::new(),
             trace: Vec::new(),
+            frame_bytes: BTreeMap::new(),
+            key_schedules: BTreeMap::new(),
             record_frames: true,
             queue: VecDeque::new(),
             delayed: Vec::new(),
@@ -284,26 +293,9 @@ impl Network {
         }
     }
 
-    fn frame_event(&mut self, frame: &Frame, fate: Fate, by: Option<&str>) {
-        if !self.record_frames {
-            return;
-        }
-        let label = pkilab_peer::wire::decode(&frame.bytes)
-            .map_or_else(|_| "garbage".to_owned(), |m| m.label());
-        let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &frame.bytes);
-        self.event(Event::Frame {
-            at: self.now.unix_timestamp(),
-            from: frame.from.clone(),
-            to: frame.to.clone(),
-            label,
-            digest: hex::encode(&hash.as_ref()[..8]),
-            fate,
-            by: by.map(str::to_owned),
-        });
-    }
-
     /// Runs the link's interceptors in install order, then delivers.
     fn cross_link(&mut self, frame: Frame) {
+        let sent = self.record_frames.then(|| frame.bytes.clone());
         let mut frame = frame;
         let mut replaced_by = None;
         for index in 0..self.adversaries.len() {
@@ -329,7 +321,8 @@ impl Network {
             let (mut read, sessions) = (ctx.read, ctx.sessions);
             read.extend(self.read_live(index));
             let name = self.adversaries[index].name.clone();
-            for with in sessions {
+            for (with, keys) in sessions {
+                self.keep_schedule(keys);
                 self.event(Event::AttackerSession {
                     at: self.now.unix_timestamp(),
                     adversary: name.clone(),
@@ -403,7 +396,7 @@ impl Network {
             }
         }
         match replaced_by {
-            Some((by, fate)) => self.frame_event(&frame, fate, Some(&by)),
+            Some((by, fate)) => self.frame_event_from(&frame, sent, fate, Some(&by)),
             None => self.frame_event(&frame, Fate::Delivered, None),
         }
         self.deliver(frame);
@@ -431,7 +424,8 @@ impl Network {
             let at = self.now.unix_timestamp();
             match output {
                 Output::Reply(bytes) => self.send_frame(&frame.to, &frame.from, bytes),
-                Output::Established(identity) => {
+                Output::Established(identity, keys) => {
+                    self.keep_schedule(*keys);
                     if let Some(kms) = self.kms.as_mut().filter(|k| k.name == frame.to) {
                         kms.sessions.insert(frame.from.clone(), identity.clone());
                     }

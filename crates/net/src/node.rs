@@ -25,8 +25,8 @@ use zeroize::Zeroizing;
 pub(crate) enum Output {
     /// A frame to send back to the link end it came from.
     Reply(Vec<u8>),
-    /// A handshake completed.
-    Established(PeerIdentity),
+    /// A handshake completed, with what this side's key schedule produced.
+    Established(PeerIdentity, Box<pkilab_peer::KeySchedule>),
     /// The frame or handshake was refused.
     Refused(Refusal),
     /// A record opened.
@@ -168,7 +168,10 @@ impl Node {
                     Ok((established, m3)) => {
                         let peer = established.peer.clone();
                         self.keep(from, peer.clone(), established.session);
-                        vec![Output::Reply(m3), Output::Established(peer)]
+                        vec![
+                            Output::Reply(m3),
+                            Output::Established(peer, Box::new(established.keys)),
+                        ]
                     }
                     Err(refusal) => vec![Output::Refused(refusal)],
                 },
@@ -180,7 +183,7 @@ impl Node {
                         Ok(()) => {
                             let peer = established.peer.clone();
                             self.keep(from, peer.clone(), established.session);
-                            vec![Output::Established(peer)]
+                            vec![Output::Established(peer, Box::new(established.keys))]
                         }
                         Err(refusal) => vec![Output::Refused(refusal)],
                     },

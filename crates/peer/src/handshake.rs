@@ -11,7 +11,9 @@ use rand_core::CryptoRngCore;
 use x25519_dalek::{EphemeralSecret, PublicKey, SharedSecret};
 
 use crate::auth::{Config, PeerIdentity, Role, check, prove};
-use crate::key_schedule::{HandshakeSecrets, hello_hash, open_block, seal_block, sha256};
+use crate::key_schedule::{
+    HandshakeSecrets, KeySchedule, hello_hash, open_block, seal_block, sha256,
+};
 use crate::primitives::x25519;
 use crate::refusal::{Refusal, RefusalReason};
 use crate::session::Session;
@@ -72,6 +74,8 @@ pub struct Established {
     pub session: Session,
     /// The peer, verified or anonymous.
     pub peer: PeerIdentity,
+    /// What this side's key schedule produced (hashes, key fingerprints).
+    pub keys: KeySchedule,
 }
 
 /// The initiator, after sending M1.
@@ -125,10 +129,8 @@ impl ExpectReply {
             ));
         };
         let shared = agree(&self.config, self.secret, &reply.key_share)?;
-        let secrets = HandshakeSecrets::new(
-            shared.as_bytes(),
-            &hello_hash(&self.m1, &reply.key_share, &reply.nonce),
-        );
+        let salt = hello_hash(&self.m1, &reply.key_share, &reply.nonce);
+        let secrets = HandshakeSecrets::new(shared.as_bytes(), &salt);
         let opened = open_block(&secrets.hs_r2i, AUTH_R, &reply.sealed)?;
         let auth_r = wire::decode_authentication(&opened)?;
         let prefix: [&[u8]; 3] = [&self.m1, &reply.key_share, &reply.nonce];
@@ -153,11 +155,13 @@ impl ExpectReply {
             &wire::encode_authentication(&auth_i),
         );
         let m3 = wire::encode(&Message::Finish(Finish { sealed }));
-        let (i2r, r2i) = secrets.traffic(&sha256(&[&self.m1, m2, &m3]));
+        let transcript = sha256(&[&self.m1, m2, &m3]);
+        let (i2r, r2i) = secrets.traffic(&transcript);
         Ok((
             Established {
                 session: Session::new(self.config.cipher, (&i2r, &r2i), b"i2r", b"r2i"),
                 peer,
+                keys: KeySchedule::of(salt, transcript, &secrets, (&i2r, &r2i), auth_r),
             },
             m3,
         ))
@@ -170,6 +174,7 @@ pub struct ExpectFinish {
     expected_peer: Option<String>,
     m1: Vec<u8>,
     m2: Vec<u8>,
+    hello_hash: [u8; 32],
     secrets: HandshakeSecrets,
 }
 
@@ -198,7 +203,8 @@ pub fn respond(
     let (secret, share) = key_share(&config, rng);
     let shared = agree(&config, secret, &hello.key_share)?;
     let nonce_r = nonce(rng);
-    let secrets = HandshakeSecrets::new(shared.as_bytes(), &hello_hash(m1, &share, &nonce_r));
+    let salt = hello_hash(m1, &share, &nonce_r);
+    let secrets = HandshakeSecrets::new(shared.as_bytes(), &salt);
     let believed = expected_peer.unwrap_or("");
     let auth_r = prove(
         &config,
@@ -222,6 +228,7 @@ pub fn respond(
         expected_peer: expected_peer.map(str::to_owned),
         m1: m1.to_vec(),
         m2: m2.clone(),
+        hello_hash: salt,
         secrets,
     };
     Ok((state, m2))
@@ -276,10 +283,18 @@ impl ExpectFinish {
             self.expected_peer.as_deref(),
             &self.secrets.finished_i,
         )?;
-        let (i2r, r2i) = self.secrets.traffic(&sha256(&[&self.m1, &self.m2, m3]));
+        let transcript = sha256(&[&self.m1, &self.m2, m3]);
+        let (i2r, r2i) = self.secrets.traffic(&transcript);
         Ok(Established {
             session: Session::new(self.config.cipher, (&r2i, &i2r), b"r2i", b"i2r"),
             peer,
+            keys: KeySchedule::of(
+                self.hello_hash,
+                transcript,
+                &self.secrets,
+                (&i2r, &r2i),
+                auth_i,
+            ),
         })
     }
 }

@@ -74,6 +74,57 @@ impl HandshakeSecrets {
     }
 }
 
+/// What one side's key schedule produced, for showing in lessons: the two
+/// public hashes in full, and each secret key only as a fingerprint (the
+/// first 8 bytes of its SHA-256), which tells whether two sides hold the
+/// same key without revealing it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeySchedule {
+    /// The HKDF salt: SHA-256 over both hellos (public).
+    pub hello_hash: [u8; 32],
+    /// SHA-256 of M1 ‖ M2 ‖ M3, bound into the traffic keys (public).
+    pub transcript_hash: [u8; 32],
+    /// Fingerprint of the initiator-to-responder handshake key (secret key).
+    pub handshake_i2r: [u8; 8],
+    /// Fingerprint of the responder-to-initiator handshake key (secret key).
+    pub handshake_r2i: [u8; 8],
+    /// Fingerprint of the initiator-to-responder traffic key (secret key).
+    pub traffic_i2r: [u8; 8],
+    /// Fingerprint of the responder-to-initiator traffic key (secret key).
+    pub traffic_r2i: [u8; 8],
+    /// What the other side proved, as this side opened it from its sealed
+    /// block: chain, believed name, signature, Finished MAC. Sealed on the
+    /// wire, so hidden from a passive eavesdropper.
+    pub received: crate::wire::Authentication,
+}
+
+fn fingerprint(key: &[u8; 32]) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&sha256(&[key])[..8]);
+    out
+}
+
+impl KeySchedule {
+    /// Summarizes a completed schedule.
+    pub(crate) fn of(
+        hello_hash: [u8; 32],
+        transcript_hash: [u8; 32],
+        secrets: &HandshakeSecrets,
+        traffic: (&Key32, &Key32),
+        received: crate::wire::Authentication,
+    ) -> Self {
+        KeySchedule {
+            hello_hash,
+            transcript_hash,
+            handshake_i2r: fingerprint(&secrets.hs_i2r),
+            handshake_r2i: fingerprint(&secrets.hs_r2i),
+            traffic_i2r: fingerprint(traffic.0),
+            traffic_r2i: fingerprint(traffic.1),
+            received,
+        }
+    }
+}
+
 /// The 96-bit nonce for a counter: four zero bytes, then the counter.
 pub(crate) fn nonce(counter: u64) -> [u8; 12] {
     let mut bytes = [0u8; 12];

@@ -34,6 +34,7 @@ pub mod wire;
 pub use auth::{Config, PeerIdentity, VerifiedPeer};
 pub use handshake::{Established, ExpectFinish, ExpectReply, initiate, respond};
 pub use identity::Identity;
+pub use key_schedule::KeySchedule;
 pub use refusal::{Refusal, RefusalReason};
 pub use session::{Cipher, Session};
 pub use wire::Mode;

@@ -3,16 +3,20 @@
 
 use std::ops::Range;
 
-use pkilab_net::{Event, Fate as NetFate};
+use pkilab_net::{Event, Fate as NetFate, Network};
 
-use crate::report::{Fate, MessageEvent};
+use crate::report::{Fate, Learned, MessageEvent, SideKeys};
 use crate::script::Scenario;
 
 /// The diagram's messages, step by step (1-based).
-pub fn messages(trace: &[Event], steps: &[Range<usize>]) -> Vec<MessageEvent> {
+pub fn messages(network: &Network, steps: &[Range<usize>]) -> Vec<MessageEvent> {
+    let trace = network.trace();
     let mut out = Vec::new();
     for (index, range) in steps.iter().enumerate() {
-        for event in &trace[range.clone()] {
+        for (at, event) in trace[range.clone()].iter().enumerate() {
+            let (sent, after) = network
+                .frame_bytes(range.start + at)
+                .map_or((&[][..], &[][..]), |b| b);
             let Event::Frame {
                 from,
                 to,
@@ -25,28 +29,31 @@ pub fn messages(trace: &[Event], steps: &[Range<usize>]) -> Vec<MessageEvent> {
                 continue;
             };
             let step = index + 1;
-            let message = |from: &str, to: &str, fate| MessageEvent {
+            let message = |from: &str, to: &str, fate, bytes: &[u8]| MessageEvent {
                 step,
                 from: from.to_owned(),
                 to: to.to_owned(),
                 label: label.clone(),
                 fate,
+                bytes: bytes.to_vec(),
             };
             match (fate, by) {
-                (NetFate::Intercepted, Some(by)) => out.push(message(from, by, Fate::Delivered)),
-                (NetFate::Injected, Some(by)) => out.push(message(by, to, Fate::Injected)),
+                (NetFate::Intercepted, Some(by)) => {
+                    out.push(message(from, by, Fate::Delivered, sent))
+                }
+                (NetFate::Injected, Some(by)) => out.push(message(by, to, Fate::Injected, after)),
                 (NetFate::Replaced, Some(by)) => {
-                    out.push(message(from, by, Fate::Delivered));
-                    out.push(message(by, to, Fate::Altered));
+                    out.push(message(from, by, Fate::Delivered, sent));
+                    out.push(message(by, to, Fate::Altered, after));
                 }
                 (NetFate::Relayed, Some(by)) => {
-                    out.push(message(from, by, Fate::Delivered));
-                    out.push(message(by, to, Fate::Relayed));
+                    out.push(message(from, by, Fate::Delivered, sent));
+                    out.push(message(by, to, Fate::Relayed, after));
                 }
                 (NetFate::Dropped | NetFate::Delayed, _) => {
-                    out.push(message(from, to, Fate::Dropped))
+                    out.push(message(from, to, Fate::Dropped, sent))
                 }
-                _ => out.push(message(from, to, Fate::Delivered)),
+                _ => out.push(message(from, to, Fate::Delivered, after)),
             }
         }
         for event in &trace[range.clone()] {
@@ -60,6 +67,7 @@ pub fn messages(trace: &[Event], steps: &[Range<usize>]) -> Vec<MessageEvent> {
                     to: from.clone(),
                     label: format!("refused: {reason}"),
                     fate: Fate::Refused,
+                    bytes: Vec::new(),
                 });
             }
         }
@@ -84,4 +92,51 @@ pub fn participants(scenario: &Scenario, messages: &[MessageEvent]) -> Vec<Strin
         }
     }
     order
+}
+
+/// What adversaries read, step by step (1-based).
+pub fn learned(trace: &[Event], steps: &[Range<usize>]) -> Vec<Learned> {
+    let mut out = Vec::new();
+    for (index, range) in steps.iter().enumerate() {
+        for event in &trace[range.clone()] {
+            if let Event::AttackerRead {
+                adversary, text, ..
+            } = event
+            {
+                out.push(Learned {
+                    step: index + 1,
+                    adversary: adversary.clone(),
+                    text: text.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Each side's key schedule, step by step (1-based).
+pub fn key_schedules(network: &Network, steps: &[Range<usize>]) -> Vec<SideKeys> {
+    let mut out = Vec::new();
+    for (index, range) in steps.iter().enumerate() {
+        for at in range.clone() {
+            let Some(keys) = network.key_schedule(at) else {
+                continue;
+            };
+            let (node, with, adversary) = match &network.trace()[at] {
+                Event::Established { node, peer, .. } => (node, peer, false),
+                Event::AttackerSession {
+                    adversary, with, ..
+                } => (adversary, with, true),
+                _ => continue,
+            };
+            out.push(SideKeys {
+                step: index + 1,
+                node: node.clone(),
+                with: with.clone(),
+                adversary,
+                keys: keys.clone(),
+            });
+        }
+    }
+    out
 }

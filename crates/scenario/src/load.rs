@@ -9,10 +9,13 @@ use serde_saphyr::{Location, Spanned};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+pub use exercises::{apply, without_exercises};
+
 use crate::duration::SimDuration;
 use crate::model::{AdversaryDoc, AdversaryKind, MitmCertificate, ReplayInto, ScenarioDoc};
 use crate::script::{Adversary, Scenario};
 
+mod exercises;
 mod kms;
 mod messages;
 mod peers;
@@ -122,7 +125,7 @@ pub fn load_str(path: &str, text: &str) -> Result<Scenario, Invalid> {
         path,
         allow_insecure_cipher: doc.allow_insecure_cipher,
     }
-    .scenario(doc)
+    .scenario(doc, text)
 }
 
 struct Checker<'a> {
@@ -161,7 +164,7 @@ impl Checker<'_> {
         text.map_or(Ok(default), |t| self.duration(t))
     }
 
-    fn scenario(&self, doc: ScenarioDoc) -> Checked<Scenario> {
+    fn scenario(&self, doc: ScenarioDoc, text: &str) -> Checked<Scenario> {
         let clock = OffsetDateTime::parse(&doc.clock.value, &Rfc3339).map_err(|e| {
             self.err(
                 doc.clock.referenced,
@@ -283,6 +286,7 @@ impl Checker<'_> {
             .zip(steps.iter())
             .collect();
         self.timeline(&timeline, &located)?;
+        let exercises = exercises::check(self, &doc.exercises, text)?;
         Ok(Scenario {
             path: self.path.to_owned(),
             name: doc.name,
@@ -300,6 +304,7 @@ impl Checker<'_> {
             adversaries,
             kms,
             steps,
+            exercises,
         })
     }
 

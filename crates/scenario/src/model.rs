@@ -35,6 +35,44 @@ pub struct ScenarioDoc {
     pub kms: Option<Spanned<KmsDoc>>,
     /// What happens, in order.
     pub steps: Vec<Spanned<StepDoc>>,
+    /// Questions for the reader, each answered by a change to this file.
+    #[serde(default)]
+    pub exercises: Vec<Spanned<ExerciseDoc>>,
+}
+
+/// `exercises: [{ question, hint, change, answer }]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExerciseDoc {
+    /// What the reader is asked.
+    pub question: String,
+    /// A nudge toward the answer.
+    #[serde(default)]
+    pub hint: String,
+    /// The change that answers it: text replacements in this file.
+    pub change: Vec<ChangeDoc>,
+    /// What the changed file then observes at one step.
+    pub answer: AnswerDoc,
+}
+
+/// `{ replace: TEXT, with: TEXT }`: every occurrence, outside `exercises:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeDoc {
+    /// Text of the file to replace.
+    pub replace: String,
+    /// What replaces it.
+    pub with: String,
+}
+
+/// `answer: { step: N, expect: { … } }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerDoc {
+    /// The step (1-based) of the changed file.
+    pub step: usize,
+    /// What it observes, as `expect:` writes it.
+    pub expect: Spanned<ExpectDoc>,
 }
 
 /// The PKI: one trusted root, its issuing intermediates, and CAs nobody trusts.

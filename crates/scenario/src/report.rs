@@ -29,6 +29,43 @@ pub struct RunReport {
     pub messages: Vec<MessageEvent>,
     /// True when every expectation held.
     pub passed: bool,
+    /// Plaintexts adversaries read, with the step (kept out of the JSON,
+    /// whose narration already tells it; the HTML page highlights them).
+    #[serde(skip)]
+    pub learned: Vec<Learned>,
+    /// Each side's key schedule for every session completed, adversaries'
+    /// included (kept out of the JSON; the HTML page shows them).
+    #[serde(skip)]
+    pub key_schedules: Vec<SideKeys>,
+    /// The scenario that ran, for renderers that draw its PKI (HTML).
+    #[serde(skip)]
+    pub scenario: Option<Box<crate::Scenario>>,
+}
+
+/// One side's view of a completed session's key schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SideKeys {
+    /// Step (1-based).
+    pub step: usize,
+    /// The side: a peer, or an adversary.
+    pub node: String,
+    /// The link end at the other side of the session.
+    pub with: String,
+    /// Whether `node` is an adversary.
+    pub adversary: bool,
+    /// What its key schedule produced.
+    pub keys: pkilab_peer::KeySchedule,
+}
+
+/// A plaintext an adversary read during a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Learned {
+    /// Step (1-based).
+    pub step: usize,
+    /// The adversary.
+    pub adversary: String,
+    /// What it read.
+    pub text: String,
 }
 
 /// One step's report.
@@ -123,6 +160,10 @@ pub struct MessageEvent {
     pub label: String,
     /// What happened to it on the way.
     pub fate: Fate,
+    /// The frame's bytes on this hop (empty for refusal notices). Kept out
+    /// of the JSON; the HTML page decodes them.
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
 }
 
 /// What became of a frame.

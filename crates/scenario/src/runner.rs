@@ -6,7 +6,7 @@ use pkilab_net::{
 };
 use pkilab_peer::Mode as PeerMode;
 
-use crate::diagram::{messages, participants};
+use crate::diagram::{key_schedules, learned, messages, participants};
 use crate::model::{self, Mode, Outcome};
 use crate::narrate;
 use crate::report::{Observed, RunReport, StepReport, compare};
@@ -146,7 +146,9 @@ pub fn run(scenario: &Scenario, mut options: RunOptions<'_>) -> Result<RunReport
         });
         trace_ranges.push(since..network.trace().len());
     }
-    let messages = messages(network.trace(), &trace_ranges);
+    let messages = messages(&network, &trace_ranges);
+    let learned = learned(network.trace(), &trace_ranges);
+    let key_schedules = key_schedules(&network, &trace_ranges);
     let passed = steps.iter().all(|s| s.checks.iter().all(|c| c.held));
     Ok(RunReport {
         name: scenario.name.clone(),
@@ -158,6 +160,9 @@ pub fn run(scenario: &Scenario, mut options: RunOptions<'_>) -> Result<RunReport
         steps,
         messages,
         passed,
+        learned,
+        key_schedules,
+        scenario: Some(Box::new(scenario.clone())),
     })
 }
 

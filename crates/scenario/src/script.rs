@@ -43,6 +43,25 @@ pub struct Scenario {
     pub kms: Option<KmsSetup>,
     /// Steps, in order.
     pub steps: Vec<Step>,
+    /// Questions for the reader, each answered by a change to the file.
+    pub exercises: Vec<Exercise>,
+}
+
+/// A question whose answer is a change to the scenario file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exercise {
+    /// Line of the exercise in the file.
+    pub line: u64,
+    /// What the reader is asked.
+    pub question: String,
+    /// A nudge toward the answer.
+    pub hint: String,
+    /// Replacements (text, replacement), applied in order.
+    pub change: Vec<(String, String)>,
+    /// The step (1-based) of the changed file that shows the answer.
+    pub step: usize,
+    /// What that step then observes.
+    pub expect: Expectation,
 }
 
 /// A peer's own policy.

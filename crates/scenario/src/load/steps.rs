@@ -234,7 +234,11 @@ impl Checker<'_> {
         Ok(())
     }
 
-    fn expectation(&self, doc: &Spanned<ExpectDoc>, action: &Action) -> Checked<Expectation> {
+    pub(super) fn expectation(
+        &self,
+        doc: &Spanned<ExpectDoc>,
+        action: &Action,
+    ) -> Checked<Expectation> {
         let at = doc.referenced;
         let e = &doc.value;
         let allowed: &[&str] = match action {

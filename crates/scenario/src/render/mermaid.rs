@@ -97,8 +97,12 @@ mod tests {
                 to: "loop".into(),
                 label: "Hello".into(),
                 fate: Fate::Delivered,
+                bytes: Vec::new(),
             }],
             passed: true,
+            learned: Vec::new(),
+            key_schedules: Vec::new(),
+            scenario: None,
         };
         let diagram = mermaid(&report);
         assert!(diagram.contains("    participant p1 as end\n"), "{diagram}");

@@ -1,7 +1,8 @@
 //! Report renderers: a narration for people, JSON for programs, Mermaid for
-//! diagrams.
+//! diagrams, HTML for illustrated lessons.
 
 mod junit;
+pub mod html;
 mod mermaid;
 mod text;
 
@@ -22,6 +23,8 @@ pub enum Format {
     Mermaid,
     /// JUnit XML for the whole run.
     Junit,
+    /// A self-contained HTML page (with `--out`, plus an index).
+    Html,
 }
 
 impl std::str::FromStr for Format {
@@ -33,8 +36,9 @@ impl std::str::FromStr for Format {
             "json" => Ok(Format::Json),
             "mermaid" => Ok(Format::Mermaid),
             "junit" => Ok(Format::Junit),
+            "html" => Ok(Format::Html),
             other => Err(format!(
-                "unknown format '{other}': use text, json, mermaid or junit"
+                "unknown format '{other}': use text, json, mermaid, junit or html"
             )),
         }
     }
@@ -48,6 +52,7 @@ impl Format {
             Format::Json => "json",
             Format::Mermaid => "mmd",
             Format::Junit => "xml",
+            Format::Html => "html",
         }
     }
 }
@@ -59,6 +64,7 @@ pub fn render(report: &RunReport, format: Format) -> String {
         Format::Json => json(report),
         Format::Mermaid => mermaid(report),
         Format::Junit => junit(std::slice::from_ref(report), &[]),
+        Format::Html => html::page(report, false),
     }
 }
 

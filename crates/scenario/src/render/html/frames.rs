@@ -1,0 +1,257 @@
+//! A frame's bytes, cut into labelled fields and decoded, after the wire
+//! format in `pkilab_peer::wire`: a version byte, then a postcard-encoded
+//! message (variant and lengths as LEB128 varints, fixed arrays raw).
+
+use std::fmt::Write;
+
+use super::escape;
+
+/// One labelled run of bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// What it is.
+    pub label: &'static str,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// What they mean.
+    pub decoded: String,
+}
+
+/// Reads a frame field by field.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    fields: Vec<Field>,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.at.checked_add(n)?;
+        let slice = self.bytes.get(self.at..end)?;
+        self.at = end;
+        Some(slice)
+    }
+
+    /// A LEB128 varint of at most ten bytes.
+    fn varint(&mut self) -> Option<(u64, &'a [u8])> {
+        let start = self.at;
+        let mut value: u64 = 0;
+        for shift in 0..10u32 {
+            let byte = *self.take(1)?.first()?;
+            value |= u64::from(byte & 0x7f).checked_shl(shift * 7)?;
+            if byte & 0x80 == 0 {
+                return Some((value, &self.bytes[start..self.at]));
+            }
+        }
+        None
+    }
+
+    fn push(&mut self, label: &'static str, bytes: &[u8], decoded: String) {
+        self.fields.push(Field {
+            label,
+            bytes: bytes.to_vec(),
+            decoded,
+        });
+    }
+
+    fn number(&mut self, label: &'static str, meaning: impl Fn(u64) -> String) -> Option<u64> {
+        let (value, raw) = self.varint()?;
+        self.push(label, raw, meaning(value));
+        Some(value)
+    }
+
+    fn array(&mut self, label: &'static str, n: usize, meaning: &str) -> Option<()> {
+        let raw = self.take(n)?;
+        self.push(label, raw, meaning.to_owned());
+        Some(())
+    }
+
+    /// A length-prefixed byte string.
+    fn sealed(&mut self, label: &'static str, meaning: &str) -> Option<()> {
+        let (len, raw) = self.varint()?;
+        self.push("length", raw, format!("{len} bytes follow"));
+        let body = self.take(usize::try_from(len).ok()?)?;
+        self.push(label, body, meaning.to_owned());
+        Some(())
+    }
+}
+
+fn mode_name(value: u64) -> String {
+    match value {
+        0 => "signed-ephemeral".to_owned(),
+        1 => "unauthenticated".to_owned(),
+        2 => "static".to_owned(),
+        other => format!("unknown mode {other}"),
+    }
+}
+
+fn suite_name(value: u64) -> String {
+    match value {
+        1 => "1: X25519, Ed25519, AES-256-GCM, SHA-256".to_owned(),
+        2 => "2: X25519, Ed25519, AES-256-CTR without a tag (insecure), SHA-256".to_owned(),
+        other => format!("{other}: unknown suite"),
+    }
+}
+
+/// The fields of a frame; `None` when the bytes are not a frame of this
+/// wire format (an adversary's garbage), which the page then shows raw.
+pub fn fields(bytes: &[u8]) -> Option<Vec<Field>> {
+    let mut r = Reader {
+        bytes,
+        at: 0,
+        fields: Vec::new(),
+    };
+    let version = *r.take(1)?.first()?;
+    r.push("version", &[version], format!("wire version {version}"));
+    let variant = r.number("message", |v| {
+        match v {
+            0 => "M1 Hello",
+            1 => "M2 Hello reply + sealed authentication",
+            2 => "M3 Finish: sealed authentication",
+            3 => "data record",
+            _ => "unknown message",
+        }
+        .to_owned()
+    })?;
+    match variant {
+        0 => {
+            r.number("mode", mode_name)?;
+            let count = r.number("suites", |n| format!("{n} suite(s) offered"))?;
+            for _ in 0..count.min(64) {
+                r.number("suite", suite_name)?;
+            }
+            r.array("key share", 32, "initiator's X25519 public key (public)")?;
+            r.array("nonce", 32, "initiator's 32 random bytes (public)")?;
+        }
+        1 => {
+            r.array("key share", 32, "responder's X25519 public key (public)")?;
+            r.array("nonce", 32, "responder's 32 random bytes (public)")?;
+            r.sealed(
+                "sealed",
+                "AES-256-GCM under the responder's handshake key: certificate chain, the name it believes the initiator has, Ed25519 signature over the transcript, Finished MAC",
+            )?;
+        }
+        2 => r.sealed(
+            "sealed",
+            "AES-256-GCM under the initiator's handshake key: certificate chain, the name it believes the responder has, Ed25519 signature over the transcript, Finished MAC",
+        )?,
+        3 => {
+            r.number("counter", |c| {
+                format!("record counter {c}: the AEAD nonce; a repeat is a replay")
+            })?;
+            r.sealed("ciphertext", "the message under the traffic key, with its tag")?;
+        }
+        _ => return None,
+    }
+    (r.at == bytes.len()).then_some(r.fields)
+}
+
+/// Hex with a space every byte and a line break every 32.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(if i % 32 == 0 { '\n' } else { ' ' });
+        }
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// The decoded-fields table of a frame.
+pub fn table(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    match fields(bytes) {
+        Some(fields) => {
+            out.push_str(
+                "<table class=\"fields\"><tr><th>field</th><th>bytes</th><th>meaning</th></tr>",
+            );
+            for field in fields {
+                let _ = write!(
+                    out,
+                    "<tr class=\"field\"><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                    escape(field.label),
+                    escape(&hex(&field.bytes)),
+                    escape(&field.decoded)
+                );
+            }
+            out.push_str("</table>");
+        }
+        None => {
+            let _ = write!(
+                out,
+                "<p>These {} bytes are not a frame of the wire format: the receiver refuses them as malformed.</p><pre>{}</pre>",
+                bytes.len(),
+                escape(&hex(bytes))
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pkilab_peer::wire::{Hello, Message, Mode, Record, encode};
+
+    #[test]
+    fn a_hello_is_cut_into_its_fields() {
+        let frame = encode(&Message::Hello(Hello {
+            mode: Mode::Static,
+            suites: vec![1, 2],
+            key_share: [7; 32],
+            nonce: [9; 32],
+        }));
+        let fields = fields(&frame).expect("a hello decodes");
+        let labels: Vec<&str> = fields.iter().map(|f| f.label).collect();
+        assert_eq!(
+            labels,
+            [
+                "version",
+                "message",
+                "mode",
+                "suites",
+                "suite",
+                "suite",
+                "key share",
+                "nonce"
+            ]
+        );
+        assert_eq!(fields[2].decoded, "static");
+        assert_eq!(fields[6].bytes, [7; 32]);
+        assert_eq!(
+            fields.iter().map(|f| f.bytes.len()).sum::<usize>(),
+            frame.len()
+        );
+    }
+
+    #[test]
+    fn a_record_shows_its_counter_and_ciphertext() {
+        let frame = encode(&Message::Record(Record {
+            counter: 300,
+            sealed: vec![1, 2, 3],
+        }));
+        let fields = fields(&frame).expect("a record decodes");
+        assert_eq!(fields[2].label, "counter");
+        assert!(fields[2].decoded.starts_with("record counter 300"));
+        assert_eq!(fields[4].bytes, [1, 2, 3]);
+    }
+
+    #[test]
+    fn garbage_and_truncations_are_not_fields_and_do_not_panic() {
+        let frame = encode(&Message::Record(Record {
+            counter: 1,
+            sealed: vec![5; 40],
+        }));
+        for end in 0..frame.len() {
+            assert_eq!(fields(&frame[..end]), None, "{end}");
+        }
+        assert_eq!(
+            fields(&[
+                1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+            ]),
+            None
+        );
+        assert!(table(&[1, 9]).contains("not a frame"));
+    }
+}
