@@ -1,8 +1,8 @@
 //! Report renderers: a narration for people, JSON for programs, Mermaid for
 //! diagrams, HTML for illustrated lessons.
 
-mod junit;
 pub mod html;
+mod junit;
 mod mermaid;
 mod text;
 
