@@ -9,7 +9,7 @@ use pkilab_ca::{
     SigningAlgorithm,
 };
 use pkilab_verify::{
-    ExpectedName, IndexedCrl, RevocationPolicy, Usage, ValidationRequest, Validator,
+    ExpectedName, IndexedCrl, Options, RevocationPolicy, Usage, ValidationRequest, Validator,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -85,6 +85,14 @@ fn chain_with_crl(c: &mut Criterion) {
     let mut group = c.benchmark_group("verify");
     group.throughput(Throughput::Elements(1));
     group.bench_function("root_issuing_leaf_with_crls", |b| {
+        b.iter(|| validator.validate(&leaf.der, &intermediates, &request));
+    });
+    // Every certificate and CRL signature verified at each validation.
+    validator.set_options(Options {
+        cache_signatures: false,
+        ..Options::default()
+    });
+    group.bench_function("root_issuing_leaf_with_crls_uncached", |b| {
         b.iter(|| validator.validate(&leaf.der, &intermediates, &request));
     });
     group.finish();
