@@ -2,6 +2,7 @@
 //! passphrase and test-strength key derivation, and reading its output.
 #![allow(dead_code, clippy::panic)]
 
+pub mod ca;
 pub mod lab;
 pub mod probe;
 
