@@ -8,6 +8,33 @@
 //! scheduled destruction that came due), checks access and state, acts,
 //! and appends its audit entry before committing. A refused operation
 //! rolls back and is audited on its own.
+//!
+//! ```
+//! use pkilab_kms::{KeyType, Kms, NewKey};
+//! use time::OffsetDateTime;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let db = dir.path().join("keys.db").display().to_string();
+//! let kms = Kms::init(&db, b"a long passphrase", 8 * 1024).await?;
+//! let now = OffsetDateTime::now_utc();
+//! let orders = NewKey {
+//!     name: "orders".into(),
+//!     key_type: KeyType::Aes256Gcm,
+//!     owner: None,
+//!     expires_in: None,
+//!     rotate_every: None,
+//!     pre_active: false,
+//! };
+//! kms.create("alice", &orders, now).await?;
+//! let sealed = kms.encrypt("alice", "orders", b"invoice-7", b"42 widgets", now).await?;
+//! let opened = kms.decrypt("alice", &sealed, b"invoice-7", false, now).await?;
+//! assert_eq!(&opened[..], b"42 widgets");
+//! // Another identity holds no grant on alice's key.
+//! assert!(kms.decrypt("mallory", &sealed, b"invoice-7", false, now).await.is_err());
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 
 mod admin;

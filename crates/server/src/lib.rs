@@ -15,6 +15,19 @@
 //!   headers, whole requests and idle connections.
 //! - Every authenticated request is answered only after its audit entry is
 //!   committed; anonymous and rate-limited requests are counted.
+//!
+//! `pkilab serve` reads its settings from a YAML file; a setting that
+//! cannot hold is refused with what to write instead:
+//!
+//! ```
+//! use pkilab_server::Config;
+//!
+//! let config = Config::parse("admins: [ops]\nidle-timeout: 15s\ncert-quota: 2\n").unwrap();
+//! assert!(config.admins.contains("ops"));
+//! assert_eq!(config.idle_timeout.as_secs(), 15);
+//! let refused = Config::parse("idle-timeout: 18446744073709551615s\n").unwrap_err();
+//! assert!(refused.contains("idle-timeout"), "{refused}");
+//! ```
 #![forbid(unsafe_code)]
 
 mod api;
