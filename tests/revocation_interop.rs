@@ -41,20 +41,9 @@ fn a_delta_crl_carries_revocations_since_the_last_complete_one() {
     let parsed = ok(&openssl_stdin(&["crl", "-noout", "-text"], &issuing_delta));
     assert!(parsed.contains("Delta CRL Indicator"), "{parsed}");
     assert!(parsed.contains("Key Compromise"), "{parsed}");
-    let verify = |leaf: &Path| {
-        pkilab(&[
-            "verify",
-            "--trust",
-            s(&pki.path("root.crt")),
-            "--untrusted",
-            s(&pki.path("issuing.crt")),
-            "--crl",
-            s(&pki.path("crl.pem")),
-            "--crl",
-            s(&pki.path("delta.pem")),
-            s(leaf),
-        ])
-    };
+    let crl = pki.path("crl.pem");
+    let delta = pki.path("delta.pem");
+    let verify = |leaf: &Path| pki.verify(&["--crl", s(&crl), "--crl", s(&delta)], leaf);
     let refused = verify(&bob_crt);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
     assert!(
@@ -68,36 +57,28 @@ fn a_delta_crl_carries_revocations_since_the_last_complete_one() {
         text(&refused.stdout)
     );
     ok(&verify(&with(&alice, ".crt")));
+    // The valid verdict names the sources that spoke, with their freshness.
+    let json = ok(&pki.verify(
+        &["--json", "--crl", s(&crl), "--crl", s(&delta)],
+        &with(&alice, ".crt"),
+    ));
+    let value: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let leaf_sources: Vec<&str> = value["revocation"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .filter(|source| source["position"] == 0)
+        .map(|source| source["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(leaf_sources, ["crl", "delta-crl"], "{json}");
+    assert!(value["revocation"][0]["next_update"].is_string(), "{json}");
 }
 
 /// `openssl ocsp` asks about `leaf`; pkilab answers; openssl judges the
 /// response and prints the status.
 fn ocsp_status(pki: &Pki, leaf: &Path) -> String {
-    let request = pki.root.join("req.der");
-    let response = pki.root.join("resp.der");
+    let response = pki.ocsp_response(leaf, "status", &pki.root);
     let issuing = pki.path("issuing.crt");
-    ok(&openssl(
-        &[
-            "ocsp",
-            "-issuer",
-            s(&issuing),
-            "-cert",
-            s(leaf),
-            "-reqout",
-            s(&request),
-        ],
-        PASSPHRASE,
-    ));
-    ok(&pkilab(&[
-        "ca",
-        "ocsp",
-        "--dir",
-        s(&pki.dir),
-        "--request",
-        s(&request),
-        "--out",
-        s(&response),
-    ]));
     let judged = openssl(
         &[
             "ocsp",
@@ -171,25 +152,17 @@ fn openssl_accepts_responses_of_a_delegated_ocsp_signer() {
     let good = ocsp_status(&pki, &alice);
     assert!(good.contains(": good"), "{good}");
     // The response carries the signer's certificate and is signed by it.
-    let response = pki.root.join("resp.der");
+    let response = pki.root.join("status.resp");
     let shown = ok(&openssl(
         &["ocsp", "-respin", s(&response), "-resp_text", "-noverify"],
         PASSPHRASE,
     ));
     assert!(shown.contains("OCSP Signer"), "{shown}");
     // pkilab verify accepts the delegate's word too.
-    let verified = pkilab(&[
-        "verify",
-        "--trust",
-        s(&pki.path("root.crt")),
-        "--untrusted",
-        s(&pki.path("issuing.crt")),
-        "--crl-scope",
-        "leaf",
-        "--ocsp-response",
-        s(&response),
-        s(&alice),
-    ]);
+    let verified = pki.verify(
+        &["--crl-scope", "leaf", "--ocsp-response", s(&response)],
+        &alice,
+    );
     assert_eq!(
         verified.status.code(),
         Some(0),
@@ -213,7 +186,7 @@ fn a_malformed_ocsp_request_is_answered_malformed_request() {
     let pki = Pki::new("ed25519");
     let request = pki.root.join("junk.der");
     std::fs::write(&request, b"\x30\x03\x01\x01\xff").expect("write");
-    let response = pki.root.join("resp.der");
+    let response = pki.root.join("status.resp");
     ok(&pkilab(&[
         "ca",
         "ocsp",
@@ -250,46 +223,12 @@ fn verify_takes_stored_ocsp_responses_as_a_revocation_source() {
         "--reason",
         "key-compromise",
     ]));
-    let respond = |leaf: &Path, ca: &Pki, name: &str| {
-        let request = pki.root.join(format!("{name}.req"));
-        let response = pki.root.join(format!("{name}.resp"));
-        ok(&openssl(
-            &[
-                "ocsp",
-                "-issuer",
-                s(&ca.path("issuing.crt")),
-                "-cert",
-                s(leaf),
-                "-reqout",
-                s(&request),
-            ],
-            PASSPHRASE,
-        ));
-        ok(&pkilab(&[
-            "ca",
-            "ocsp",
-            "--dir",
-            s(&ca.dir),
-            "--request",
-            s(&request),
-            "--out",
-            s(&response),
-        ]));
-        response
-    };
+    let respond = |leaf: &Path, ca: &Pki, name: &str| ca.ocsp_response(leaf, name, &pki.root);
     let verify = |leaf: &Path, response: &Path| {
-        pkilab(&[
-            "verify",
-            "--trust",
-            s(&pki.path("root.crt")),
-            "--untrusted",
-            s(&pki.path("issuing.crt")),
-            "--crl-scope",
-            "leaf",
-            "--ocsp-response",
-            s(response),
-            s(leaf),
-        ])
+        pki.verify(
+            &["--crl-scope", "leaf", "--ocsp-response", s(response)],
+            leaf,
+        )
     };
     let good = respond(&alice, &pki, "alice");
     ok(&verify(&alice, &good));

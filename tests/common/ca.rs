@@ -70,6 +70,49 @@ impl Pki {
         prefix
     }
 
+    /// `pkilab verify` trusting this CA's root, offered its issuing CA, with
+    /// `extra` options.
+    pub fn verify(&self, extra: &[&str], leaf: &Path) -> Output {
+        let root = self.path("root.crt");
+        let issuing = self.path("issuing.crt");
+        let mut args = vec!["verify", "--trust", s(&root), "--untrusted", s(&issuing)];
+        args.extend_from_slice(extra);
+        args.push(s(leaf));
+        pkilab(&args)
+    }
+
+    /// This CA's OCSP response about `leaf`: `openssl ocsp` writes the
+    /// request (naming this CA as issuer), `pkilab ca ocsp` answers; both
+    /// files go into `dir` as NAME.req and NAME.resp.
+    pub fn ocsp_response(&self, leaf: &Path, name: &str, dir: &Path) -> PathBuf {
+        let request = dir.join(format!("{name}.req"));
+        let response = dir.join(format!("{name}.resp"));
+        let issuing = self.path("issuing.crt");
+        ok(&openssl(
+            &[
+                "ocsp",
+                "-issuer",
+                s(&issuing),
+                "-cert",
+                s(leaf),
+                "-reqout",
+                s(&request),
+            ],
+            PASSPHRASE,
+        ));
+        ok(&pkilab(&[
+            "ca",
+            "ocsp",
+            "--dir",
+            s(&self.dir),
+            "--request",
+            s(&request),
+            "--out",
+            s(&response),
+        ]));
+        response
+    }
+
     pub fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file)
     }
