@@ -401,8 +401,8 @@ impl CaStore {
         passphrase: &[u8],
         now: OffsetDateTime,
     ) -> Result<Issued, StoreError> {
-        let file = self.issuing_file().to_owned();
-        let ca = self.authority(&file, passphrase)?;
+        // The request is checked before the CA key is decrypted: a garbage
+        // CSR must not cost a key derivation under the CA lock.
         let (spki, key) = match &options.csr {
             Some(csr) => (crate::csr::public_key(csr)?, None),
             None => {
@@ -410,6 +410,8 @@ impl CaStore {
                 (key.public_key_spki_der(), Some(key))
             }
         };
+        let file = self.issuing_file().to_owned();
+        let ca = self.authority(&file, passphrase)?;
         let mut request = LeafRequest::new(&options.name, now, now + Duration::days(options.days));
         request.dns.clone_from(&options.dns);
         request.ips.clone_from(&options.ips);

@@ -227,6 +227,10 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             let csr = csr
                 .map(|p| std::fs::read(&p).with_context(|| format!("cannot read {}", p.display())))
                 .transpose()?;
+            if let Some(csr) = &csr {
+                // Before the passphrase is asked for: a bad request fails fast.
+                pkilab_ca::csr::public_key(csr)?;
+            }
             let secret = passphrase::obtain(passphrase_file.as_deref(), false)?;
             let options = IssueOptions {
                 name,

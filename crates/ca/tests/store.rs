@@ -1,0 +1,62 @@
+//! The CA directory store: what it checks, and in which order.
+
+use pkilab_ca::SigningAlgorithm;
+use pkilab_ca::error::{Error, InputError};
+use pkilab_ca::store::{CaStore, InitOptions, IssueOptions, StoreError};
+use time::OffsetDateTime;
+
+const PASSPHRASE: &[u8] = b"correct horse battery staple";
+
+fn init(dir: &std::path::Path) -> CaStore {
+    let options = InitOptions {
+        name: "Store Root".into(),
+        intermediate: Some("Store Issuing".into()),
+        algorithm: SigningAlgorithm::Ed25519,
+        days: 30,
+        iterations: 1000,
+    };
+    CaStore::init(dir, &options, PASSPHRASE, OffsetDateTime::now_utc()).expect("init")
+}
+
+fn request(csr: Option<Vec<u8>>) -> IssueOptions {
+    IssueOptions {
+        name: "client".into(),
+        dns: vec![],
+        ips: vec![],
+        client: true,
+        server: false,
+        days: 2,
+        csr,
+        iterations: 1000,
+    }
+}
+
+#[test]
+fn a_garbage_csr_is_refused_before_the_ca_key_is_opened() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = init(&dir.path().join("ca"));
+    let before = store.issued().len();
+    let garbage = b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n";
+    // A wrong passphrase would be the refusal if the key were opened first.
+    let refusal = store
+        .issue(&request(Some(garbage.to_vec())), b"wrong", OffsetDateTime::now_utc())
+        .expect_err("garbage CSR");
+    assert!(
+        matches!(refusal, StoreError::Ca(Error::Input(InputError::Csr(_)))),
+        "refused for the CSR, not the passphrase: {refusal:?}"
+    );
+    assert_eq!(store.issued().len(), before, "nothing recorded");
+}
+
+#[test]
+fn a_good_request_with_a_wrong_passphrase_is_refused_for_the_passphrase() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = init(&dir.path().join("ca"));
+    let refusal = store
+        .issue(&request(None), b"wrong", OffsetDateTime::now_utc())
+        .expect_err("wrong passphrase");
+    assert!(
+        matches!(refusal, StoreError::WrongPassphrase(_)),
+        "{refusal:?}"
+    );
+}
