@@ -39,7 +39,11 @@ fn a_garbage_csr_is_refused_before_the_ca_key_is_opened() {
     let garbage = b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n";
     // A wrong passphrase would be the refusal if the key were opened first.
     let refusal = store
-        .issue(&request(Some(garbage.to_vec())), b"wrong", OffsetDateTime::now_utc())
+        .issue(
+            &request(Some(garbage.to_vec())),
+            b"wrong",
+            OffsetDateTime::now_utc(),
+        )
         .expect_err("garbage CSR");
     assert!(
         matches!(refusal, StoreError::Ca(Error::Input(InputError::Csr(_)))),

@@ -73,15 +73,16 @@ impl Kms {
             self.require_admin(&mut tx, actor, "revokes identities")
                 .await?;
             keys::valid_name(identity)?;
-            sqlx::query("DELETE FROM identities WHERE name = $1")
-                .bind(identity.to_owned())
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO identities (name, revoked_at) VALUES ($1, $2)")
-                .bind(identity.to_owned())
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+            // One statement, so two concurrent revocations of one identity
+            // cannot both find it absent and collide on the primary key.
+            sqlx::query(
+                "INSERT INTO identities (name, revoked_at) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET revoked_at = excluded.revoked_at",
+            )
+            .bind(identity.to_owned())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
             crate::integrity::seal_identities(&mut tx, &self.metadata_key, self.db.backend).await?;
             Ok(done((), None))
         }

@@ -169,7 +169,15 @@ pub(crate) async fn insert(tx: &mut Tx<'_>, key: &KeyInfo) -> Result<(), KmsErro
     .bind(key.min_decrypt_version)
     .bind(key.current_version)
     .execute(&mut **tx)
-    .await?;
+    .await
+    .map_err(|e| match &e {
+        // Two writers both saw the name free; the second to commit loses the
+        // race on the primary key and is told the name is taken.
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            KmsError::Duplicate(key.name.clone())
+        }
+        _ => e.into(),
+    })?;
     Ok(())
 }
 
