@@ -84,13 +84,22 @@ impl CaKey {
     /// A deterministic Ed25519 key from a 32-byte seed, for seeded
     /// simulations. The seed is the RFC 8032 private key.
     pub fn ed25519_from_seed(seed: &[u8; 32]) -> Result<CaKey> {
-        // RFC 8410 §7 OneAsymmetricKey v1 with the seed as CurvePrivateKey.
-        let mut der = Zeroizing::new(vec![
-            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
-            0x04, 0x20,
-        ]);
-        der.extend_from_slice(seed);
-        CaKey::from_pkcs8_der(&der)
+        use pkcs8::der::Encode;
+        // RFC 8410 §7: PrivateKeyInfo v1 whose privateKey is the seed as a
+        // CurvePrivateKey OCTET STRING; the parameters are absent.
+        let curve_private_key = Zeroizing::new(
+            pkcs8::der::asn1::OctetStringRef::new(seed)
+                .and_then(|o| o.to_der())
+                .map_err(|e| Error::Input(InputError::Key(e.to_string())))?,
+        );
+        let algorithm = pkcs8::AlgorithmIdentifierRef {
+            oid: pkcs8::ObjectIdentifier::new_unwrap("1.3.101.112"),
+            parameters: None,
+        };
+        let info = pkcs8::PrivateKeyInfo::new(algorithm, &curve_private_key);
+        let der = pkcs8::SecretDocument::try_from(info)
+            .map_err(|e| Error::Input(InputError::Key(e.to_string())))?;
+        CaKey::from_pkcs8_der(der.as_bytes())
     }
 
     /// A key from unencrypted PKCS#8 DER; the algorithm is read from it.

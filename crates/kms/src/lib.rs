@@ -40,6 +40,7 @@
 mod admin;
 mod audit;
 mod changes;
+mod encoding;
 mod envelope;
 mod error;
 mod exports;

@@ -18,6 +18,7 @@ use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::encoding;
 use crate::error::KmsError;
 
 /// What a key is.
@@ -190,12 +191,12 @@ impl Material {
             )),
             KeyType::Ed25519 => {
                 let public = SigningKey::from_bytes(&self.seed()?).verifying_key();
-                Ok(spki(&[0x06, 0x03, 0x2b, 0x65, 0x70], public.as_bytes()))
+                encoding::spki(encoding::ED25519, public.as_bytes())
             }
             KeyType::X25519 => {
                 let secret = x25519_dalek::StaticSecret::from(self.seed()?);
                 let public = x25519_dalek::PublicKey::from(&secret);
-                Ok(spki(&[0x06, 0x03, 0x2b, 0x65, 0x6e], public.as_bytes()))
+                encoding::spki(encoding::X25519, public.as_bytes())
             }
             _ => {
                 let key = PrivateDecryptingKey::from_pkcs8(&self.bytes)
@@ -211,23 +212,17 @@ impl Material {
 
     /// The private key as PKCS#8 v1 DER (none for AES).
     pub fn private_pkcs8(&self) -> Result<Zeroizing<Vec<u8>>, KmsError> {
-        let oid: &[u8] = match self.key_type {
+        let oid = match self.key_type {
             KeyType::Aes256Gcm => {
                 return Err(KmsError::Unsupported(
                     "an AES key has no PKCS#8 form: wrap it with a datakey instead".into(),
                 ));
             }
-            KeyType::Ed25519 => &[0x06, 0x03, 0x2b, 0x65, 0x70],
-            KeyType::X25519 => &[0x06, 0x03, 0x2b, 0x65, 0x6e],
+            KeyType::Ed25519 => encoding::ED25519,
+            KeyType::X25519 => encoding::X25519,
             _ => return Ok(self.bytes.clone()),
         };
-        // PrivateKeyInfo { version 0, AlgorithmIdentifier { oid },
-        // OCTET STRING { OCTET STRING key } } (RFC 8410 §7).
-        let mut der = Zeroizing::new(vec![0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05]);
-        der.extend_from_slice(oid);
-        der.extend_from_slice(&[0x04, 0x22, 0x04, 0x20]);
-        der.extend_from_slice(&self.bytes);
-        Ok(der)
+        encoding::pkcs8(oid, &self.seed()?)
     }
 
     /// AES-256-GCM: `nonce ‖ ciphertext ‖ tag`, with a random 96-bit nonce.
@@ -360,14 +355,6 @@ fn size_bits(size: KeySize) -> usize {
 
 fn label(aad: &[u8]) -> Option<&[u8]> {
     (!aad.is_empty()).then_some(aad)
-}
-
-fn spki(algorithm_oid: &[u8], key: &[u8; 32]) -> Vec<u8> {
-    let mut der = vec![0x30, 0x2a, 0x30, 0x05];
-    der.extend_from_slice(algorithm_oid);
-    der.extend_from_slice(&[0x03, 0x21, 0x00]);
-    der.extend_from_slice(key);
-    der
 }
 
 /// `nonce ‖ ciphertext ‖ tag` with a fresh random nonce.

@@ -34,11 +34,13 @@ impl Identity {
     /// The Ed25519 public key as a DER SubjectPublicKeyInfo (RFC 8410), for
     /// a certificate request to the CA.
     pub fn public_key_spki_der(&self) -> Vec<u8> {
-        let mut der = vec![
-            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-        ];
-        der.extend_from_slice(self.signing.verifying_key().as_bytes());
-        der
+        use ed25519_dalek::pkcs8::EncodePublicKey;
+        // Encoding 32 bytes into a fixed-shape structure cannot fail.
+        self.signing
+            .verifying_key()
+            .to_public_key_der()
+            .map(|d| d.into_vec())
+            .unwrap_or_default()
     }
 }
 
