@@ -1,5 +1,6 @@
 //! Durations as scenario files and command lines write them: `30s`, `15m`,
-//! `12h`, `90d`, `2w`.
+//! `12h`, `90d`, `2w`, `1h30m`. One grammar for the whole project: the
+//! `humantime` crate's, which the server's configuration and API use too.
 
 use std::fmt;
 
@@ -10,34 +11,29 @@ pub struct SimDuration(pub u64);
 /// Why a duration did not parse.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "invalid duration '{text}': write a whole number followed by s, m, h, d or w (for example 90d)"
+    "invalid duration '{text}' ({why}): write a number of whole seconds with a unit, such as 90d, 12h, 15m, 30s or 1h30m"
 )]
 pub struct DurationError {
     /// The text that was refused.
     pub text: String,
+    /// What is wrong with it.
+    pub why: String,
 }
 
 impl SimDuration {
-    /// Parses `<digits><unit>` where unit is one of s, m, h, d, w.
+    /// Parses a duration (units s, m, h, d, w and their long forms); a
+    /// fraction of a second is refused, since simulated time counts
+    /// seconds.
     pub fn parse(text: &str) -> Result<Self, DurationError> {
-        let error = || DurationError {
+        let error = |why: String| DurationError {
             text: text.to_owned(),
+            why,
         };
-        let trimmed = text.trim();
-        let split = trimmed
-            .find(|c: char| !c.is_ascii_digit())
-            .ok_or_else(error)?;
-        let (digits, unit) = trimmed.split_at(split);
-        let count: u64 = digits.parse().map_err(|_| error())?;
-        let scale = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3_600,
-            "d" => 86_400,
-            "w" => 604_800,
-            _ => return Err(error()),
-        };
-        count.checked_mul(scale).map(SimDuration).ok_or_else(error)
+        let parsed = humantime::parse_duration(text.trim()).map_err(|e| error(e.to_string()))?;
+        if parsed.subsec_nanos() != 0 {
+            return Err(error("a fraction of a second".into()));
+        }
+        Ok(SimDuration(parsed.as_secs()))
     }
 
     /// The duration as a `time::Duration`.
@@ -69,11 +65,21 @@ mod tests {
         assert_eq!(SimDuration::parse("12h"), Ok(SimDuration(43_200)));
         assert_eq!(SimDuration::parse("90d"), Ok(SimDuration(7_776_000)));
         assert_eq!(SimDuration::parse("2w"), Ok(SimDuration(1_209_600)));
+        assert_eq!(SimDuration::parse("1h30m"), Ok(SimDuration(5_400)));
+        assert_eq!(SimDuration::parse("1.5h"), Ok(SimDuration(5_400)));
     }
 
     #[test]
     fn refuses_malformed_text() {
-        for bad in ["", "d", "10", "10x", "-5d", "1.5h", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "d",
+            "10",
+            "10x",
+            "-5d",
+            "500ms",
+            "99999999999999999999d",
+        ] {
             assert!(SimDuration::parse(bad).is_err(), "{bad} should be refused");
         }
     }

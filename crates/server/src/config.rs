@@ -100,28 +100,17 @@ impl Default for Config {
 const LONGEST: Duration = Duration::from_secs(86_400);
 
 fn seconds(text: &str, key: &str) -> Result<Duration, String> {
-    let trimmed = text.trim();
-    let (digits, unit) = trimmed.split_at(
-        trimmed
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(trimmed.len()),
-    );
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{key}: '{text}' is not a duration like 30s or 2m"))?;
-    let duration = match unit {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" | "" => Some(Duration::from_secs(n)),
-        "m" => n.checked_mul(60).map(Duration::from_secs),
-        "h" => n.checked_mul(3600).map(Duration::from_secs),
-        _ => return Err(format!("{key}: unit '{unit}' unknown: use ms, s, m or h")),
-    };
-    match duration {
-        Some(d) if d.is_zero() => Err(format!("{key}: '{text}' is zero: give a positive duration")),
-        Some(d) if d <= LONGEST => Ok(d),
-        _ => Err(format!(
+    // The project's one duration grammar (humantime: 500ms, 30s, 2m, 1h30m).
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{key}: '{text}' is not a duration like 30s or 2m ({e})"))?;
+    if duration.is_zero() {
+        Err(format!("{key}: '{text}' is zero: give a positive duration"))
+    } else if duration > LONGEST {
+        Err(format!(
             "{key}: '{text}' is longer than a day: give at most 24h"
-        )),
+        ))
+    } else {
+        Ok(duration)
     }
 }
 
@@ -213,6 +202,9 @@ mod tests {
             assert!(error.contains("idle-timeout"), "{error}");
         }
         assert!(Config::parse("max-connections: 0\n").is_err());
+        let c = Config::parse("idle-timeout: 1m30s\nheader-timeout: 500ms\n").expect("parses");
+        assert_eq!(c.idle_timeout, Duration::from_secs(90));
+        assert_eq!(c.header_timeout, Duration::from_millis(500));
         assert!(Config::parse("colour: blue\n").is_err());
     }
 }

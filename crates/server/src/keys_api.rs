@@ -33,27 +33,14 @@ fn b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
 }
 
 fn duration(field: &str, text: &str) -> Result<Duration, ApiError> {
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (digits, unit) = trimmed.split_at(split);
-    let n: i64 = digits.parse().map_err(|_| {
-        ApiError::bad_request(format!("{field} '{text}' is not a duration like 30d"))
-    })?;
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => {
-            return Err(ApiError::bad_request(format!(
-                "{field} '{text}': use s, m, h, d or w"
-            )));
-        }
+    // The project's one duration grammar (humantime: 30d, 12h, 1h30m).
+    let refused = |why: String| {
+        ApiError::bad_request(format!(
+            "{field} '{text}' is not a duration like 30d or 12h ({why})"
+        ))
     };
-    Ok(Duration::seconds(n.saturating_mul(scale)))
+    let parsed = humantime::parse_duration(text.trim()).map_err(|e| refused(e.to_string()))?;
+    Duration::try_from(parsed).map_err(|_| refused("too long".into()))
 }
 
 /// `POST /v1/keys` body.
@@ -235,4 +222,21 @@ async fn operate(
             ));
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_use_the_project_grammar_and_are_bounded() {
+        assert_eq!(duration("expires-in", "30d").ok(), Some(Duration::days(30)));
+        assert_eq!(
+            duration("expires-in", "1h30m").ok(),
+            Some(Duration::minutes(90))
+        );
+        for bad in ["", "30", "soon", "-1d", "99999999999999999999d"] {
+            assert!(duration("expires-in", bad).is_err(), "{bad}");
+        }
+    }
 }
