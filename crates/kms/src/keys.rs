@@ -9,7 +9,7 @@ use crate::lifecycle::State;
 use crate::material::KeyType;
 
 /// A key's metadata (never its material).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct KeyInfo {
     /// Its name.
     pub name: String,
@@ -35,6 +35,7 @@ pub struct KeyInfo {
     /// The newest version, used for new data.
     pub current_version: i64,
     /// Grants: (identity, operation).
+    #[schema(value_type = Vec<Vec<String>>)]
     pub grants: Vec<(String, String)>,
 }
 

@@ -22,7 +22,7 @@ use crate::encoding;
 use crate::error::KmsError;
 
 /// What a key is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum KeyType {
     /// AES-256-GCM: encrypt, decrypt, data keys.
     #[serde(rename = "aes-256-gcm")]

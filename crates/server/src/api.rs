@@ -10,18 +10,21 @@ use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use pkilab_ca::store::{CaStore, IssueOptions};
 use pkilab_ca::{RevocationReason, Serial};
 use pkilab_kms::{ADMIN, Kms};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use zeroize::Zeroizing;
 
-use crate::errors::ApiError;
+use crate::errors::{ApiError, ErrorBody};
 use crate::limits::Limiter;
+use crate::openapi::{AuthRefusals, Refusals};
 use crate::tls::CaView;
 
 /// What every handler shares.
@@ -134,16 +137,31 @@ impl AppState {
 
 pub(crate) type Shared = Arc<AppState>;
 
+/// How the TOTP header is described wherever it is required.
+pub(crate) const TOTP_HEADER: &str =
+    "a TOTP code of the caller (pkilab kms mfa enroll); each code works once";
+
+/// Every documented route: each is registered by the `routes!` call that
+/// also adds its annotation to the OpenAPI document.
+pub(crate) fn documented() -> OpenApiRouter<Shared> {
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(openapi))
+        .routes(routes!(ca_chain))
+        .routes(routes!(ca_crl))
+        .routes(routes!(issue_cert))
+        .routes(routes!(revoke_cert))
+        .merge(crate::keys_api::routes())
+}
+
+/// The OpenAPI document of every route, as served at `/v1/openapi.json`.
+pub fn openapi_document() -> Value {
+    serde_json::to_value(documented().into_openapi()).unwrap_or(Value::Null)
+}
+
 /// Every route.
 pub fn router(state: Shared, body_limit: usize) -> Router {
-    Router::new()
-        .route("/v1/health", get(health))
-        .route("/v1/openapi.json", get(openapi))
-        .route("/v1/ca/chain", get(ca_chain))
-        .route("/v1/ca/crl", get(ca_crl))
-        .route("/v1/certs", post(issue_cert))
-        .route("/v1/certs/{serial}/revoke", post(revoke_cert))
-        .merge(crate::keys_api::routes())
+    Router::from(documented())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
@@ -227,12 +245,19 @@ async fn within(deadline: std::time::Duration, work: impl Future<Output = Respon
     }
 }
 
+/// Liveness.
+#[utoipa::path(get, path = "/v1/health", tag = "server",
+    responses((status = 200, description = "the server is up", body = Object), Refusals))]
 async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// This document, built once from the router.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "server",
+    responses((status = 200, description = "the OpenAPI 3.1 document", body = Object), Refusals))]
 async fn openapi() -> Json<Value> {
-    Json(crate::openapi::document())
+    static DOCUMENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    Json(DOCUMENT.get_or_init(openapi_document).clone())
 }
 
 async fn not_found() -> ApiError {
@@ -243,6 +268,10 @@ async fn not_found() -> ApiError {
     )
 }
 
+/// The CA chain (root, issuing) as PEM.
+#[utoipa::path(get, path = "/v1/ca/chain", tag = "ca",
+    responses((status = 200, description = "the chain", body = String,
+        content_type = "application/pem-certificate-chain"), Refusals))]
 async fn ca_chain(State(state): State<Shared>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
@@ -251,6 +280,11 @@ async fn ca_chain(State(state): State<Shared>) -> Response {
         .into_response()
 }
 
+/// The current CRLs as PEM.
+#[utoipa::path(get, path = "/v1/ca/crl", tag = "ca",
+    responses((status = 200, description = "the CRLs", body = String,
+        content_type = "application/x-pem-file"), Refusals,
+        (status = 404, description = "no CRL published yet", body = ErrorBody)))]
 async fn ca_crl(State(state): State<Shared>) -> Result<Response, ApiError> {
     let pem = state
         .ca
@@ -260,13 +294,28 @@ async fn ca_crl(State(state): State<Shared>) -> Result<Response, ApiError> {
 }
 
 /// `POST /v1/certs` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CertRequest {
+    /// A PEM PKCS#10 request; only its public key is used.
     csr: String,
+    /// Subject CN (default: the caller; another name needs the admin role).
     name: Option<String>,
+    /// Lifetime in days: 1 to 90, or to 825 for an admin.
     days: Option<i64>,
+    /// serverAuth instead of clientAuth.
     server: Option<bool>,
+}
+
+/// A certificate just issued.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct IssuedCertificate {
+    /// Its serial, hex.
+    serial: String,
+    /// The certificate, PEM.
+    certificate: String,
+    /// The issuing CA's certificate, PEM (empty when the root issued it).
+    chain: String,
 }
 
 /// Runs a blocking CA operation off the async workers.
@@ -294,12 +343,17 @@ pub const SELF_ISSUE_MAX_DAYS: i64 = 90;
 /// a stolen certificate alone mints nothing. The CSR's signature is
 /// checked before the CA key is opened, so garbage costs no key
 /// decryption under the CA's lock.
+#[utoipa::path(post, path = "/v1/certs", tag = "ca",
+    params(("X-Pkilab-Totp" = String, Header, description = TOTP_HEADER)),
+    request_body = CertRequest,
+    responses((status = 201, description = "issued", body = IssuedCertificate), Refusals, AuthRefusals),
+    security(("clientCertificate" = [])))]
 async fn issue_cert(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Result<Json<CertRequest>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<IssuedCertificate>), ApiError> {
     let actor = state.actor(&caller)?;
     state.kms.check_identity(&actor.identity).await?;
     let admin = state.kms.is_admin(&actor.identity);
@@ -363,21 +417,30 @@ async fn issue_cert(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "serial": issued.serial.to_string(),
-            "certificate": issued.certificate,
-            "chain": issued.chain,
-        })),
+        Json(IssuedCertificate {
+            serial: issued.serial.to_string(),
+            certificate: issued.certificate,
+            chain: issued.chain,
+        }),
     ))
 }
 
 /// `POST /v1/certs/{serial}/revoke` body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RevokeRequest {
+    /// RFC 5280 reason, e.g. `key-compromise` (default `unspecified`).
     reason: Option<String>,
 }
 
+/// Revokes a certificate (the caller's own, or any as admin) and publishes
+/// the CRL.
+#[utoipa::path(post, path = "/v1/certs/{serial}/revoke", tag = "ca",
+    params(("serial" = String, Path, description = "the certificate's serial, hex"),
+        ("X-Pkilab-Totp" = String, Header, description = TOTP_HEADER)),
+    request_body(content = Option<RevokeRequest>),
+    responses((status = 200, description = "revoked and on the new CRL", body = Object), Refusals, AuthRefusals),
+    security(("clientCertificate" = [])))]
 async fn revoke_cert(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,

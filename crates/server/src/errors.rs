@@ -6,6 +6,15 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pkilab_kms::KmsError;
 
+/// The body of every refusal.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    /// A stable identifier, e.g. `forbidden`, `rate-limited`.
+    pub(crate) error: String,
+    /// What exactly went wrong, and what to do next.
+    pub(crate) detail: String,
+}
+
 /// An error response.
 #[derive(Debug)]
 pub struct ApiError {
@@ -81,7 +90,10 @@ impl From<JsonRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.id, "detail": self.detail });
+        let body = ErrorBody {
+            error: self.id.to_owned(),
+            detail: self.detail,
+        };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())

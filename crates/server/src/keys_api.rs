@@ -1,38 +1,51 @@
-//! Key routes: create, list, show, and the operations on one key. Binary
-//! values travel as standard base64; ciphertexts and signatures in their
-//! `pkilab:v1:` form.
+//! Key routes: create, list, show, and one route per operation on a key.
+//! Binary values travel as standard base64; ciphertexts and signatures in
+//! their `pkilab:v1:` form.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use pkilab_kms::{KeyInfo, KeyType, NewKey, State as KeyState};
+use pkilab_kms::{KeyInfo, KeyType, NewKey};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::{Caller, Shared};
 use crate::errors::ApiError;
+use crate::key_ops::{self, KeyPath};
+use crate::openapi::{AuthRefusals, Refusals};
 
-pub(crate) fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/v1/keys", post(create).get(list))
-        .route("/v1/keys/{name}", get(show))
-        .route("/v1/keys/{name}/{operation}", post(operate))
+pub(crate) fn routes() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(show))
+        .routes(routes!(key_ops::encrypt))
+        .routes(routes!(key_ops::decrypt))
+        .routes(routes!(key_ops::rewrap))
+        .routes(routes!(key_ops::sign))
+        .routes(routes!(key_ops::verify))
+        .routes(routes!(key_ops::datakey))
+        .routes(routes!(key_ops::rotate))
+        .routes(routes!(key_ops::revoke))
+        .routes(routes!(key_ops::destroy))
 }
 
-type Body<T> = Result<Json<T>, JsonRejection>;
+pub(crate) type Body<T> = Result<Json<T>, JsonRejection>;
+/// A body that may be left out altogether.
+pub(crate) type OptionalBody<T> = Result<Option<Json<T>>, JsonRejection>;
 
-fn b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
     STANDARD
         .decode(text)
         .map_err(|e| ApiError::bad_request(format!("{field} is not standard base64: {e}")))
 }
 
-fn duration(field: &str, text: &str) -> Result<Duration, ApiError> {
+pub(crate) fn duration(field: &str, text: &str) -> Result<Duration, ApiError> {
     // The project's one duration grammar (humantime: 30d, 12h, 1h30m).
     let refused = |why: String| {
         ApiError::bad_request(format!(
@@ -44,17 +57,26 @@ fn duration(field: &str, text: &str) -> Result<Duration, ApiError> {
 }
 
 /// `POST /v1/keys` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateRequest {
+    /// The key's name.
     name: String,
+    /// aes-256-gcm, ed25519, x25519, rsa-2048, rsa-3072 or rsa-4096.
     #[serde(rename = "type")]
     key_type: String,
+    /// Its owner (another identity than the caller needs the admin role).
     owner: Option<String>,
+    /// Deactivates by itself after this long, e.g. `365d`.
     expires_in: Option<String>,
+    /// Rotates by itself this often, e.g. `90d`.
     rotate_every: Option<String>,
 }
 
+/// Creates a key.
+#[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = CreateRequest,
+    responses((status = 201, description = "created", body = KeyInfo), Refusals, AuthRefusals),
+    security(("clientCertificate" = [])))]
 async fn create(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
@@ -88,6 +110,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(key)))
 }
 
+/// The keys the caller owns or holds grants on (all of them, for an admin).
+#[utoipa::path(get, path = "/v1/keys", tag = "keys",
+    responses((status = 200, description = "the keys", body = Vec<KeyInfo>), Refusals, AuthRefusals),
+    security(("clientCertificate" = [])))]
 async fn list(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
@@ -101,10 +127,14 @@ async fn list(
     ))
 }
 
+/// One key's metadata.
+#[utoipa::path(get, path = "/v1/keys/{name}", tag = "keys", params(KeyPath),
+    responses((status = 200, description = "the key", body = KeyInfo), Refusals, AuthRefusals),
+    security(("clientCertificate" = [])))]
 async fn show(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
-    Path(name): Path<String>,
+    Path(KeyPath { name }): Path<KeyPath>,
 ) -> Result<Json<KeyInfo>, ApiError> {
     let actor = state.actor(&caller)?;
     Ok(Json(
@@ -113,115 +143,6 @@ async fn show(
             .show(&actor.identity, &name, OffsetDateTime::now_utc())
             .await?,
     ))
-}
-
-/// The body of any operation on a key; which fields apply depends on it.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OperationRequest {
-    plaintext: Option<String>,
-    ciphertext: Option<String>,
-    aad: Option<String>,
-    message: Option<String>,
-    signature: Option<String>,
-    reason: Option<String>,
-    after: Option<String>,
-}
-
-fn need<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str, ApiError> {
-    value
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_request(format!("this operation needs `{field}`")))
-}
-
-async fn operate(
-    State(state): State<Shared>,
-    Extension(caller): Extension<Caller>,
-    Path((name, operation)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Result<Option<Json<OperationRequest>>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let actor = state.actor(&caller)?;
-    let request = body?.map(|Json(r)| r).unwrap_or_default();
-    let now = OffsetDateTime::now_utc();
-    let who = actor.identity.as_str();
-    let aad = request.aad.as_deref().unwrap_or("").as_bytes();
-    let kms = &state.kms;
-    let ciphertext_of_this_key = |c: &str| -> Result<(), ApiError> {
-        if c.starts_with(&format!("pkilab:v1:{name}:")) {
-            Ok(())
-        } else {
-            Err(ApiError::bad_request(format!(
-                "the ciphertext does not belong to key '{name}'"
-            )))
-        }
-    };
-    Ok(Json(match operation.as_str() {
-        "encrypt" => {
-            let plaintext = b64("plaintext", need("plaintext", &request.plaintext)?)?;
-            json!({ "ciphertext": kms.encrypt(who, &name, aad, &plaintext, now).await? })
-        }
-        "decrypt" => {
-            let ciphertext = need("ciphertext", &request.ciphertext)?;
-            ciphertext_of_this_key(ciphertext)?;
-            let plaintext = kms.decrypt(who, ciphertext, aad, false, now).await?;
-            json!({ "plaintext": STANDARD.encode(&plaintext[..]) })
-        }
-        "rewrap" => {
-            let ciphertext = need("ciphertext", &request.ciphertext)?;
-            ciphertext_of_this_key(ciphertext)?;
-            json!({ "ciphertext": kms.rewrap(who, ciphertext, aad, now).await? })
-        }
-        "sign" => {
-            let message = b64("message", need("message", &request.message)?)?;
-            json!({ "signature": kms.sign(who, &name, &message, now).await? })
-        }
-        "verify" => {
-            let message = b64("message", need("message", &request.message)?)?;
-            let signature = need("signature", &request.signature)?;
-            ciphertext_of_this_key(signature)?;
-            json!({ "valid": kms.verify(who, &message, signature, false, now).await? })
-        }
-        "datakey" => {
-            let (plain, wrapped) = kms.datakey(who, &name, aad, now).await?;
-            json!({ "plaintext": STANDARD.encode(&plain[..]), "wrapped": wrapped })
-        }
-        "rotate" => json!(kms.rotate(who, &name, now).await?),
-        "revoke" => {
-            state.second_factor(&actor, &headers).await?;
-            let to = match request.reason.as_deref() {
-                None | Some("superseded" | "cessation-of-operation" | "deactivated") => {
-                    KeyState::Deactivated
-                }
-                Some("key-compromise" | "compromised") => KeyState::Compromised,
-                Some(other) => {
-                    return Err(ApiError::bad_request(format!(
-                        "reason '{other}': use superseded, cessation-of-operation or key-compromise"
-                    )));
-                }
-            };
-            json!(kms.transition(who, &name, to, now).await?)
-        }
-        "destroy" => {
-            state.second_factor(&actor, &headers).await?;
-            let after = request
-                .after
-                .as_deref()
-                .map(|d| duration("after", d))
-                .transpose()?
-                .unwrap_or(Duration::ZERO);
-            json!(kms.schedule_destroy(who, &name, after, now).await?)
-        }
-        other => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not-found",
-                format!(
-                    "no operation '{other}': use encrypt, decrypt, rewrap, sign, verify, datakey, rotate, revoke or destroy"
-                ),
-            ));
-        }
-    }))
 }
 
 #[cfg(test)]

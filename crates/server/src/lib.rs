@@ -35,14 +35,15 @@ mod config;
 mod conn;
 mod errors;
 mod idle;
+mod key_ops;
 mod keys_api;
 mod limits;
 mod openapi;
 mod serve;
 mod tls;
 
+pub use api::openapi_document;
 pub use config::{Config, RateLimit};
-pub use openapi::{PATHS as ROUTES, document as openapi_document};
 pub use serve::{Server, bind, bind_with};
 pub use tls::{CaView, ClientVerifier};
 
