@@ -23,8 +23,11 @@ use crate::serial::Serial;
 
 const STATE: &str = "state.json";
 
+mod log;
 mod ocsp;
 mod publish;
+
+pub use log::{LOG_PUBLIC_KEY, open_log, origin_for, read_log_key};
 
 /// What went wrong with a CA directory.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +70,9 @@ pub enum StoreError {
     /// The CA library refused.
     #[error(transparent)]
     Ca(#[from] Error),
+    /// The transparency log.
+    #[error(transparent)]
+    Log(#[from] pkilab_tlog::LogError),
 }
 
 /// Whether a certificate is still good.
@@ -330,6 +336,11 @@ impl CaStore {
             state,
             _lock: guard,
         };
+        store.create_log(&origin_for(&options.name), passphrase, options.iterations)?;
+        if let Some((_, certificate, _)) = files.get(1) {
+            store.log_certificate(certificate, passphrase)?;
+        }
+        // Written last: its presence marks a complete CA.
         store.save()?;
         Ok(store)
     }
@@ -426,6 +437,9 @@ impl CaStore {
             });
         }
         let issued = ca.issue(&request, &spki, serial.clone())?;
+        // Logged before it is recorded or handed out: a certificate that
+        // exists is in the log.
+        self.log_certificate(&issued.der, passphrase)?;
         let key = key
             .map(|k| k.to_encrypted_pem(passphrase, options.iterations))
             .transpose()?;

@@ -64,3 +64,43 @@ fn a_good_request_with_a_wrong_passphrase_is_refused_for_the_passphrase() {
         "{refusal:?}"
     );
 }
+
+#[test]
+fn every_issued_certificate_is_logged_before_it_is_handed_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = dir.path().join("ca");
+    let mut store = init(&ca);
+    let issued = store
+        .issue(&request(None), PASSPHRASE, OffsetDateTime::now_utc())
+        .expect("issue");
+    drop(store);
+    let log = pkilab_ca::store::open_log(&ca).expect("log opens under log.pub");
+    // The intermediate at init, then the leaf.
+    assert_eq!(log.tree().size(), 2);
+    let der = pem::parse(issued.certificate.as_bytes())
+        .expect("PEM")
+        .into_contents();
+    assert_eq!(log.find(&der), Some(1));
+    let key = pkilab_ca::store::read_log_key(&ca.join("log.pub")).expect("log.pub");
+    let proof = log.prove(&der).expect("proof");
+    let checkpoint = proof.verify(&der, &key).expect("verifies");
+    assert_eq!(checkpoint.size, 2);
+    assert!(proof.verify(b"another certificate", &key).is_err());
+}
+
+#[test]
+fn a_log_whose_entries_were_edited_does_not_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = dir.path().join("ca");
+    let mut store = init(&ca);
+    store
+        .issue(&request(None), PASSPHRASE, OffsetDateTime::now_utc())
+        .expect("issue");
+    drop(store);
+    let leaves = ca.join("log/leaves");
+    let mut bytes = std::fs::read(&leaves).expect("leaves");
+    bytes[40] ^= 1;
+    std::fs::write(&leaves, bytes).expect("write");
+    let refusal = pkilab_ca::store::open_log(&ca).expect_err("tampered");
+    assert!(refusal.to_string().contains("damaged log"), "{refusal}");
+}

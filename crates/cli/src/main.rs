@@ -19,6 +19,8 @@ mod ca_cmd;
 mod inspect_cmd;
 mod kms_cmd;
 mod kms_key_cmd;
+mod log_cmd;
+mod log_monitor;
 mod passphrase;
 mod scenario_cmd;
 mod serve_cmd;
@@ -48,6 +50,8 @@ enum Command {
     Inspect(inspect_cmd::InspectArgs),
     /// Key management: keys, lifecycle, encryption, signatures, audit.
     Kms(kms_cmd::KmsArgs),
+    /// Transparency log: prove, verify and monitor what the CA issued.
+    Log(log_cmd::LogArgs),
     /// Serve the CA and KMS over HTTPS (mTLS from our own CA).
     Serve(serve_cmd::ServeArgs),
     /// Run, check and list scenario files.
@@ -87,6 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify_cmd::run(args),
         Command::Inspect(args) => inspect_cmd::run(args),
         Command::Kms(args) => kms_cmd::run(args),
+        Command::Log(args) => log_cmd::run(args),
         Command::Scenario(args) => scenario_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::X509(args) => x509_cmd::run(args),

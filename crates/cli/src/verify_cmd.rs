@@ -10,8 +10,8 @@ use clap::Args;
 use pkilab_scenario::SimDuration;
 use pkilab_verify::pem_input::blocks;
 use pkilab_verify::{
-    CrlScope, ExpectedName, Options, PolicyRequest, RevocationPolicy, Usage, ValidationRequest,
-    Validator, Verdict,
+    CrlScope, ExpectedName, LogRequirement, Options, PolicyRequest, RevocationPolicy, Usage,
+    ValidationRequest, Validator, Verdict,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -78,6 +78,13 @@ pub struct VerifyArgs {
     /// weakness, instead of refusing with weak-algorithm or weak-key.
     #[arg(long)]
     allow_legacy_algorithms: bool,
+    /// Refuse (not-logged) a certificate without an inclusion proof in the
+    /// transparency log with this public key (`DIR/log.pub`).
+    #[arg(long, value_name = "LOG_KEY")]
+    require_logged: Option<PathBuf>,
+    /// The leaf's inclusion proof (`pkilab log prove`), for --require-logged.
+    #[arg(long, value_name = "PROOF", requires = "require_logged")]
+    proof: Option<PathBuf>,
     /// Print {"valid", "reason", "detail", "chain"} as JSON.
     #[arg(long)]
     json: bool,
@@ -114,6 +121,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         validator
             .add_ocsp_response(&der)
             .with_context(|| path.display().to_string())?;
+    }
+    if let Some(path) = &args.require_logged {
+        validator.require_logged(log_requirement(path, args.proof.as_deref())?);
     }
     if !args.crl.is_empty() || !args.ocsp_responses.is_empty() {
         validator.set_revocation_policy(RevocationPolicy::RequireFresh);
@@ -153,6 +163,21 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn log_requirement(key: &Path, proof: Option<&Path>) -> anyhow::Result<LogRequirement> {
+    let key = pkilab_ca::store::read_log_key(key)?;
+    let proof = match proof {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            // A proof that does not parse is the verdict not-logged (exit
+            // 1), as a forged one is.
+            Some(pkilab_tlog::InclusionProof::parse(&text).map_err(|e| e.to_string()))
+        }
+        None => None,
+    };
+    Ok(LogRequirement { key, proof })
 }
 
 fn options(args: &VerifyArgs) -> anyhow::Result<Options> {

@@ -46,6 +46,7 @@ mod crl_der;
 mod error;
 mod leaf;
 pub mod limbo;
+mod logged;
 mod names;
 mod ocsp;
 mod path;
@@ -60,6 +61,7 @@ mod verdict;
 
 pub use crl::{IndexedCrl, Revocation};
 pub use error::Error;
+pub use logged::LogRequirement;
 pub use ocsp::OcspEntry;
 pub use policy::PolicyRequest;
 pub use validator::{CrlScope, Options, Validator};

@@ -10,6 +10,7 @@ use crate::cache::SignatureCache;
 use crate::crl::IndexedCrl;
 use crate::error::Error;
 use crate::leaf;
+use crate::logged::LogRequirement;
 use crate::names::PreparedName;
 use crate::ocsp::OcspEntry;
 use crate::path::{Candidate, Edge, Search};
@@ -85,6 +86,7 @@ pub struct Validator {
     policy: RevocationPolicy,
     options: Options,
     signatures: SignatureCache,
+    logged: Option<LogRequirement>,
 }
 
 pub(crate) type Refusal = Box<Verdict>;
@@ -121,6 +123,7 @@ impl Validator {
             policy: RevocationPolicy::default(),
             options: Options::default(),
             signatures: SignatureCache::default(),
+            logged: None,
         })
     }
 
@@ -163,6 +166,12 @@ impl Validator {
         self.policy = policy;
     }
 
+    /// Requires every leaf to be shown in a transparency log by an
+    /// inclusion proof (after the chain is valid; it only refuses).
+    pub fn require_logged(&mut self, requirement: LogRequirement) {
+        self.logged = Some(requirement);
+    }
+
     /// Sets how strict validations are.
     pub fn set_options(&mut self, options: Options) {
         self.options = options;
@@ -175,7 +184,13 @@ impl Validator {
         intermediates_der: &[Vec<u8>],
         request: &ValidationRequest,
     ) -> Verdict {
-        match self.check(leaf_der, intermediates_der, request) {
+        let checked = self
+            .check(leaf_der, intermediates_der, request)
+            .and_then(|accepted| match &self.logged {
+                Some(requirement) => requirement.check(leaf_der).map(|()| accepted),
+                None => Ok(accepted),
+            });
+        match checked {
             Ok(accepted) => Verdict::Valid {
                 chain: accepted.chain,
                 policies: accepted.policies,

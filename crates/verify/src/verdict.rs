@@ -106,6 +106,9 @@ pub enum Reason {
     /// No certificate policy acceptable to the relying party is valid for
     /// the path while one is required (RFC 5280 §6.1.5).
     PolicyViolation,
+    /// No valid inclusion proof in the transparency log the relying party
+    /// requires.
+    NotLogged,
 }
 
 impl Reason {
@@ -131,6 +134,7 @@ impl Reason {
             Reason::WeakAlgorithm => "weak-algorithm",
             Reason::WeakKey => "weak-key",
             Reason::PolicyViolation => "policy-violation",
+            Reason::NotLogged => "not-logged",
         }
     }
 
@@ -156,6 +160,7 @@ impl Reason {
             Reason::RevocationUnknown,
             Reason::UnsupportedCriticalExtension,
             Reason::Malformed,
+            Reason::NotLogged,
         ]
     }
 }
