@@ -186,3 +186,69 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// GET `path` from the lab's server without a client certificate; returns
+/// (status, headers, body bytes).
+fn fetch(lab: &common::lab::Lab, path: &str) -> (u16, String, Vec<u8>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (body, headers) = (dir.path().join("body"), dir.path().join("headers"));
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "-w", "%{http_code}", "--cacert"])
+        .arg(lab.ca().join("root.crt"))
+        .arg("-o")
+        .arg(&body)
+        .arg("-D")
+        .arg(&headers)
+        .arg(lab.url(path))
+        .output()
+        .expect("curl");
+    let status = text(&out.stdout).trim().parse().unwrap_or(0);
+    (
+        status,
+        std::fs::read_to_string(&headers).unwrap_or_default(),
+        std::fs::read(&body).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn the_server_serves_the_checkpoint_and_immutable_tiles_to_anyone() {
+    let lab = common::lab::Lab::start("");
+    lab.client("alice");
+    let leaves = std::fs::read(lab.ca().join("log/leaves")).expect("leaves");
+    let size = leaves.len() / 32;
+    assert!(size >= 1);
+
+    let (status, headers, body) = fetch(&lab, "/log/checkpoint");
+    assert_eq!(status, 200, "{headers}");
+    let served = String::from_utf8(body).expect("text");
+    assert_eq!(
+        served,
+        std::fs::read_to_string(lab.ca().join("log/checkpoint")).expect("checkpoint")
+    );
+    assert!(served.contains(&format!("\n{size}\n")), "{served}");
+
+    let (status, headers, body) = fetch(&lab, &format!("/log/tile/0/000.p/{size}"));
+    assert_eq!(status, 200, "{headers}");
+    assert_eq!(body, leaves, "the level-0 tile is the leaf hashes");
+    assert!(headers.to_lowercase().contains("immutable"), "{headers}");
+
+    let (status, _, body) = fetch(&lab, &format!("/log/tile/entries/000.p/{size}"));
+    assert_eq!(status, 200);
+    let entries = pkilab_tlog::tiles::unbundle(&body).expect("a bundle");
+    let alice = pem::parse(std::fs::read(lab.dir.path().join("alice.crt")).expect("crt"))
+        .expect("PEM")
+        .into_contents();
+    assert_eq!(
+        entries.last(),
+        Some(&alice),
+        "the last entry is alice's certificate"
+    );
+
+    for missing in [
+        "/log/tile/0/000",
+        "/log/tile/0/x001/000",
+        "/log/tile/nonsense",
+    ] {
+        assert_eq!(fetch(&lab, missing).0, 404, "{missing}");
+    }
+}

@@ -37,6 +37,7 @@ pub struct AppState {
     pub(crate) cert_quota: usize,
     pub(crate) limiter: Limiter,
     pub(crate) counts: Counts,
+    pub(crate) log: crate::log_api::LogView,
 }
 
 /// Requests counted instead of audited one by one: those without a client
@@ -152,6 +153,7 @@ pub(crate) fn documented() -> OpenApiRouter<Shared> {
         .routes(routes!(issue_cert))
         .routes(routes!(revoke_cert))
         .merge(crate::keys_api::routes())
+        .merge(crate::log_api::routes())
 }
 
 /// The OpenAPI document of every route, as served at `/v1/openapi.json`.

@@ -38,6 +38,7 @@ mod idle;
 mod key_ops;
 mod keys_api;
 mod limits;
+mod log_api;
 mod openapi;
 mod serve;
 mod tls;

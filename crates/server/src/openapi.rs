@@ -98,6 +98,8 @@ mod tests {
         assert_eq!(
             listed,
             [
+                "/log/checkpoint",
+                "/log/tile/{*path}",
                 "/v1/ca/chain",
                 "/v1/ca/crl",
                 "/v1/certs",
@@ -118,6 +120,8 @@ mod tests {
             ]
         );
         let open = [
+            "/log/checkpoint",
+            "/log/tile/{*path}",
             "/v1/health",
             "/v1/openapi.json",
             "/v1/ca/chain",

@@ -112,6 +112,7 @@ pub async fn bind_with(
         cert_quota: config.cert_quota,
         limiter: Limiter::new(config.rate_limit),
         counts: Default::default(),
+        log: crate::log_api::LogView::new(ca.dir()),
     });
     Ok(Server {
         listener,
