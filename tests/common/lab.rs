@@ -67,6 +67,48 @@ impl Lab {
         }
     }
 
+    /// A CA of `algorithm` that publishes at `https://127.0.0.1:PORT`
+    /// (`ca init --url`, with `init_args` added), its first CRLs
+    /// published, and `pkilab serve` on that port with a certificate for
+    /// 127.0.0.1, so clients reach what the CA's certificates name.
+    pub fn start_published(algorithm: &str, init_args: &[&str]) -> Lab {
+        let dir = tempfile::tempdir().expect("temp");
+        let ca = dir.path().join("ca");
+        // A free port, named in the certificates before the server binds it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let url = format!("https://127.0.0.1:{port}");
+        let mut init = vec![
+            "ca",
+            "init",
+            "--dir",
+            s(&ca),
+            "--name",
+            "Test Root",
+            "--intermediate",
+            "Test Issuing",
+            "--algorithm",
+            algorithm,
+            "--url",
+            &url,
+        ];
+        init.extend_from_slice(init_args);
+        ok(&pkilab(&init));
+        ok(&pkilab(&["ca", "crl", "--dir", s(&ca)]));
+        let config_path = dir.path().join("server.yaml");
+        std::fs::write(&config_path, "server-name: 127.0.0.1\n").expect("config");
+        let db = s(&dir.path().join("kms.db")).to_owned();
+        let (server, port) = serve(&ca, &db, &config_path, None, port);
+        Lab {
+            dir,
+            port,
+            server,
+            db,
+        }
+    }
+
     /// Stops the server (if it still runs) and starts it again on the same
     /// port, with `kms_passphrase` for the key store when given.
     pub fn restart(&mut self, kms_passphrase: Option<&str>) {

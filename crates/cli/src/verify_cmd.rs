@@ -10,8 +10,8 @@ use clap::Args;
 use pkilab_scenario::SimDuration;
 use pkilab_verify::pem_input::blocks;
 use pkilab_verify::{
-    CrlScope, ExpectedName, LogRequirement, Options, PolicyRequest, RevocationPolicy, Usage,
-    ValidationRequest, Validator, Verdict,
+    CrlScope, ExpectedName, LogRequirement, Options, PolicyRequest, Reason, RevocationPolicy,
+    Usage, ValidationRequest, Validator, Verdict,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -32,6 +32,24 @@ pub struct VerifyArgs {
     /// --crl; with one, every certificate in scope must be covered.
     #[arg(long = "ocsp-response", value_name = "FILE")]
     ocsp_responses: Vec<PathBuf>,
+    /// Ask the OCSP responder each certificate names (authorityInfoAccess)
+    /// about it, over HTTP POST; combinable with --crl. A responder that
+    /// cannot be reached leaves revocation unknown (the verdict is then
+    /// revocation-unknown unless a CRL covers the certificate).
+    #[arg(long)]
+    ocsp: bool,
+    /// Trust anchors (PEM) for an https responder's TLS, instead of the
+    /// system's trust store (SSL_CERT_FILE or the usual bundle).
+    #[arg(long, value_name = "FILE", requires = "ocsp")]
+    ocsp_ca: Vec<PathBuf>,
+    /// How long to wait for each responder (30s, 2m).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        requires = "ocsp"
+    )]
+    ocsp_timeout: String,
     /// Expected DNS name.
     #[arg(long, group = "expected")]
     dns: Option<String>,
@@ -107,7 +125,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("{}: not a usable trust anchor", path.display()))?;
         anchors.extend(blocks);
     }
-    let mut validator = Validator::new(anchors).context("a --trust certificate is unusable")?;
+    let mut validator =
+        Validator::new(anchors.clone()).context("a --trust certificate is unusable")?;
     validator.set_options(options(&args)?);
     for path in &args.crl {
         for crl in read_blocks(path, "X509 CRL")? {
@@ -125,7 +144,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.require_logged {
         validator.require_logged(log_requirement(path, args.proof.as_deref())?);
     }
-    if !args.crl.is_empty() || !args.ocsp_responses.is_empty() {
+    if !args.crl.is_empty() || !args.ocsp_responses.is_empty() || args.ocsp {
         validator.set_revocation_policy(RevocationPolicy::RequireFresh);
     }
     let mut intermediates = Vec::new();
@@ -133,6 +152,11 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         intermediates.extend(read_blocks(path, "CERTIFICATE")?);
     }
     let leaf = read_blocks(&args.leaf, "CERTIFICATE")?.remove(0);
+    let queries = if args.ocsp {
+        ask_responders(&args, &mut validator, &leaf, &intermediates, &anchors)?
+    } else {
+        Vec::new()
+    };
     let at = match &args.at {
         Some(text) => OffsetDateTime::parse(text, &Rfc3339).with_context(|| {
             format!("--at '{text}' is not RFC 3339: write it like 2026-01-01T00:00:00Z")
@@ -157,7 +181,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         &intermediates,
         &ValidationRequest { at, name, usage },
     );
-    print(&verdict, args.json)?;
+    let verdict = explain_unreachable(verdict, &queries);
+    print(&verdict, &queries, args.json)?;
     Ok(if verdict.is_valid() {
         ExitCode::SUCCESS
     } else {
@@ -219,7 +244,83 @@ fn options(args: &VerifyArgs) -> anyhow::Result<Options> {
     })
 }
 
-fn print(verdict: &Verdict, json: bool) -> anyhow::Result<()> {
+/// `--ocsp`: asks the responders of the leaf (and, with --crl-scope
+/// chain, of the intermediates offered) and hands their answers over.
+fn ask_responders(
+    args: &VerifyArgs,
+    validator: &mut Validator,
+    leaf: &[u8],
+    intermediates: &[Vec<u8>],
+    anchors: &[Vec<u8>],
+) -> anyhow::Result<Vec<crate::ocsp_fetch::Query>> {
+    let timeout = SimDuration::parse(&args.ocsp_timeout)
+        .with_context(|| format!("--ocsp-timeout '{}'", args.ocsp_timeout))?
+        .0;
+    let responder_anchors = if args.ocsp_ca.is_empty() {
+        None
+    } else {
+        let mut all = Vec::new();
+        for path in &args.ocsp_ca {
+            all.extend(read_blocks(path, "CERTIFICATE")?);
+        }
+        Some(all)
+    };
+    let client = pkilab_server::ocsp_client::OcspClient::new(
+        responder_anchors,
+        std::time::Duration::from_secs(timeout.max(1)),
+    );
+    let mut asked = vec![leaf.to_vec()];
+    if args.crl_scope == "chain" {
+        asked.extend(intermediates.iter().cloned());
+    }
+    let candidates: Vec<Vec<u8>> = intermediates.iter().chain(anchors).cloned().collect();
+    let queries = crate::ocsp_fetch::query_all(validator, &asked, &candidates, &client)?;
+    for query in queries.iter().filter(|q| !q.answered) {
+        eprintln!(
+            "OCSP for '{}': {}",
+            query.subject,
+            query.error.as_deref().unwrap_or("no answer")
+        );
+    }
+    Ok(queries)
+}
+
+/// A revocation-unknown verdict says which responder did not answer.
+fn explain_unreachable(verdict: Verdict, queries: &[crate::ocsp_fetch::Query]) -> Verdict {
+    match verdict {
+        Verdict::Invalid {
+            reason: Reason::RevocationUnknown,
+            detail,
+            position,
+        } => {
+            let unanswered: Vec<String> = queries
+                .iter()
+                .filter(|q| !q.answered)
+                .filter_map(|q| q.error.clone())
+                .collect();
+            let detail = if unanswered.is_empty() {
+                detail
+            } else {
+                format!(
+                    "{detail}; {} (revocation is required: pass --crl too, or retry once the responder answers)",
+                    unanswered.join("; ")
+                )
+            };
+            Verdict::Invalid {
+                reason: Reason::RevocationUnknown,
+                detail,
+                position,
+            }
+        }
+        other => other,
+    }
+}
+
+fn print(
+    verdict: &Verdict,
+    queries: &[crate::ocsp_fetch::Query],
+    json: bool,
+) -> anyhow::Result<()> {
     if json {
         let value = match verdict {
             Verdict::Valid {
@@ -239,6 +340,13 @@ fn print(verdict: &Verdict, json: bool) -> anyhow::Result<()> {
             }
             other => serde_json::json!({ "valid": other.is_valid() }),
         };
+        let mut value = value;
+        if !queries.is_empty() {
+            value["ocsp"] = queries
+                .iter()
+                .map(crate::ocsp_fetch::Query::to_json)
+                .collect();
+        }
         outln!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         outln!("{verdict}");

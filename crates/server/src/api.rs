@@ -38,6 +38,7 @@ pub struct AppState {
     pub(crate) limiter: Limiter,
     pub(crate) counts: Counts,
     pub(crate) log: crate::log_api::LogView,
+    pub(crate) ocsp: Arc<crate::ocsp::OcspService>,
 }
 
 /// Requests counted instead of audited one by one: those without a client
@@ -154,6 +155,7 @@ pub(crate) fn documented() -> OpenApiRouter<Shared> {
         .routes(routes!(revoke_cert))
         .merge(crate::keys_api::routes())
         .merge(crate::log_api::routes())
+        .merge(crate::published::routes())
 }
 
 /// The OpenAPI document of every route, as served at `/v1/openapi.json`.
@@ -162,8 +164,9 @@ pub fn openapi_document() -> Value {
 }
 
 /// Every route.
-pub fn router(state: Shared, body_limit: usize) -> Router {
+pub fn router(state: Shared, body_limit: usize, published_at: &str) -> Router {
     Router::from(documented())
+        .merge(crate::published::under(published_at))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
@@ -417,6 +420,8 @@ async fn issue_cert(
             .map_err(|e| ApiError::bad_request(e.to_string()))
     })
     .await?;
+    // The responder knows the new certificate ("good", not "unknown").
+    reload_ocsp(&state).await?;
     Ok((
         StatusCode::CREATED,
         Json(IssuedCertificate {
@@ -464,7 +469,7 @@ async fn revoke_cert(
     let admin = state.kms.is_admin(&actor.identity);
     let identity = actor.identity.clone();
     let text = serial.to_string();
-    with_store(&state, move |store, passphrase| {
+    let answer = with_store(&state, move |store, passphrase| {
         let owner = store
             .issued()
             .iter()
@@ -498,5 +503,18 @@ async fn revoke_cert(
             json!({ "serial": text, "status": "revoked", "crl": "published" }),
         ))
     })
-    .await
+    .await?;
+    // The next OCSP answer about this certificate already says revoked.
+    reload_ocsp(&state).await?;
+    Ok(answer)
+}
+
+/// Has the OCSP responder read the CA's records again, after a change
+/// made through the API, before the API answers.
+async fn reload_ocsp(state: &Shared) -> Result<(), ApiError> {
+    let ocsp = Arc::clone(&state.ocsp);
+    tokio::task::spawn_blocking(move || ocsp.reload())
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ocsp", e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ocsp", e.to_string()))
 }

@@ -12,6 +12,8 @@
 //! max-connections-per-address: 32   # open connections from one source address
 //! cert-quota: 5              # live certificates a client may hold through POST /v1/certs
 //! server-name: localhost     # dNSName of the server certificate issued on first start
+//! ocsp-lifetime: 1h          # an OCSP response is valid this long (nextUpdate); re-signed at half of it
+//! ocsp-cache: 10000          # pre-signed OCSP responses kept, one per certificate asked about
 //! ```
 
 use std::collections::BTreeSet;
@@ -44,6 +46,8 @@ struct ConfigDoc {
     max_connections_per_address: Option<usize>,
     cert_quota: Option<usize>,
     server_name: Option<String>,
+    ocsp_lifetime: Option<String>,
+    ocsp_cache: Option<usize>,
 }
 
 /// The effective configuration.
@@ -72,6 +76,11 @@ pub struct Config {
     pub cert_quota: usize,
     /// Name on the server certificate issued on first start.
     pub server_name: String,
+    /// How long an OCSP response is valid (thisUpdate to nextUpdate); a
+    /// cached one is signed again at half of it.
+    pub ocsp_lifetime: Duration,
+    /// Most pre-signed OCSP responses kept.
+    pub ocsp_cache: usize,
 }
 
 impl Default for Config {
@@ -91,6 +100,8 @@ impl Default for Config {
             max_connections_per_address: 32,
             cert_quota: 5,
             server_name: "localhost".into(),
+            ocsp_lifetime: Duration::from_secs(3600),
+            ocsp_cache: 10_000,
         }
     }
 }
@@ -174,6 +185,18 @@ impl Config {
         if let Some(name) = doc.server_name {
             config.server_name = name;
         }
+        if let Some(t) = doc.ocsp_lifetime {
+            let lifetime = seconds(&t, "ocsp-lifetime")?;
+            if lifetime < Duration::from_secs(60) {
+                return Err(format!(
+                    "ocsp-lifetime: '{t}' is shorter than a minute: clients would see responses expire in flight; give at least 1m"
+                ));
+            }
+            config.ocsp_lifetime = lifetime;
+        }
+        if let Some(entries) = doc.ocsp_cache {
+            config.ocsp_cache = entries;
+        }
         Ok(config)
     }
 }
@@ -206,5 +229,10 @@ mod tests {
         assert_eq!(c.idle_timeout, Duration::from_secs(90));
         assert_eq!(c.header_timeout, Duration::from_millis(500));
         assert!(Config::parse("colour: blue\n").is_err());
+        let ocsp = Config::parse("ocsp-lifetime: 2h\nocsp-cache: 5\n").expect("valid");
+        assert_eq!(ocsp.ocsp_lifetime, Duration::from_secs(7200));
+        assert_eq!(ocsp.ocsp_cache, 5);
+        let short = Config::parse("ocsp-lifetime: 10s\n").expect_err("too short");
+        assert!(short.contains("at least 1m"), "{short}");
     }
 }

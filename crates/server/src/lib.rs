@@ -15,6 +15,13 @@
 //!   headers, whole requests and idle connections.
 //! - Every authenticated request is answered only after its audit entry is
 //!   committed; anonymous and rate-limited requests are counted.
+//! - The CA's publication point, open without a client certificate: an
+//!   OCSP responder (RFC 6960, `POST /ocsp` and `GET /ocsp/{base64}`)
+//!   answering from a bounded cache of pre-signed responses, refreshed
+//!   before they expire and emptied when the CA's records change
+//!   ([`OcspService`]); and the CRLs and CA certificates as DER at the URLs
+//!   the CA writes into certificates (`/crl/…`, `/ca/…`).
+//! - [`ocsp_client`]: the other side, which `pkilab verify --ocsp` uses.
 //!
 //! `pkilab serve` reads its settings from a YAML file; a setting that
 //! cannot hold is refused with what to write instead:
@@ -39,12 +46,16 @@ mod key_ops;
 mod keys_api;
 mod limits;
 mod log_api;
+mod ocsp;
+pub mod ocsp_client;
 mod openapi;
+mod published;
 mod serve;
 mod tls;
 
 pub use api::openapi_document;
 pub use config::{Config, RateLimit};
+pub use ocsp::OcspService;
 pub use serve::{Server, bind, bind_with};
 pub use tls::{CaView, ClientVerifier};
 

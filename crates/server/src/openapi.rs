@@ -98,8 +98,12 @@ mod tests {
         assert_eq!(
             listed,
             [
+                "/ca/{name}",
+                "/crl/{name}",
                 "/log/checkpoint",
                 "/log/tile/{*path}",
+                "/ocsp",
+                "/ocsp/{request}",
                 "/v1/ca/chain",
                 "/v1/ca/crl",
                 "/v1/certs",
@@ -126,6 +130,10 @@ mod tests {
             "/v1/openapi.json",
             "/v1/ca/chain",
             "/v1/ca/crl",
+            "/ocsp",
+            "/ocsp/{request}",
+            "/crl/{name}",
+            "/ca/{name}",
         ];
         for (path, operations) in paths {
             for (method, operation) in operations.as_object().expect("operations") {

@@ -103,6 +103,16 @@ pub async fn bind_with(
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| ServerError::Setup(format!("cannot listen on {listen}: {e}")))?;
+    let ocsp = Arc::new(crate::ocsp::OcspService::open(
+        ca_dir,
+        passphrase.clone(),
+        config.ocsp_lifetime,
+        config.ocsp_cache,
+    )?);
+    let published_at = CaStore::open(ca_dir)?
+        .publication()
+        .map(|p| crate::published::base_path(&p.url))
+        .unwrap_or_default();
     let state = Arc::new(AppState {
         kms,
         ca: Arc::clone(&ca),
@@ -113,12 +123,13 @@ pub async fn bind_with(
         limiter: Limiter::new(config.rate_limit),
         counts: Default::default(),
         log: crate::log_api::LogView::new(ca.dir()),
+        ocsp,
     });
     Ok(Server {
         listener,
         shared: crate::conn::Shared {
             acceptor: TlsAcceptor::from(Arc::new(tls)),
-            router: router(Arc::clone(&state), config.body_limit),
+            router: router(Arc::clone(&state), config.body_limit, &published_at),
             config: config.clone(),
             ca,
         },
@@ -189,14 +200,36 @@ impl Server {
             }
         });
         let watcher = Arc::clone(&self.shared.ca);
+        let ocsp = Arc::clone(&self.state.ocsp);
         tokio::spawn(async move {
             // Open connections re-check their certificates when this
-            // notices a new CRL: revocation reaches them within a second.
+            // notices a new CRL, and the OCSP responder reloads the CA's
+            // records when they change: a revocation made beside the
+            // server reaches both within a second.
             let mut tick = tokio::time::interval(crate::conn::CRL_POLL);
             loop {
                 tick.tick().await;
                 if let Err(e) = watcher.refresh() {
                     tracing::warn!("keeping the previous CRLs: {e}");
+                }
+                let ocsp = Arc::clone(&ocsp);
+                match tokio::task::spawn_blocking(move || ocsp.refresh()).await {
+                    Ok(Err(e)) => tracing::warn!("OCSP keeps the previous records: {e}"),
+                    Err(e) => tracing::warn!("OCSP reload: {e}"),
+                    Ok(Ok(())) => {}
+                }
+            }
+        });
+        let refresher = Arc::clone(&self.state.ocsp);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(refresher.refresh_every());
+            loop {
+                tick.tick().await;
+                let pass = Arc::clone(&refresher);
+                if let Ok(signed) = tokio::task::spawn_blocking(move || pass.refresh_cache()).await
+                    && signed > 0
+                {
+                    tracing::debug!("OCSP: {signed} cached responses signed again");
                 }
             }
         });

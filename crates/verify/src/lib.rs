@@ -49,6 +49,7 @@ pub mod limbo;
 mod logged;
 mod names;
 mod ocsp;
+pub mod ocsp_request;
 mod path;
 pub mod pem_input;
 mod policy;

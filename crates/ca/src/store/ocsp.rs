@@ -73,6 +73,29 @@ impl CaStore {
         Ok(Some((self.certificate("ocsp-signer")?, key)))
     }
 
+    /// A responder for every CA of the store, with the name of the CA file
+    /// it answers for, issuing CA last; each signs with its CA's key or,
+    /// for the issuing CA, the delegated OCSP signer when there is one.
+    /// Responses are valid for `lifetime`.
+    pub fn ocsp_responders(
+        &self,
+        passphrase: &[u8],
+        lifetime: Duration,
+    ) -> Result<Vec<(String, Responder)>, StoreError> {
+        let mut responders = Vec::new();
+        for record in &self.state.cas {
+            let ca = self.authority(&record.file, passphrase)?;
+            let delegated = self.ocsp_signer(&record.file, passphrase)?;
+            let (key, signer) = match delegated {
+                Some((certificate, key)) => (key, Some(certificate)),
+                None => (CaKey::from_pkcs8_der(&ca.key().to_pkcs8_der())?, None),
+            };
+            let responder = Responder::new(ca.certificate_der(), key, signer.as_deref(), lifetime)?;
+            responders.push((record.file.clone(), responder));
+        }
+        Ok(responders)
+    }
+
     /// Answers the DER OCSP request `request` as the CA it asks about,
     /// signed with that CA's key; responses are valid for `lifetime`.
     pub fn ocsp_response(
@@ -84,26 +107,15 @@ impl CaStore {
     ) -> Result<Vec<u8>, StoreError> {
         // The CA the request names; a request naming none is answered
         // "unknown" by the issuing CA.
-        let mut chosen = None;
-        for record in self.state.cas.iter().rev() {
-            let ca = self.authority(&record.file, passphrase)?;
-            let delegated = self.ocsp_signer(&record.file, passphrase)?;
-            let (key, signer) = match delegated {
-                Some((certificate, key)) => (key, Some(certificate)),
-                None => (CaKey::from_pkcs8_der(&ca.key().to_pkcs8_der())?, None),
-            };
-            let responder = Responder::new(ca.certificate_der(), key, signer.as_deref(), lifetime)?;
-            let answers = responder.answers(request);
-            if answers || chosen.is_none() {
-                chosen = Some((record.file.clone(), responder));
-            }
-            if answers {
-                break;
-            }
-        }
-        let Some((file, responder)) = chosen else {
+        let mut responders = self.ocsp_responders(passphrase, lifetime)?;
+        if responders.is_empty() {
             return Err(StoreError::NotACa(self.dir.clone()));
-        };
+        }
+        let index = responders
+            .iter()
+            .rposition(|(_, responder)| responder.answers(request))
+            .unwrap_or(responders.len() - 1);
+        let (file, responder) = responders.swap_remove(index);
         let lookup = |serial: &Serial| {
             self.state
                 .issued
@@ -111,20 +123,24 @@ impl CaStore {
                 .find(|r| {
                     r.issuer == file && r.serial.parse::<Serial>().is_ok_and(|s| s == *serial)
                 })
-                .map_or(CertificateState::Unknown, |r| {
-                    match (r.status, r.revoked_at) {
-                        (Status::Revoked, Some(at)) => CertificateState::Revoked {
-                            at: OffsetDateTime::from_unix_timestamp(at).unwrap_or(now),
-                            reason: r.reason.unwrap_or(RevocationReason::Unspecified),
-                        },
-                        (Status::Revoked, None) => CertificateState::Revoked {
-                            at: now,
-                            reason: r.reason.unwrap_or(RevocationReason::Unspecified),
-                        },
-                        (Status::Valid, _) => CertificateState::Good,
-                    }
-                })
+                .map_or(CertificateState::Unknown, |r| r.ocsp_state(now))
         };
         Ok(responder.respond(request, now, &lookup))
+    }
+}
+
+impl IssuedRecord {
+    /// What an OCSP responder says of this certificate at `now` (a
+    /// revocation without a recorded time is dated `now`).
+    pub fn ocsp_state(&self, now: OffsetDateTime) -> CertificateState {
+        let reason = self.reason.unwrap_or(RevocationReason::Unspecified);
+        match (self.status, self.revoked_at) {
+            (Status::Revoked, Some(at)) => CertificateState::Revoked {
+                at: OffsetDateTime::from_unix_timestamp(at).unwrap_or(now),
+                reason,
+            },
+            (Status::Revoked, None) => CertificateState::Revoked { at: now, reason },
+            (Status::Valid, _) => CertificateState::Good,
+        }
     }
 }
