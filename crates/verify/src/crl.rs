@@ -341,7 +341,7 @@ fn profile_defect(
                 .into(),
         );
     }
-    if crl.signature_algorithm != crl.tbs_cert_list.signature {
+    if crl.signature_algorithm != crl.tbs_cert_list.signature || !parts.algorithms_alike {
         return Some("the outer and inner signature algorithms differ (RFC 5280 §5.1.1.2)".into());
     }
     let processed = [

@@ -9,6 +9,7 @@
 use x509_parser::prelude::{ASN1Time, FromDer};
 
 const SEQUENCE: u8 = 0x30;
+const BIT_STRING: u8 = 0x03;
 const INTEGER: u8 = 0x02;
 const BOOLEAN: u8 = 0x01;
 const OCTET_STRING: u8 = 0x04;
@@ -93,6 +94,33 @@ pub(crate) struct Split<'a> {
     pub(crate) entries_present: bool,
     /// The explicit version INTEGER's content, when present.
     pub(crate) version: Option<&'a [u8]>,
+    /// Whether the outer signatureAlgorithm is, byte for byte, the
+    /// tbsCertList's signature field (RFC 5280 §5.1.1.2). The outer one is
+    /// not signed, so only an encoded comparison catches a changed byte
+    /// that a lenient parser reads past.
+    pub(crate) algorithms_alike: bool,
+}
+
+/// The to-be-signed part and the signatureAlgorithm of a signed object
+/// (certificate or CRL) that is exactly SEQUENCE { tbs SEQUENCE,
+/// AlgorithmIdentifier SEQUENCE, BIT STRING with no unused bits }, with
+/// nothing after it: the bytes around the signed part are checked as
+/// strictly as the signature checks the rest.
+pub(crate) fn signed_parts(der: &[u8]) -> Result<(Tlv<'_>, Tlv<'_>), String> {
+    let (outer, rest) = expect(der, SEQUENCE, "the signed object")?;
+    if !rest.is_empty() {
+        return Err("trailing bytes after the signed object".into());
+    }
+    let (tbs, rest) = expect(outer.value, SEQUENCE, "the signed part")?;
+    let (algorithm, rest) = expect(rest, SEQUENCE, "signatureAlgorithm")?;
+    let (signature, rest) = expect(rest, BIT_STRING, "signatureValue")?;
+    if signature.value.first() != Some(&0) {
+        return Err("the signature BIT STRING has unused bits".into());
+    }
+    if !rest.is_empty() {
+        return Err("fields after signatureValue".into());
+    }
+    Ok((tbs, algorithm))
 }
 
 /// Splits a DER CertificateList.
@@ -125,6 +153,12 @@ pub(crate) fn split(der: &[u8]) -> Result<Split<'_>, String> {
         seen_time |= is_time;
         input = rest;
     }
+    // The signature field is the first field after the optional version.
+    let inner = fields.get(usize::from(version.is_some())).copied();
+    let algorithms_alike = match (inner, signed_parts(der)) {
+        (Some(inner), Ok((_, outer))) => outer.raw == inner,
+        _ => false,
+    };
     let header_tbs = encode(SEQUENCE, &fields);
     let header = encode(SEQUENCE, &[&header_tbs, after_tbs]);
     Ok(Split {
@@ -133,6 +167,7 @@ pub(crate) fn split(der: &[u8]) -> Result<Split<'_>, String> {
         entries,
         entries_present,
         version,
+        algorithms_alike,
     })
 }
 

@@ -296,6 +296,11 @@ pub(crate) fn verify_certificate(
     issuer_spki: &[u8],
     legacy: bool,
 ) -> Result<Noted, SignatureProblem> {
+    // Compared as encoded: the outer field is not signed, and a lenient
+    // parse of it (any tag read as an OID) must not hide a changed byte.
+    if let Some(defect) = envelope_defect(cert.as_raw()) {
+        return Err(SignatureProblem::Unsupported(defect));
+    }
     if cert.signature_algorithm != cert.tbs_certificate.signature {
         return Err(SignatureProblem::Unsupported(
             "the outer and inner signature algorithms differ (RFC 5280 4.1.1.2)".into(),
@@ -308,6 +313,36 @@ pub(crate) fn verify_certificate(
         &cert.signature_value.data,
         legacy,
     )
+}
+
+/// What is wrong with the unsigned bytes around a certificate's signed
+/// part: it must be exactly SEQUENCE { tbsCertificate, signatureAlgorithm,
+/// signatureValue BIT STRING with no unused bits }, and its
+/// signatureAlgorithm byte for byte the tbsCertificate's signature field
+/// (RFC 5280 §4.1.1.2). A lenient parser reads past a changed byte here,
+/// so these are compared as encoded.
+fn envelope_defect(der: &[u8]) -> Option<String> {
+    use crate::crl_der::{read, signed_parts};
+    let fields = || -> Result<Option<String>, String> {
+        let (tbs, outer) = signed_parts(der)?;
+        let (first, after_first) = read(tbs.value)?;
+        // version [0] EXPLICIT is optional; the serial follows.
+        let after_serial = if first.tag == 0xa0 {
+            read(after_first)?.1
+        } else {
+            after_first
+        };
+        let (inner, _) = read(after_serial)?;
+        Ok((outer.raw != inner.raw).then(|| {
+            "the outer and inner signature algorithms are encoded differently (RFC 5280 4.1.1.2)"
+                .to_owned()
+        }))
+    };
+    fields().unwrap_or_else(|e| {
+        Some(format!(
+            "the certificate's encoding around its signature: {e}"
+        ))
+    })
 }
 
 fn signature_refusal(

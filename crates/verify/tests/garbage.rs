@@ -90,3 +90,52 @@ proptest! {
         prop_assert_eq!(verdict.is_valid(), !changed, "{}", verdict);
     }
 }
+
+/// The outer signatureAlgorithm is not signed: a parser that reads its
+/// OID whatever the tag would let a changed byte through. Each altered
+/// tag or length in it is refused.
+#[test]
+fn an_altered_outer_signature_algorithm_is_refused() {
+    let i = inputs();
+    let ed25519 = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
+    let der = &i.issuing.der;
+    let at = der
+        .windows(ed25519.len())
+        .rposition(|w| w == ed25519)
+        .expect("the outer AlgorithmIdentifier");
+    for (offset, value) in [(2, 0x80), (2, 0x16), (0, 0x31), (4, 0x2a)] {
+        let mut issuing = der.clone();
+        issuing[at + offset] = value;
+        let verdict = validator(&i.root).validate(&i.leaf.der, &[issuing], &ask("a.example"));
+        assert!(
+            !verdict.is_valid(),
+            "byte {offset} set to {value:#04x}: {verdict}"
+        );
+    }
+    // The same for a CRL, which `pkilab verify --crl` would load.
+    let at = i
+        .crl
+        .windows(ed25519.len())
+        .rposition(|w| w == ed25519)
+        .expect("the CRL's outer AlgorithmIdentifier");
+    for (offset, value) in [(2, 0x80), (2, 0x16), (0, 0x31), (4, 0x2a)] {
+        let mut crl = i.crl.clone();
+        crl[at + offset] = value;
+        let mut v = validator(&i.root);
+        v.set_revocation_policy(pkilab_verify::RevocationPolicy::RequireFresh);
+        v.set_options(pkilab_verify::Options {
+            crl_scope: pkilab_verify::CrlScope::Leaf,
+            ..pkilab_verify::Options::default()
+        });
+        let _ = v.add_crl(&crl);
+        let verdict = v.validate(
+            &i.leaf.der,
+            std::slice::from_ref(&i.issuing.der),
+            &ask("a.example"),
+        );
+        assert!(
+            !verdict.is_valid(),
+            "CRL byte {offset} set to {value:#04x}: {verdict}"
+        );
+    }
+}
