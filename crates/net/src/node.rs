@@ -116,6 +116,7 @@ impl Node {
             at: env.at,
             mode,
             cipher: self.cipher,
+            ocsp: self.ocsp.clone(),
         }
     }
 

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use ed25519_dalek::{Signer, VerifyingKey};
-use pkilab_verify::{ExpectedName, Usage, ValidationRequest, Validator, Verdict};
+use pkilab_verify::{ExpectedName, Usage, ValidationRequest, Validator};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -85,17 +85,30 @@ pub struct Config {
     pub mode: Mode,
     /// How records are protected; both sides must be configured alike.
     pub cipher: crate::session::Cipher,
+    /// OCSP: the staple we send, and how we learn the peer's status.
+    pub ocsp: crate::status::OcspConfig,
 }
 
 fn encode_chain(chain: &[Vec<u8>]) -> Vec<u8> {
     postcard::to_allocvec(chain).expect("postcard encodes byte vectors")
 }
 
-fn transcript(role: Role, prefix: &[&[u8]], chain: &[Vec<u8>], believed_peer: &str) -> [u8; 32] {
+/// The transcript hash a side signs: the staple (length-prefixed, as
+/// postcard writes an option) sits between the chain and the name, so
+/// neither can be shifted into the other.
+fn transcript(
+    role: Role,
+    prefix: &[&[u8]],
+    chain: &[Vec<u8>],
+    staple: Option<&Vec<u8>>,
+    believed_peer: &str,
+) -> [u8; 32] {
     let chain = encode_chain(chain);
+    let staple = postcard::to_allocvec(&staple).expect("postcard encodes byte vectors");
     let mut parts: Vec<&[u8]> = vec![role.context()];
     parts.extend_from_slice(prefix);
     parts.push(&chain);
+    parts.push(&staple);
     parts.push(believed_peer.as_bytes());
     sha256(&parts)
 }
@@ -114,7 +127,8 @@ pub(crate) fn prove(
     } else {
         Vec::new()
     };
-    let th = transcript(role, prefix, &chain, believed_peer);
+    let staple = config.ocsp.staple.clone().filter(|_| authenticated);
+    let th = transcript(role, prefix, &chain, staple.as_ref(), believed_peer);
     let signature = if authenticated {
         config
             .identity
@@ -131,6 +145,7 @@ pub(crate) fn prove(
         believed_peer: believed_peer.to_owned(),
         signature,
         finished,
+        staple,
     }
 }
 
@@ -144,7 +159,13 @@ pub(crate) fn check(
     expected_peer: Option<&str>,
     finished_key: &[u8; 32],
 ) -> Result<PeerIdentity, Refusal> {
-    let th = transcript(sender, prefix, &auth.chain, &auth.believed_peer);
+    let th = transcript(
+        sender,
+        prefix,
+        &auth.chain,
+        auth.staple.as_ref(),
+        &auth.believed_peer,
+    );
     let identity = if config.mode.authenticated() {
         PeerIdentity::Verified(verify_peer(config, sender, auth, &th, expected_peer)?)
     } else {
@@ -180,13 +201,13 @@ fn verify_peer(
             Usage::Client
         },
     };
-    let subjects = match config.validator.validate(leaf, intermediates, &request) {
-        Verdict::Valid { chain, .. } => chain,
-        Verdict::Invalid { reason, detail, .. } => {
-            return Err(Refusal::new(RefusalReason::Certificate(reason), detail));
-        }
-        other => return Err(Refusal::new(RefusalReason::Malformed, other.to_string())),
-    };
+    let subjects = crate::status::validate(
+        config,
+        auth.staple.as_deref(),
+        leaf,
+        intermediates,
+        &request,
+    )?;
     let (key, name) = ed25519_key_and_name(leaf)?;
     ed25519_verify(&key, &[sender.context(), th].concat(), &auth.signature).map_err(|_| {
         Refusal::new(
