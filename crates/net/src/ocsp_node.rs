@@ -7,27 +7,12 @@
 //! Requests and responses travel as real DER in `OcspRequest` and
 //! `OcspResponse` frames, in the clear as OCSP over HTTP does.
 
-use der::asn1::OctetString;
-use der::{Decode, Encode};
 use pkilab_ca::ocsp::{CertificateState, Responder};
+use pkilab_ca::ocsp_request::{requested_serial, response_status};
 use pkilab_ca::{CaKey, Serial};
-use spki::AlgorithmIdentifierOwned;
 use time::{Duration, OffsetDateTime};
-use x509_cert::ext::Extension;
-use x509_cert::serial_number::SerialNumber;
-use x509_ocsp::{
-    BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, Request, TbsRequest,
-};
-use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::error::NetError;
-
-/// id-sha256: the CertID hash the simulation's clients use.
-const SHA256: der::asn1::ObjectIdentifier =
-    der::asn1::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-/// id-pkix-ocsp-nonce (RFC 6960 §4.4.1).
-const NONCE: der::asn1::ObjectIdentifier =
-    der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.2");
 
 /// One query the responder answered: who asked, about whose certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,77 +76,10 @@ impl OcspNode {
     }
 }
 
-/// A DER OCSPRequest (RFC 6960 §4.1.1) for `leaf` issued by `issuer`:
-/// one CertID hashed with SHA-256, and a nonce.
-pub(crate) fn request_for(leaf: &[u8], issuer: &[u8], nonce: [u8; 16]) -> Option<Vec<u8>> {
-    let (_, leaf) = X509Certificate::from_der(leaf).ok()?;
-    let (_, issuer) = X509Certificate::from_der(issuer).ok()?;
-    let hash = |bytes: &[u8]| OctetString::new(sha256(bytes)).ok();
-    let cert_id = CertId {
-        hash_algorithm: AlgorithmIdentifierOwned {
-            oid: SHA256,
-            parameters: None,
-        },
-        issuer_name_hash: hash(issuer.subject().as_raw())?,
-        issuer_key_hash: hash(issuer.public_key().subject_public_key.data.as_ref())?,
-        serial_number: SerialNumber::new(leaf.raw_serial()).ok()?,
-    };
-    let nonce = Extension {
-        extn_id: NONCE,
-        critical: false,
-        extn_value: OctetString::new(OctetString::new(nonce.to_vec()).ok()?.to_der().ok()?)
-            .ok()?,
-    };
-    OcspRequest {
-        tbs_request: TbsRequest {
-            request_list: vec![Request {
-                req_cert: cert_id,
-                single_request_extensions: None,
-            }],
-            request_extensions: Some(vec![nonce]),
-            ..TbsRequest::default()
-        },
-        optional_signature: None,
-    }
-    .to_der()
-    .ok()
-}
-
-/// The serial a DER OCSPRequest asks about first.
-pub(crate) fn requested_serial(request: &[u8]) -> Option<Serial> {
-    let request = OcspRequest::from_der(request).ok()?;
-    let one = request.tbs_request.request_list.first()?;
-    Some(Serial::from_der_integer(
-        one.req_cert.serial_number.as_bytes(),
-    ))
-}
-
-/// The status a DER OCSPResponse gives its first certificate, or what
-/// went wrong at the responder.
-pub(crate) fn response_status(response: &[u8]) -> Option<&'static str> {
-    let response = OcspResponse::from_der(response).ok()?;
-    let Some(bytes) = response.response_bytes else {
-        return Some("an error");
-    };
-    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes()).ok()?;
-    Some(
-        match basic.tbs_response_data.responses.first()?.cert_status {
-            CertStatus::Good(_) => "good",
-            CertStatus::Revoked(_) => "revoked",
-            CertStatus::Unknown(_) => "unknown",
-        },
-    )
-}
-
-fn sha256(bytes: &[u8]) -> Vec<u8> {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
-        .as_ref()
-        .to_vec()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pkilab_ca::ocsp_request::request_for;
     use pkilab_ca::{CertificateAuthority, LeafRequest, RevocationReason};
     use time::macros::datetime;
 

@@ -12,7 +12,8 @@ use time::Duration;
 use crate::error::NetError;
 use crate::intercept::Frame;
 use crate::network::Network;
-use crate::ocsp_node::{OcspNode, Query, request_for, requested_serial, response_status};
+use crate::ocsp_node::{OcspNode, Query};
+use pkilab_ca::ocsp_request::{request_for, requested_serial, response_status};
 use crate::pki::Revocation;
 use crate::trace::{Event, Fate};
 

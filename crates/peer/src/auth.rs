@@ -260,3 +260,67 @@ fn ed25519_key_and_name(leaf: &[u8]) -> Result<(VerifyingKey, String), Refusal> 
         .to_owned();
     Ok((key, name))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pkilab_ca::{CaKey, CertificateAuthority, LeafRequest, Serial};
+    use rand_chacha::ChaCha20Rng;
+    use rand_chacha::rand_core::SeedableRng;
+    use time::macros::datetime;
+
+    const AT: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+
+    fn config(identity: Identity, validator: &Arc<Validator>, staple: &[u8]) -> Config {
+        Config {
+            identity: Arc::new(identity),
+            validator: Arc::clone(validator),
+            at: AT,
+            mode: Mode::SignedEphemeral,
+            cipher: Default::default(),
+            ocsp: crate::status::OcspConfig {
+                staple: Some(staple.to_vec()),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_staple_is_under_the_transcript_signature() {
+        let key = CaKey::ed25519_from_seed(&[1; 32]).expect("key");
+        let root = CertificateAuthority::new_root(
+            "Transcript Root",
+            key,
+            AT,
+            AT + time::Duration::days(30),
+            Serial::from_bytes([1; 20]),
+        )
+        .expect("root");
+        let mut bob = Identity::generate("bob", &mut ChaCha20Rng::seed_from_u64(1));
+        let request = LeafRequest::new("bob", AT, AT + time::Duration::days(7));
+        let leaf = root
+            .issue(&request, &bob.public_key_spki_der(), Serial::from_bytes([2; 20]))
+            .expect("leaf");
+        bob.chain = vec![leaf.der];
+        let validator =
+            Arc::new(Validator::new(vec![root.certificate_der().to_vec()]).expect("anchor"));
+        let alice = Identity::generate("alice", &mut ChaCha20Rng::seed_from_u64(2));
+        let bob = config(bob, &validator, b"bob's staple");
+        let alice = config(alice, &validator, b"alice's staple");
+        let prefix: [&[u8]; 1] = [b"the hellos"];
+        let finished = [7u8; 32];
+        let auth = prove(&bob, Role::Responder, &prefix, "alice", &finished);
+        assert_eq!(auth.staple.as_deref(), Some(&b"bob's staple"[..]));
+        let checked = check(&alice, Role::Responder, &auth, &prefix, Some("bob"), &finished);
+        assert!(checked.is_ok(), "{checked:?}");
+        for other in [Some(b"another staple".to_vec()), None] {
+            let swapped = Authentication {
+                staple: other,
+                ..auth.clone()
+            };
+            let refused = check(&alice, Role::Responder, &swapped, &prefix, Some("bob"), &finished)
+                .expect_err("a swapped staple breaks the signature");
+            assert_eq!(refused.reason, RefusalReason::BadSignature, "{refused}");
+        }
+    }
+}
