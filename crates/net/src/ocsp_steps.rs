@@ -250,3 +250,11 @@ impl Network {
         self.peers.get(peer)?.staple.as_ref().map(|s| s.der.as_slice())
     }
 }
+
+impl Network {
+    /// The latest delta CRL's thisUpdate and nextUpdate, if one was
+    /// published since the last complete CRL.
+    pub fn delta_crl_window(&self) -> Option<(time::OffsetDateTime, time::OffsetDateTime)> {
+        self.pki.delta_window()
+    }
+}

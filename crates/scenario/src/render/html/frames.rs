@@ -109,6 +109,8 @@ pub fn fields(bytes: &[u8]) -> Option<Vec<Field>> {
             1 => "M2 Hello reply + sealed authentication",
             2 => "M3 Finish: sealed authentication",
             3 => "data record",
+            4 => "OCSP request (RFC 6960 §4.1), in the clear",
+            5 => "OCSP response (RFC 6960 §4.2), in the clear",
             _ => "unknown message",
         }
         .to_owned()
@@ -141,6 +143,14 @@ pub fn fields(bytes: &[u8]) -> Option<Vec<Field>> {
             })?;
             r.sealed("ciphertext", "the message under the traffic key, with its tag")?;
         }
+        4 => r.sealed(
+            "OCSPRequest",
+            "DER: one CertID (SHA-256 of the issuer's name and key, the certificate's serial) and a nonce; anyone on the path reads which certificate is asked about",
+        )?,
+        5 => r.sealed(
+            "OCSPResponse",
+            "DER, signed by the issuing CA: the certificate's status (good, revoked with time and reason, or unknown), thisUpdate, nextUpdate, the nonce echoed",
+        )?,
         _ => return None,
     }
     (r.at == bytes.len()).then_some(r.fields)
