@@ -273,7 +273,12 @@ fn handshake(
                 "Refused ({reason}): {}.",
                 observed.detail.as_deref().unwrap_or("no detail")
             ));
-            lines.push(explain_refusal(reason, observed.certificate_refused).to_owned());
+            let detail = observed.detail.as_deref().unwrap_or("");
+            lines.push(
+                ocsp::explain_revoked(reason, detail)
+                    .unwrap_or_else(|| explain_refusal(reason, observed.certificate_refused))
+                    .to_owned(),
+            );
             for other in &observed.also_refused {
                 lines.push(format!("Also: {other}."));
             }

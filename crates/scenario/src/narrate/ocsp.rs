@@ -103,3 +103,17 @@ pub(super) fn advanced(scenario: &Scenario, network: &Network) -> Option<String>
         rfc3339(next)
     ))
 }
+
+/// A revocation learned from OCSP or a delta CRL, not from the CRL.
+pub(super) fn explain_revoked(reason: &str, detail: &str) -> Option<&'static str> {
+    if reason != "revoked" {
+        return None;
+    }
+    if detail.contains("by an OCSP response") {
+        Some("The CA withdrew this certificate, and an OCSP response signed by its issuer says so: the responder answers from the CA's records, without waiting for a CRL.")
+    } else if detail.contains("by the delta CRL") {
+        Some("The CA withdrew this certificate, and the latest delta CRL lists it: a small list of what changed since the complete CRL, published often.")
+    } else {
+        None
+    }
+}
