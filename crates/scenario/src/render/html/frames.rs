@@ -248,6 +248,21 @@ mod tests {
     }
 
     #[test]
+    fn an_ocsp_request_shows_its_der() {
+        let frame = encode(&Message::OcspRequest(vec![0x30, 0x03, 0x02, 0x01, 0x07]));
+        let fields = fields(&frame).expect("an OCSP request decodes");
+        assert!(fields[1].decoded.starts_with("OCSP request"), "{fields:?}");
+        assert_eq!(fields[3].label, "OCSPRequest");
+        assert_eq!(fields[3].bytes, [0x30, 0x03, 0x02, 0x01, 0x07]);
+        let frame = encode(&Message::OcspResponse(vec![0x30, 0x00]));
+        assert_eq!(fields_of(&frame), "OCSPResponse");
+    }
+
+    fn fields_of(frame: &[u8]) -> &'static str {
+        fields(frame).expect("decodes")[3].label
+    }
+
+    #[test]
     fn garbage_and_truncations_are_not_fields_and_do_not_panic() {
         let frame = encode(&Message::Record(Record {
             counter: 1,
