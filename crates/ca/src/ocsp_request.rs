@@ -37,8 +37,7 @@ pub fn request_for(leaf: &[u8], issuer: &[u8], nonce: [u8; 16]) -> Option<Vec<u8
     let nonce = Extension {
         extn_id: NONCE,
         critical: false,
-        extn_value: OctetString::new(OctetString::new(nonce.to_vec()).ok()?.to_der().ok()?)
-            .ok()?,
+        extn_value: OctetString::new(OctetString::new(nonce.to_vec()).ok()?.to_der().ok()?).ok()?,
     };
     OcspRequest {
         tbs_request: TbsRequest {
@@ -86,4 +85,3 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
         .as_ref()
         .to_vec()
 }
-

@@ -272,7 +272,9 @@ impl Node {
                 state.set_peer_status(response);
                 self.on_finish(from, state.handle(&m3))
             }
-            None => vec![unexpected("an OCSP answer with no handshake waiting for it")],
+            None => vec![unexpected(
+                "an OCSP answer with no handshake waiting for it",
+            )],
         }
     }
 

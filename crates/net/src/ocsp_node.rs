@@ -141,9 +141,13 @@ mod tests {
         let key = CaKey::ed25519_from_seed(&[3; 32]).expect("key");
         let mut node =
             OcspNode::new("ocsp", ca.certificate_der(), key, Duration::hours(1)).expect("node");
-        let response = node.answer("eve", &[0x30, 0x00], NOW, &|_| CertificateState::Good, &|_| {
-            None
-        });
+        let response = node.answer(
+            "eve",
+            &[0x30, 0x00],
+            NOW,
+            &|_| CertificateState::Good,
+            &|_| None,
+        );
         assert_eq!(response_status(&response), Some("an error"));
         assert!(node.log.is_empty());
     }

@@ -13,9 +13,9 @@ use crate::error::NetError;
 use crate::intercept::Frame;
 use crate::network::Network;
 use crate::ocsp_node::{OcspNode, Query};
-use pkilab_ca::ocsp_request::{request_for, requested_serial, response_status};
 use crate::pki::Revocation;
 use crate::trace::{Event, Fate};
+use pkilab_ca::ocsp_request::{request_for, requested_serial, response_status};
 
 /// A stapled response and its validity (Unix seconds).
 #[derive(Clone, Debug)]
@@ -47,7 +47,9 @@ impl Network {
     /// responses are valid for `validity`.
     pub fn add_ocsp_responder(&mut self, name: &str, validity: Duration) -> Result<(), NetError> {
         if self.ocsp.is_some() {
-            return Err(NetError::Duplicate(format!("{name} (a second OCSP responder)")));
+            return Err(NetError::Duplicate(format!(
+                "{name} (a second OCSP responder)"
+            )));
         }
         if self.peers.contains_key(name) || self.adversaries.iter().any(|a| a.name == name) {
             return Err(NetError::Duplicate(name.to_owned()));
@@ -247,7 +249,11 @@ impl Network {
 
     /// The staple `peer` holds (DER), if any.
     pub fn staple_of(&self, peer: &str) -> Option<&[u8]> {
-        self.peers.get(peer)?.staple.as_ref().map(|s| s.der.as_slice())
+        self.peers
+            .get(peer)?
+            .staple
+            .as_ref()
+            .map(|s| s.der.as_slice())
     }
 }
 

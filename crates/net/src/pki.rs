@@ -347,7 +347,11 @@ impl SimPki {
         match checks {
             Checks::Crls => {
                 for (i, ca) in self.chain.iter().enumerate() {
-                    let revoked = self.published.get(&i).map(Vec::as_slice).unwrap_or_default();
+                    let revoked = self
+                        .published
+                        .get(&i)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
                     validator.add_crl(&ca.crl(revoked, self.full_number, now, next)?)?;
                     if let Some(delta) = self.delta_crl(i, ca)? {
                         validator.add_crl(&delta)?;

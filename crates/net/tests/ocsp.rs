@@ -4,9 +4,7 @@
 #![allow(clippy::panic)]
 
 use pkilab_ca::RevocationReason;
-use pkilab_net::{
-    AdversaryKind, Event, Fate, Network, PeerPolicy, PkiSpec, Revocation,
-};
+use pkilab_net::{AdversaryKind, Event, Fate, Network, PeerPolicy, PkiSpec, Revocation};
 use pkilab_peer::Mode;
 use time::{Duration, macros::datetime};
 
@@ -32,13 +30,21 @@ fn network(peers: &[(&str, Revocation)]) -> Network {
     }
     net.add_ocsp_responder("ocsp", Duration::hours(1))
         .expect("responder");
-    net.add_adversary("mallory", AdversaryKind::Eavesdropper, "alice", "bob", "bob")
-        .expect("adversary");
+    net.add_adversary(
+        "mallory",
+        AdversaryKind::Eavesdropper,
+        "alice",
+        "bob",
+        "bob",
+    )
+    .expect("adversary");
     net
 }
 
 fn reason(net: &mut Network, from: &str, to: &str) -> Option<String> {
-    let report = net.handshake(from, to, Mode::SignedEphemeral).expect("runs");
+    let report = net
+        .handshake(from, to, Mode::SignedEphemeral)
+        .expect("runs");
     assert_eq!(report.established, report.refused.is_none());
     report.refused.map(|r| r.reason)
 }
@@ -67,7 +73,10 @@ fn a_peer_asks_the_responder_and_refuses_a_revoked_certificate_at_once() {
     assert_eq!(
         labels_since(&net, since),
         [
-            ("OCSP request: bob's certificate?".to_owned(), Fate::Delivered),
+            (
+                "OCSP request: bob's certificate?".to_owned(),
+                Fate::Delivered
+            ),
             ("OCSP response: good".to_owned(), Fate::Delivered),
         ]
     );
@@ -92,7 +101,11 @@ fn blocking_the_responder_defeats_soft_fail_and_hard_fail_refuses() {
         .expect("runs");
     let refusal = report.refused.expect("hard-fail refuses");
     assert_eq!(refusal.reason, "revocation-unknown");
-    assert!(refusal.detail.contains("gave no answer"), "{}", refusal.detail);
+    assert!(
+        refusal.detail.contains("gave no answer"),
+        "{}",
+        refusal.detail
+    );
     assert_eq!(
         labels_since(&net, since),
         [("OCSP request: bob's certificate?".to_owned(), Fate::Dropped)]

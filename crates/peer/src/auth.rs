@@ -299,7 +299,11 @@ mod tests {
         let mut bob = Identity::generate("bob", &mut ChaCha20Rng::seed_from_u64(1));
         let request = LeafRequest::new("bob", AT, AT + time::Duration::days(7));
         let leaf = root
-            .issue(&request, &bob.public_key_spki_der(), Serial::from_bytes([2; 20]))
+            .issue(
+                &request,
+                &bob.public_key_spki_der(),
+                Serial::from_bytes([2; 20]),
+            )
             .expect("leaf");
         bob.chain = vec![leaf.der];
         let validator =
@@ -311,15 +315,29 @@ mod tests {
         let finished = [7u8; 32];
         let auth = prove(&bob, Role::Responder, &prefix, "alice", &finished);
         assert_eq!(auth.staple.as_deref(), Some(&b"bob's staple"[..]));
-        let checked = check(&alice, Role::Responder, &auth, &prefix, Some("bob"), &finished);
+        let checked = check(
+            &alice,
+            Role::Responder,
+            &auth,
+            &prefix,
+            Some("bob"),
+            &finished,
+        );
         assert!(checked.is_ok(), "{checked:?}");
         for other in [Some(b"another staple".to_vec()), None] {
             let swapped = Authentication {
                 staple: other,
                 ..auth.clone()
             };
-            let refused = check(&alice, Role::Responder, &swapped, &prefix, Some("bob"), &finished)
-                .expect_err("a swapped staple breaks the signature");
+            let refused = check(
+                &alice,
+                Role::Responder,
+                &swapped,
+                &prefix,
+                Some("bob"),
+                &finished,
+            )
+            .expect_err("a swapped staple breaks the signature");
             assert_eq!(refused.reason, RefusalReason::BadSignature, "{refused}");
         }
     }

@@ -216,7 +216,13 @@ impl ReplyOpened {
             Established {
                 session: Session::new(self.config.cipher, (&i2r, &r2i), b"i2r", b"r2i"),
                 peer,
-                keys: KeySchedule::of(self.salt, transcript, &self.secrets, (&i2r, &r2i), self.auth_r),
+                keys: KeySchedule::of(
+                    self.salt,
+                    transcript,
+                    &self.secrets,
+                    (&i2r, &r2i),
+                    self.auth_r,
+                ),
             },
             m3,
         ))

@@ -12,9 +12,7 @@ use std::sync::{Arc, OnceLock};
 use common::{NOW, rng};
 use pkilab_ca::ocsp::{CertificateState, Responder};
 use pkilab_ca::ocsp_request::request_for;
-use pkilab_ca::{
-    CaKey, CertificateAuthority, LeafRequest, RevocationReason, Serial,
-};
+use pkilab_ca::{CaKey, CertificateAuthority, LeafRequest, RevocationReason, Serial};
 use pkilab_peer::{Config, Identity, Mode, OcspConfig, PeerStatus, initiate, respond};
 use pkilab_verify::{CrlScope, Options, RevocationPolicy, Validator};
 use proptest::prelude::*;
@@ -61,8 +59,7 @@ fn world() -> &'static World {
             identity.chain = vec![leaf.der, issuing.certificate_der().to_vec()];
             identity
         };
-        let mut validator =
-            Validator::new(vec![root.certificate_der().to_vec()]).expect("anchor");
+        let mut validator = Validator::new(vec![root.certificate_der().to_vec()]).expect("anchor");
         validator.set_options(Options {
             crl_scope: CrlScope::Leaf,
             ..Options::default()
@@ -82,8 +79,8 @@ fn world() -> &'static World {
 fn staple(whose: &Identity, state: CertificateState, at: OffsetDateTime) -> Vec<u8> {
     let w = world();
     let key = CaKey::ed25519_from_seed(&ISSUING_SEED).expect("key");
-    let responder =
-        Responder::new(w.issuing.certificate_der(), key, None, Duration::hours(1)).expect("responder");
+    let responder = Responder::new(w.issuing.certificate_der(), key, None, Duration::hours(1))
+        .expect("responder");
     let request =
         request_for(&whose.chain[0], w.issuing.certificate_der(), [3; 16]).expect("request");
     responder.respond(&request, at, &|_| state)
@@ -123,7 +120,10 @@ fn dial_bob(bob_staple: Option<Vec<u8>>) -> Result<(), String> {
 #[test]
 fn a_fresh_good_staple_is_accepted() {
     let w = world();
-    assert_eq!(dial_bob(Some(staple(&w.bob, CertificateState::Good, NOW))), Ok(()));
+    assert_eq!(
+        dial_bob(Some(staple(&w.bob, CertificateState::Good, NOW))),
+        Ok(())
+    );
 }
 
 #[test]
@@ -169,8 +169,7 @@ fn a_staple_for_another_certificate_or_with_a_flipped_bit_is_invalid() {
 #[test]
 fn a_soft_fail_peer_goes_ahead_without_a_staple_but_not_with_a_revoked_one() {
     let w = world();
-    let mut validator =
-        Validator::new(vec![world_root_der()]).expect("anchor");
+    let mut validator = Validator::new(vec![world_root_der()]).expect("anchor");
     validator.set_options(Options {
         crl_scope: CrlScope::Leaf,
         ..Options::default()

@@ -32,7 +32,10 @@ fn error_of(text: &str) -> pkilab_scenario::Invalid {
 fn the_new_keys_resolve_and_the_old_spellings_still_work() {
     let s = load_str("s.yaml", GOOD).expect("valid scenario");
     let ocsp = s.ocsp.as_ref().expect("a responder");
-    assert_eq!((ocsp.name.as_str(), ocsp.validity), ("ocsp", SimDuration(7200)));
+    assert_eq!(
+        (ocsp.name.as_str(), ocsp.validity),
+        ("ocsp", SimDuration(7200))
+    );
     assert_eq!(s.delta_crl_every, Some(SimDuration(900)));
     let policy = |name: &str| s.policies.get(name).expect("policy");
     assert_eq!(
@@ -45,8 +48,18 @@ fn the_new_keys_resolve_and_the_old_spellings_still_work() {
     );
     assert_eq!(policy("carol").revocation, RevocationDoc::Soft);
     assert_eq!(policy("dave").revocation, RevocationDoc::Hard);
-    assert_eq!(s.steps[0].action, Action::Block { by: "mallory".into() });
-    assert_eq!(s.steps[1].action, Action::ReadOcspLog { by: "mallory".into() });
+    assert_eq!(
+        s.steps[0].action,
+        Action::Block {
+            by: "mallory".into()
+        }
+    );
+    assert_eq!(
+        s.steps[1].action,
+        Action::ReadOcspLog {
+            by: "mallory".into()
+        }
+    );
 }
 
 #[test]
@@ -58,14 +71,23 @@ fn an_unknown_revocation_value_points_at_it() {
 
 #[test]
 fn soft_fail_must_be_a_boolean_and_go_with_a_checking_mode() {
-    let e = error_of(&GOOD.replace("soft-fail: true }\n  - { name: bob", "soft-fail: maybe }\n  - { name: bob"));
+    let e = error_of(&GOOD.replace(
+        "soft-fail: true }\n  - { name: bob",
+        "soft-fail: maybe }\n  - { name: bob",
+    ));
     assert_eq!(e.line, 7, "{e}");
     assert!(e.column > 0, "{e}");
     let e = error_of(&GOOD.replace("revocation: hard }", "revocation: hard, soft-fail: true }"));
     assert_eq!(e.line, 10, "{e}");
     assert!(e.column > 0, "{e}");
     assert!(e.message.contains("soft-fail"), "{e}");
-    assert!(e.help.as_deref().unwrap_or("").contains("crl, ocsp or ocsp-staple"), "{e}");
+    assert!(
+        e.help
+            .as_deref()
+            .unwrap_or("")
+            .contains("crl, ocsp or ocsp-staple"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -94,7 +116,10 @@ fn bad_responder_and_delta_values_point_at_them() {
     assert!(e.message.contains("already taken"), "{e}");
     let e = error_of(&GOOD.replace("target: ocsp", "target: crl"));
     assert_eq!(e.line, 14, "{e}");
-    let e = error_of(&GOOD.replace("block: { target: ocsp, by: mallory }", "block: { target: ocsp, by: trudy }"));
+    let e = error_of(&GOOD.replace(
+        "block: { target: ocsp, by: mallory }",
+        "block: { target: ocsp, by: trudy }",
+    ));
     assert_eq!(e.line, 14, "{e}");
     assert!(e.message.contains("unknown adversary 'trudy'"), "{e}");
 }

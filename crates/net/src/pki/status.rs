@@ -77,10 +77,10 @@ impl SimPki {
     /// What the issuing CA's records say of `serial` at `now`.
     pub fn state_of(&self, serial: &Serial, now: OffsetDateTime) -> CertificateState {
         let issuing = self.chain.len() - 1;
-        let revoked = self
-            .revoked
-            .get(&issuing)
-            .and_then(|all| all.iter().find(|e| &e.serial == serial && e.revoked_at <= now));
+        let revoked = self.revoked.get(&issuing).and_then(|all| {
+            all.iter()
+                .find(|e| &e.serial == serial && e.revoked_at <= now)
+        });
         match revoked {
             Some(entry) => CertificateState::Revoked {
                 at: entry.revoked_at,

@@ -16,7 +16,11 @@ const DEFAULT_VALIDITY: SimDuration = SimDuration(3600);
 impl Checker<'_> {
     /// The responder: a usable name no peer, KMS node or adversary has,
     /// and a positive response validity.
-    pub(super) fn ocsp(&self, doc: &Spanned<OcspDoc>, taken: &BTreeSet<&str>) -> Checked<OcspSetup> {
+    pub(super) fn ocsp(
+        &self,
+        doc: &Spanned<OcspDoc>,
+        taken: &BTreeSet<&str>,
+    ) -> Checked<OcspSetup> {
         let at = doc.referenced;
         let name = doc.value.name.clone().unwrap_or_else(|| "ocsp".to_owned());
         if !is_peer_name(&name) {

@@ -151,7 +151,10 @@ impl Checker<'_> {
         p: &crate::model::PeerDoc,
         ocsp: bool,
     ) -> Checked<(RevocationDoc, bool)> {
-        let revocation = p.revocation.as_ref().map_or(RevocationDoc::Hard, |r| r.value);
+        let revocation = p
+            .revocation
+            .as_ref()
+            .map_or(RevocationDoc::Hard, |r| r.value);
         let soft_fail = p.soft_fail.as_ref().map(|s| (s.referenced, s.value));
         match (revocation, soft_fail) {
             (RevocationDoc::Hard | RevocationDoc::Soft | RevocationDoc::None, Some((at, _))) => {

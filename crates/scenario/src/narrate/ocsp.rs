@@ -10,7 +10,10 @@ use crate::script::{PeerSetup, Scenario};
 
 /// The responder's name in the story.
 fn responder(scenario: &Scenario) -> &str {
-    scenario.ocsp.as_ref().map_or("the OCSP responder", |o| o.name.as_str())
+    scenario
+        .ocsp
+        .as_ref()
+        .map_or("the OCSP responder", |o| o.name.as_str())
 }
 
 pub(super) fn block(scenario: &Scenario, by: &str) -> Vec<String> {
@@ -66,9 +69,7 @@ pub(super) fn checks(setup: Option<&PeerSetup>) -> &'static str {
         (RevocationDoc::OcspStaple, false) => {
             "the fresh, good OCSP response stapled to it (must-staple)"
         }
-        (RevocationDoc::OcspStaple, true) => {
-            "the OCSP response stapled to it, if any (soft-fail)"
-        }
+        (RevocationDoc::OcspStaple, true) => "the OCSP response stapled to it, if any (soft-fail)",
         (RevocationDoc::Hard | RevocationDoc::Crl, _) => {
             "its revocation status against a current CRL"
         }
@@ -83,9 +84,9 @@ pub(super) fn revoked(scenario: &Scenario) -> Option<String> {
             o.name
         )
     });
-    let delta = scenario.delta_crl_every.map(|every| {
-        format!("The next delta CRL, due within {every}, will list it.")
-    });
+    let delta = scenario
+        .delta_crl_every
+        .map(|every| format!("The next delta CRL, due within {every}, will list it."));
     match (ocsp, delta) {
         (None, None) => None,
         (Some(a), None) | (None, Some(a)) => Some(a),
@@ -110,9 +111,13 @@ pub(super) fn explain_revoked(reason: &str, detail: &str) -> Option<&'static str
         return None;
     }
     if detail.contains("by an OCSP response") {
-        Some("The CA withdrew this certificate, and an OCSP response signed by its issuer says so: the responder answers from the CA's records, without waiting for a CRL.")
+        Some(
+            "The CA withdrew this certificate, and an OCSP response signed by its issuer says so: the responder answers from the CA's records, without waiting for a CRL.",
+        )
     } else if detail.contains("by the delta CRL") {
-        Some("The CA withdrew this certificate, and the latest delta CRL lists it: a small list of what changed since the complete CRL, published often.")
+        Some(
+            "The CA withdrew this certificate, and the latest delta CRL lists it: a small list of what changed since the complete CRL, published often.",
+        )
     } else {
         None
     }
