@@ -180,3 +180,24 @@ fn the_log_shows_who_talks_to_whom_unless_peers_staple() {
             .all(|q| q.about.as_deref() == Some(q.asker.as_str()))
     );
 }
+
+#[test]
+fn a_crl_says_only_what_was_revoked_before_it_was_published() {
+    // A peer with a trust store of its own gets its validator built on
+    // first use; it must still hold the CRL as published, not the CA's
+    // records of now.
+    let mut net = network(&[("alice", Revocation::Hard), ("bob", Revocation::Hard)]);
+    net.configure_peer(
+        "alice",
+        PeerPolicy {
+            trusts: vec!["Another Root".into()],
+            ..PeerPolicy::default()
+        },
+    )
+    .expect("policy");
+    net.revoke("bob", RevocationReason::KeyCompromise)
+        .expect("revoke");
+    assert_eq!(reason(&mut net, "alice", "bob"), None);
+    net.publish_crl(None).expect("publish");
+    assert_eq!(reason(&mut net, "alice", "bob").as_deref(), Some("revoked"));
+}
