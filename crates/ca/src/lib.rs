@@ -38,6 +38,7 @@ pub mod error;
 pub mod inspect;
 pub mod key;
 pub mod ocsp;
+pub mod ocsp_request;
 mod revocation;
 pub mod serial;
 pub mod store;

@@ -23,6 +23,9 @@ pub enum NetError {
     /// A key-management step in a network without a KMS node.
     #[error("this network has no KMS node: declare one")]
     NoKms,
+    /// An OCSP step in a network without an OCSP responder.
+    #[error("this network has no OCSP responder: declare one")]
+    NoOcspResponder,
     /// The simulation could not start what it needs.
     #[error("{0}")]
     Setup(String),

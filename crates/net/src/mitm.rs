@@ -144,6 +144,8 @@ impl Interceptor for Mitm {
             }
             Ok(Message::HelloReply(_) | Message::Finish(_)) => self.on_handshake(frame, ctx),
             Ok(Message::Record(_)) => self.on_record(frame, ctx),
+            // OCSP goes to the responder, not over a peer link.
+            Ok(Message::OcspRequest(_) | Message::OcspResponse(_)) => Verdict::Pass,
             Err(_) => Verdict::Drop,
         }
     }

@@ -24,6 +24,8 @@ pub(crate) struct Peer {
     pub trusts: Vec<String>,
     /// How it treats revocation.
     pub revocation: Revocation,
+    /// The OCSP response it staples for its own certificate (`ocsp-staple`).
+    pub staple: Option<crate::ocsp_steps::Staple>,
 }
 
 /// A peer's own policy: whom it accepts, which modes, which CAs it trusts
@@ -73,6 +75,8 @@ pub struct Network {
     delayed: Vec<(OffsetDateTime, Frame, String)>,
     /// The key-management node, if the network has one.
     pub(crate) kms: Option<crate::kms_node::KmsNode>,
+    /// The OCSP responder node, if the network has one.
+    pub(crate) ocsp: Option<crate::ocsp_node::OcspNode>,
 }
 
 impl std::fmt::Debug for Network {
@@ -106,6 +110,7 @@ impl Network {
             queue: VecDeque::new(),
             delayed: Vec::new(),
             kms: None,
+            ocsp: None,
         })
     }
 
@@ -140,6 +145,7 @@ impl Network {
                 serial,
                 trusts: Vec::new(),
                 revocation: Revocation::Hard,
+                staple: None,
             },
         );
         Ok(())
@@ -152,6 +158,7 @@ impl Network {
         entry.node.also_accepts = policy.modes;
         entry.trusts = policy.trusts;
         entry.revocation = policy.revocation;
+        entry.node.ocsp = crate::ocsp_steps::ocsp_config(policy.revocation);
         Ok(())
     }
 
@@ -259,6 +266,7 @@ impl Network {
                 NetError::Setup(format!("the clock cannot move {by} past the year 9999"))
             })?;
         let now = self.now;
+        self.publish_due_delta()?;
         let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed)
             .into_iter()
             .partition(|(at, _, _)| *at <= now);
@@ -420,6 +428,11 @@ impl Network {
             rng: &mut self.rng,
         };
         let outputs = peer.node.receive(&frame.from, &frame.bytes, &mut env);
+        self.outputs(&frame, outputs);
+    }
+
+    /// What a receiver made of `frame`: replies queued, outcomes traced.
+    pub(crate) fn outputs(&mut self, frame: &Frame, outputs: Vec<Output>) {
         for output in outputs {
             let at = self.now.unix_timestamp();
             match output {
@@ -467,6 +480,7 @@ impl Network {
                     });
                     self.on_application(&frame.from, &frame.to, &plaintext);
                 }
+                Output::NeedsStatus(chain) => self.ask_responder(frame, &chain),
             }
         }
     }
@@ -508,6 +522,9 @@ impl Network {
         let entry = self.peer_mut(peer)?;
         entry.node.identity = std::sync::Arc::new(identity);
         entry.serial = serial;
+        // A staple speaks for the certificate it names, not the new one.
+        entry.staple = None;
+        entry.node.ocsp.staple = None;
         Ok(())
     }
 

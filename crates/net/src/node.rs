@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use pkilab_peer::wire::{self, Message};
 use pkilab_peer::{
-    Cipher, Config, ExpectFinish, ExpectReply, Identity, Mode, PeerIdentity, Refusal,
-    RefusalReason, Session, initiate, respond,
+    Cipher, Config, ExpectFinish, ExpectReply, Identity, Mode, OcspConfig, PeerIdentity,
+    PeerStatus, Refusal, RefusalReason, ReplyOpened, Session, initiate, respond,
 };
 use pkilab_verify::Validator;
 use rand_chacha::ChaCha20Rng;
@@ -31,6 +31,9 @@ pub(crate) enum Output {
     Refused(Refusal),
     /// A record opened.
     Delivered(Zeroizing<Vec<u8>>),
+    /// The node asks the OCSP responder about this chain's leaf before it
+    /// goes on with the handshake (see [`Node::resume`]).
+    NeedsStatus(Vec<Vec<u8>>),
 }
 
 /// What a node needs from the network to handle a frame.
@@ -38,6 +41,14 @@ pub(crate) struct Env<'a> {
     pub validator: &'a Arc<Validator>,
     pub at: OffsetDateTime,
     pub rng: &'a mut ChaCha20Rng,
+}
+
+/// A handshake paused until the OCSP responder answers.
+enum Awaiting {
+    /// The initiator, M2 opened.
+    Reply(Box<ReplyOpened>),
+    /// The responder, with M3 still to handle.
+    Finish(Box<ExpectFinish>, Vec<u8>),
 }
 
 /// A session and whom it is with.
@@ -74,8 +85,12 @@ pub(crate) struct Node {
     pub accept: Option<Vec<String>>,
     /// Whether sessions are kept after a handshake (off for workloads).
     pub keep_sessions: bool,
+    /// OCSP: the staple it sends, and how it learns its peers' status.
+    pub ocsp: OcspConfig,
     initiating: BTreeMap<String, ExpectReply>,
     responding: BTreeMap<String, ExpectFinish>,
+    /// Handshakes waiting for the OCSP responder's answer, by link.
+    awaiting: BTreeMap<String, Awaiting>,
     sessions: BTreeMap<String, Open>,
     established: u64,
 }
@@ -102,8 +117,10 @@ impl Node {
             also_accepts: Vec::new(),
             accept: None,
             keep_sessions: true,
+            ocsp: OcspConfig::default(),
             initiating: BTreeMap::new(),
             responding: BTreeMap::new(),
+            awaiting: BTreeMap::new(),
             sessions: BTreeMap::new(),
             established: 0,
         }
@@ -116,6 +133,7 @@ impl Node {
             at: env.at,
             mode,
             cipher: self.cipher,
+            ocsp: self.ocsp.clone(),
         }
     }
 
@@ -164,31 +182,28 @@ impl Node {
         match wire::decode(frame) {
             Ok(Message::Hello(hello)) => self.on_hello(from, hello.mode, frame, env),
             Ok(Message::HelloReply(_)) => match self.initiating.remove(from) {
-                Some(state) => match state.handle(frame) {
-                    Ok((established, m3)) => {
-                        let peer = established.peer.clone();
-                        self.keep(from, peer.clone(), established.session);
-                        vec![
-                            Output::Reply(m3),
-                            Output::Established(peer, Box::new(established.keys)),
-                        ]
+                Some(state) if self.fetches_status() => match state.open(frame) {
+                    Ok(opened) => {
+                        let chain = opened.presented_chain().to_vec();
+                        self.awaiting
+                            .insert(from.to_owned(), Awaiting::Reply(Box::new(opened)));
+                        vec![Output::NeedsStatus(chain)]
                     }
                     Err(refusal) => vec![Output::Refused(refusal)],
                 },
+                Some(state) => self.on_reply(from, state.handle(frame)),
                 None => vec![unexpected("a hello reply with no handshake in progress")],
             },
             Ok(Message::Finish(_)) => match self.responding.remove(from) {
-                Some(state) => match state.handle(frame) {
-                    Ok(established) => match self.admit(&established.peer, from) {
-                        Ok(()) => {
-                            let peer = established.peer.clone();
-                            self.keep(from, peer.clone(), established.session);
-                            vec![Output::Established(peer, Box::new(established.keys))]
-                        }
-                        Err(refusal) => vec![Output::Refused(refusal)],
-                    },
-                    Err(refusal) => vec![Output::Refused(refusal)],
+                Some(state) if self.fetches_status() => match state.presented_chain(frame) {
+                    Some(chain) => {
+                        let waiting = Awaiting::Finish(Box::new(state), frame.to_vec());
+                        self.awaiting.insert(from.to_owned(), waiting);
+                        vec![Output::NeedsStatus(chain)]
+                    }
+                    None => self.on_finish(from, state.handle(frame)),
                 },
+                Some(state) => self.on_finish(from, state.handle(frame)),
                 None => vec![unexpected("a finish with no handshake in progress")],
             },
             Ok(Message::Record(_)) => match self.sessions.get_mut(from) {
@@ -198,7 +213,68 @@ impl Node {
                 },
                 None => vec![unexpected("a record with no session")],
             },
+            Ok(Message::OcspRequest(_) | Message::OcspResponse(_)) => {
+                vec![unexpected("an OCSP message on a peer link")]
+            }
             Err(refusal) => vec![Output::Refused(refusal)],
+        }
+    }
+
+    fn fetches_status(&self) -> bool {
+        matches!(self.ocsp.peer_status, PeerStatus::Fetched(_))
+    }
+
+    fn on_reply(
+        &mut self,
+        from: &str,
+        handled: Result<(pkilab_peer::Established, Vec<u8>), Refusal>,
+    ) -> Vec<Output> {
+        match handled {
+            Ok((established, m3)) => {
+                let peer = established.peer.clone();
+                self.keep(from, peer.clone(), established.session);
+                vec![
+                    Output::Reply(m3),
+                    Output::Established(peer, Box::new(established.keys)),
+                ]
+            }
+            Err(refusal) => vec![Output::Refused(refusal)],
+        }
+    }
+
+    fn on_finish(
+        &mut self,
+        from: &str,
+        handled: Result<pkilab_peer::Established, Refusal>,
+    ) -> Vec<Output> {
+        match handled {
+            Ok(established) => match self.admit(&established.peer, from) {
+                Ok(()) => {
+                    let peer = established.peer.clone();
+                    self.keep(from, peer.clone(), established.session);
+                    vec![Output::Established(peer, Box::new(established.keys))]
+                }
+                Err(refusal) => vec![Output::Refused(refusal)],
+            },
+            Err(refusal) => vec![Output::Refused(refusal)],
+        }
+    }
+
+    /// Goes on with the handshake on the link from `from` that waited for
+    /// the OCSP responder, with its answer (`None`: none came back).
+    pub fn resume(&mut self, from: &str, response: Option<Vec<u8>>) -> Vec<Output> {
+        match self.awaiting.remove(from) {
+            Some(Awaiting::Reply(mut opened)) => {
+                opened.set_peer_status(response);
+                self.on_reply(from, opened.finish())
+            }
+            Some(Awaiting::Finish(mut state, m3)) => {
+                state.set_peer_status(response);
+                self.on_finish(from, state.handle(&m3))
+            }
+            None => vec![unexpected(
+                "an OCSP answer with no handshake waiting for it",
+            )],
         }
     }
 

@@ -14,6 +14,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::error::NetError;
 
+mod status;
+
 /// The last instant the simulation's calendar holds (X.509 GeneralizedTime
 /// and the `time` crate both end with year 9999).
 pub const LATEST: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59 UTC);
@@ -39,6 +41,30 @@ pub enum Revocation {
     Soft,
     /// Revocation is never checked.
     None,
+    /// The peer asks the OCSP responder about each certificate it is
+    /// shown (the leaf), during the handshake.
+    Ocsp {
+        /// Go ahead when no answer comes back.
+        soft_fail: bool,
+    },
+    /// The peer staples a recent OCSP response for its own certificate to
+    /// its handshake message, and checks the one its peer staples.
+    OcspStaple {
+        /// Go ahead without a usable staple; otherwise must-staple.
+        soft_fail: bool,
+    },
+}
+
+/// Which validator a revocation policy needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Checks {
+    /// The published CRLs (and delta CRLs), required.
+    Crls,
+    /// No revocation source: revocation is not checked.
+    Nothing,
+    /// The leaf's status from an OCSP response given with each
+    /// validation; `true`: required.
+    LeafOcsp(bool),
 }
 
 /// What the PKI looks like.
@@ -69,9 +95,22 @@ pub struct SimPki {
     /// thisUpdate and nextUpdate of the last published CRLs.
     crl_window: (OffsetDateTime, OffsetDateTime),
     /// Validators for peers with their own trust stores or revocation
-    /// policy, keyed by (extra trusted CAs, with CRLs); rebuilt with each
-    /// publication.
-    custom: BTreeMap<(Vec<String>, bool), Arc<Validator>>,
+    /// policy, keyed by (extra trusted CAs, revocation checks); rebuilt
+    /// with each publication.
+    custom: BTreeMap<(Vec<String>, Checks), Arc<Validator>>,
+    /// The issuing CA's key seed, for its OCSP responder.
+    issuing_seed: zeroize::Zeroizing<[u8; 32]>,
+    /// Who holds each certificate the issuing CA issued.
+    issued: BTreeMap<Serial, String>,
+    /// What each CA had revoked when its last complete CRL was published:
+    /// a CRL says what was known at its thisUpdate, not what came later.
+    published: BTreeMap<usize, Vec<RevokedEntry>>,
+    /// Delta CRLs (RFC 5280 §5.2.4) published this often, if at all.
+    delta_every: Option<Duration>,
+    /// The last delta CRL: its number, thisUpdate and nextUpdate.
+    delta: Option<(u64, OffsetDateTime, OffsetDateTime)>,
+    /// The number of the last complete CRL.
+    full_number: u64,
 }
 
 impl std::fmt::Debug for SimPki {
@@ -89,9 +128,13 @@ pub(crate) fn serial(rng: &mut ChaCha20Rng) -> Serial {
 }
 
 pub(crate) fn ca_key(rng: &mut ChaCha20Rng) -> Result<CaKey, NetError> {
-    let mut seed = [0u8; 32];
-    rng.fill_bytes(&mut seed);
-    Ok(CaKey::ed25519_from_seed(&seed)?)
+    Ok(CaKey::ed25519_from_seed(&ca_seed(rng))?)
+}
+
+fn ca_seed(rng: &mut ChaCha20Rng) -> zeroize::Zeroizing<[u8; 32]> {
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(seed.as_mut());
+    seed
 }
 
 impl SimPki {
@@ -103,9 +146,10 @@ impl SimPki {
         rng: &mut ChaCha20Rng,
     ) -> Result<SimPki, NetError> {
         let root_serial = serial(rng);
+        let mut issuing_seed = ca_seed(rng);
         let root = CertificateAuthority::new_root(
             &spec.root,
-            ca_key(rng)?,
+            CaKey::ed25519_from_seed(&issuing_seed)?,
             now,
             until(now, ROOT_LIFETIME),
             root_serial.clone(),
@@ -115,9 +159,10 @@ impl SimPki {
         for name in &spec.intermediates {
             let parent = chain.last().expect("the chain starts with the root");
             let ca_serial = serial(rng);
+            issuing_seed = ca_seed(rng);
             let ca = parent.new_intermediate(
                 name,
-                ca_key(rng)?,
+                CaKey::ed25519_from_seed(&issuing_seed)?,
                 now,
                 until(now, INTERMEDIATE_LIFETIME),
                 None,
@@ -147,6 +192,12 @@ impl SimPki {
             serials,
             crl_window: (now, now),
             custom: BTreeMap::new(),
+            issuing_seed,
+            issued: BTreeMap::new(),
+            published: BTreeMap::new(),
+            delta_every: None,
+            delta: None,
+            full_number: 0,
         };
         pki.publish_crl(now, None)?;
         Ok(pki)
@@ -174,7 +225,7 @@ impl SimPki {
     /// Issues `identity` a certificate naming `name`, valid from
     /// `now + valid_from` for `validity` (default: the spec's).
     pub fn certify(
-        &self,
+        &mut self,
         identity: &mut Identity,
         name: &str,
         now: OffsetDateTime,
@@ -199,6 +250,7 @@ impl SimPki {
                     .map(|ca| ca.certificate_der().to_vec()),
             )
             .collect();
+        self.issued.insert(issued.serial.clone(), name.to_owned());
         Ok(issued.serial)
     }
 
@@ -266,14 +318,21 @@ impl SimPki {
         validity: Option<Duration>,
     ) -> Result<(), NetError> {
         self.crl_number += 1;
+        self.full_number = self.crl_number;
+        self.delta = None;
+        self.published = self.revoked.clone();
         let next = until(now, validity.unwrap_or(self.spec.crl_validity));
         self.crl_window = (now, next);
+        self.rebuild()
+    }
+
+    fn rebuild(&mut self) -> Result<(), NetError> {
         self.custom.clear();
-        self.validator = self.build(&[], true)?;
+        self.validator = self.build(&[], Checks::Crls)?;
         Ok(())
     }
 
-    fn build(&self, trusts: &[String], crls: bool) -> Result<Arc<Validator>, NetError> {
+    fn build(&self, trusts: &[String], checks: Checks) -> Result<Arc<Validator>, NetError> {
         let (now, next) = self.crl_window;
         let trusted_rogue: Vec<&CertificateAuthority> = self
             .rogue
@@ -285,17 +344,38 @@ impl SimPki {
             .map(|ca| ca.certificate_der().to_vec())
             .collect();
         let mut validator = Validator::new(roots)?;
-        if crls {
-            for (i, ca) in self.chain.iter().enumerate() {
-                let revoked = self.revoked.get(&i).map(Vec::as_slice).unwrap_or_default();
-                validator.add_crl(&ca.crl(revoked, self.crl_number, now, next)?)?;
+        match checks {
+            Checks::Crls => {
+                for (i, ca) in self.chain.iter().enumerate() {
+                    let revoked = self
+                        .published
+                        .get(&i)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    validator.add_crl(&ca.crl(revoked, self.full_number, now, next)?)?;
+                    if let Some(delta) = self.delta_crl(i, ca)? {
+                        validator.add_crl(&delta)?;
+                    }
+                }
+                for ca in &trusted_rogue {
+                    validator.add_crl(&ca.crl(&[], self.full_number, now, next)?)?;
+                }
+                validator.set_revocation_policy(RevocationPolicy::RequireFresh);
             }
-            for ca in &trusted_rogue {
-                validator.add_crl(&ca.crl(&[], self.crl_number, now, next)?)?;
+            Checks::Nothing => validator.set_revocation_policy(RevocationPolicy::IfPresent),
+            Checks::LeafOcsp(required) => {
+                // One response speaks for the leaf, as one staple does in
+                // TLS; intermediates are not checked in these modes.
+                validator.set_options(pkilab_verify::Options {
+                    crl_scope: pkilab_verify::CrlScope::Leaf,
+                    ..pkilab_verify::Options::default()
+                });
+                validator.set_revocation_policy(if required {
+                    RevocationPolicy::RequireFresh
+                } else {
+                    RevocationPolicy::IfPresent
+                });
             }
-            validator.set_revocation_policy(RevocationPolicy::RequireFresh);
-        } else {
-            validator.set_revocation_policy(RevocationPolicy::IfPresent);
         }
         Ok(Arc::new(validator))
     }
@@ -308,22 +388,27 @@ impl SimPki {
         revocation: Revocation,
         now: OffsetDateTime,
     ) -> Arc<Validator> {
-        let crls = match revocation {
-            Revocation::Hard => true,
-            Revocation::Soft => now >= self.crl_window.0 && now <= self.crl_window.1,
-            Revocation::None => false,
+        let checks = match revocation {
+            Revocation::Hard => Checks::Crls,
+            Revocation::Soft if now >= self.crl_window.0 && now <= self.crl_window.1 => {
+                Checks::Crls
+            }
+            Revocation::Soft | Revocation::None => Checks::Nothing,
+            Revocation::Ocsp { soft_fail } | Revocation::OcspStaple { soft_fail } => {
+                Checks::LeafOcsp(!soft_fail)
+            }
         };
-        if trusts.is_empty() && crls {
+        if trusts.is_empty() && checks == Checks::Crls {
             return self.validator();
         }
-        let key = (trusts.to_vec(), crls);
+        let key = (trusts.to_vec(), checks);
         if let Some(v) = self.custom.get(&key) {
             return Arc::clone(v);
         }
         // Building from CAs and CRLs that already built once cannot fail;
         // should it, the peer keeps the shared validator, which refuses more.
         let built = self
-            .build(trusts, crls)
+            .build(trusts, checks)
             .unwrap_or_else(|_| self.validator());
         self.custom.insert(key, Arc::clone(&built));
         built

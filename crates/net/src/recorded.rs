@@ -46,8 +46,10 @@ impl Network {
         if !self.record_frames {
             return;
         }
-        let label = pkilab_peer::wire::decode(&frame.bytes)
-            .map_or_else(|_| "garbage".to_owned(), |m| m.label());
+        let label = pkilab_peer::wire::decode(&frame.bytes).map_or_else(
+            |_| "garbage".to_owned(),
+            |m| self.ocsp_label(&m).unwrap_or_else(|| m.label()),
+        );
         let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &frame.bytes);
         let sent = sent.unwrap_or_else(|| frame.bytes.clone());
         self.frame_bytes

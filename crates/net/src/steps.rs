@@ -141,6 +141,8 @@ impl Network {
         responder.required_mode = mode;
         responder.cipher = cipher;
         let since = self.trace.len();
+        self.refresh_staple(from)?;
+        self.refresh_staple(to)?;
         let validator = self.validator_for(from);
         let at = self.now;
         let mut env = crate::node::Env {

@@ -172,6 +172,7 @@ fn handshake(
         at,
         mode,
         cipher: Default::default(),
+        ocsp: Default::default(),
     };
     let responder = identities[job.to].name.clone();
     let (reply, m1) = initiate(config(job.from), &responder, &mut rng);

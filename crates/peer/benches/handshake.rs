@@ -139,6 +139,7 @@ fn pkilab_handshake(c: &mut Criterion, pki: &Pki) {
         at: pki.now,
         mode: Mode::SignedEphemeral,
         cipher: Default::default(),
+        ocsp: Default::default(),
     };
     let mut rng = ChaCha20Rng::seed_from_u64(8);
     let mut group = c.benchmark_group("handshake");

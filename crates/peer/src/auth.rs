@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use ed25519_dalek::{Signer, VerifyingKey};
-use pkilab_verify::{ExpectedName, Usage, ValidationRequest, Validator, Verdict};
+use pkilab_verify::{ExpectedName, Usage, ValidationRequest, Validator};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -85,17 +85,30 @@ pub struct Config {
     pub mode: Mode,
     /// How records are protected; both sides must be configured alike.
     pub cipher: crate::session::Cipher,
+    /// OCSP: the staple we send, and how we learn the peer's status.
+    pub ocsp: crate::status::OcspConfig,
 }
 
 fn encode_chain(chain: &[Vec<u8>]) -> Vec<u8> {
     postcard::to_allocvec(chain).expect("postcard encodes byte vectors")
 }
 
-fn transcript(role: Role, prefix: &[&[u8]], chain: &[Vec<u8>], believed_peer: &str) -> [u8; 32] {
+/// The transcript hash a side signs: the staple (length-prefixed, as
+/// postcard writes an option) sits between the chain and the name, so
+/// neither can be shifted into the other.
+fn transcript(
+    role: Role,
+    prefix: &[&[u8]],
+    chain: &[Vec<u8>],
+    staple: Option<&Vec<u8>>,
+    believed_peer: &str,
+) -> [u8; 32] {
     let chain = encode_chain(chain);
+    let staple = postcard::to_allocvec(&staple).expect("postcard encodes byte vectors");
     let mut parts: Vec<&[u8]> = vec![role.context()];
     parts.extend_from_slice(prefix);
     parts.push(&chain);
+    parts.push(&staple);
     parts.push(believed_peer.as_bytes());
     sha256(&parts)
 }
@@ -114,7 +127,8 @@ pub(crate) fn prove(
     } else {
         Vec::new()
     };
-    let th = transcript(role, prefix, &chain, believed_peer);
+    let staple = config.ocsp.staple.clone().filter(|_| authenticated);
+    let th = transcript(role, prefix, &chain, staple.as_ref(), believed_peer);
     let signature = if authenticated {
         config
             .identity
@@ -131,6 +145,7 @@ pub(crate) fn prove(
         believed_peer: believed_peer.to_owned(),
         signature,
         finished,
+        staple,
     }
 }
 
@@ -144,7 +159,13 @@ pub(crate) fn check(
     expected_peer: Option<&str>,
     finished_key: &[u8; 32],
 ) -> Result<PeerIdentity, Refusal> {
-    let th = transcript(sender, prefix, &auth.chain, &auth.believed_peer);
+    let th = transcript(
+        sender,
+        prefix,
+        &auth.chain,
+        auth.staple.as_ref(),
+        &auth.believed_peer,
+    );
     let identity = if config.mode.authenticated() {
         PeerIdentity::Verified(verify_peer(config, sender, auth, &th, expected_peer)?)
     } else {
@@ -180,13 +201,13 @@ fn verify_peer(
             Usage::Client
         },
     };
-    let subjects = match config.validator.validate(leaf, intermediates, &request) {
-        Verdict::Valid { chain, .. } => chain,
-        Verdict::Invalid { reason, detail, .. } => {
-            return Err(Refusal::new(RefusalReason::Certificate(reason), detail));
-        }
-        other => return Err(Refusal::new(RefusalReason::Malformed, other.to_string())),
-    };
+    let subjects = crate::status::validate(
+        config,
+        auth.staple.as_deref(),
+        leaf,
+        intermediates,
+        &request,
+    )?;
     let (key, name) = ed25519_key_and_name(leaf)?;
     ed25519_verify(&key, &[sender.context(), th].concat(), &auth.signature).map_err(|_| {
         Refusal::new(
@@ -238,4 +259,86 @@ fn ed25519_key_and_name(leaf: &[u8]) -> Result<(VerifyingKey, String), Refusal> 
         .unwrap_or("the peer")
         .to_owned();
     Ok((key, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pkilab_ca::{CaKey, CertificateAuthority, LeafRequest, Serial};
+    use rand_chacha::ChaCha20Rng;
+    use rand_chacha::rand_core::SeedableRng;
+    use time::macros::datetime;
+
+    const AT: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+
+    fn config(identity: Identity, validator: &Arc<Validator>, staple: &[u8]) -> Config {
+        Config {
+            identity: Arc::new(identity),
+            validator: Arc::clone(validator),
+            at: AT,
+            mode: Mode::SignedEphemeral,
+            cipher: Default::default(),
+            ocsp: crate::status::OcspConfig {
+                staple: Some(staple.to_vec()),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_staple_is_under_the_transcript_signature() {
+        let key = CaKey::ed25519_from_seed(&[1; 32]).expect("key");
+        let root = CertificateAuthority::new_root(
+            "Transcript Root",
+            key,
+            AT,
+            AT + time::Duration::days(30),
+            Serial::from_bytes([1; 20]),
+        )
+        .expect("root");
+        let mut bob = Identity::generate("bob", &mut ChaCha20Rng::seed_from_u64(1));
+        let request = LeafRequest::new("bob", AT, AT + time::Duration::days(7));
+        let leaf = root
+            .issue(
+                &request,
+                &bob.public_key_spki_der(),
+                Serial::from_bytes([2; 20]),
+            )
+            .expect("leaf");
+        bob.chain = vec![leaf.der];
+        let validator =
+            Arc::new(Validator::new(vec![root.certificate_der().to_vec()]).expect("anchor"));
+        let alice = Identity::generate("alice", &mut ChaCha20Rng::seed_from_u64(2));
+        let bob = config(bob, &validator, b"bob's staple");
+        let alice = config(alice, &validator, b"alice's staple");
+        let prefix: [&[u8]; 1] = [b"the hellos"];
+        let finished = [7u8; 32];
+        let auth = prove(&bob, Role::Responder, &prefix, "alice", &finished);
+        assert_eq!(auth.staple.as_deref(), Some(&b"bob's staple"[..]));
+        let checked = check(
+            &alice,
+            Role::Responder,
+            &auth,
+            &prefix,
+            Some("bob"),
+            &finished,
+        );
+        assert!(checked.is_ok(), "{checked:?}");
+        for other in [Some(b"another staple".to_vec()), None] {
+            let swapped = Authentication {
+                staple: other,
+                ..auth.clone()
+            };
+            let refused = check(
+                &alice,
+                Role::Responder,
+                &swapped,
+                &prefix,
+                Some("bob"),
+                &finished,
+            )
+            .expect_err("a swapped staple breaks the signature");
+            assert_eq!(refused.reason, RefusalReason::BadSignature, "{refused}");
+        }
+    }
 }

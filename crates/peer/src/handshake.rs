@@ -122,6 +122,14 @@ pub fn initiate(
 impl ExpectReply {
     /// Handles M2; returns the session and M3.
     pub fn handle(self, m2: &[u8]) -> Result<(Established, Vec<u8>), Refusal> {
+        self.open(m2)?.finish()
+    }
+
+    /// Opens M2: agrees on the keys and opens the responder's sealed
+    /// authentication, checking nothing in it yet. A side that asks the
+    /// OCSP responder about the chain does so between `open` and
+    /// [`ReplyOpened::finish`].
+    pub fn open(self, m2: &[u8]) -> Result<ReplyOpened, Refusal> {
         let Message::HelloReply(reply) = wire::decode(m2)? else {
             return Err(Refusal::new(
                 RefusalReason::UnexpectedMessage,
@@ -133,35 +141,88 @@ impl ExpectReply {
         let secrets = HandshakeSecrets::new(shared.as_bytes(), &salt);
         let opened = open_block(&secrets.hs_r2i, AUTH_R, &reply.sealed)?;
         let auth_r = wire::decode_authentication(&opened)?;
-        let prefix: [&[u8]; 3] = [&self.m1, &reply.key_share, &reply.nonce];
+        Ok(ReplyOpened {
+            config: self.config,
+            expected_peer: self.expected_peer,
+            m1: self.m1,
+            m2: m2.to_vec(),
+            reply,
+            salt,
+            secrets,
+            auth_r,
+        })
+    }
+}
+
+/// The initiator, with M2 opened and its authentication not yet checked.
+pub struct ReplyOpened {
+    config: Config,
+    expected_peer: String,
+    m1: Vec<u8>,
+    m2: Vec<u8>,
+    reply: HelloReply,
+    salt: [u8; 32],
+    secrets: HandshakeSecrets,
+    auth_r: wire::Authentication,
+}
+
+impl std::fmt::Debug for ReplyOpened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplyOpened")
+            .field("expected_peer", &self.expected_peer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReplyOpened {
+    /// The chain the responder presents (leaf first), unchecked.
+    pub fn presented_chain(&self) -> &[Vec<u8>] {
+        &self.auth_r.chain
+    }
+
+    /// The status of the responder's certificate, as this side fetched
+    /// it from the OCSP responder (`None`: no answer came back).
+    pub fn set_peer_status(&mut self, response: Option<Vec<u8>>) {
+        self.config.ocsp.peer_status = crate::status::PeerStatus::Fetched(response);
+    }
+
+    /// Checks the responder's authentication; returns the session and M3.
+    pub fn finish(self) -> Result<(Established, Vec<u8>), Refusal> {
+        let prefix: [&[u8]; 3] = [&self.m1, &self.reply.key_share, &self.reply.nonce];
         let peer = check(
             &self.config,
             Role::Responder,
-            &auth_r,
+            &self.auth_r,
             &prefix,
             Some(&self.expected_peer),
-            &secrets.finished_r,
+            &self.secrets.finished_r,
         )?;
         let auth_i = prove(
             &self.config,
             Role::Initiator,
-            &[&self.m1, m2],
+            &[&self.m1, &self.m2],
             &self.expected_peer,
-            &secrets.finished_i,
+            &self.secrets.finished_i,
         );
         let sealed = seal_block(
-            &secrets.hs_i2r,
+            &self.secrets.hs_i2r,
             AUTH_I,
             &wire::encode_authentication(&auth_i),
         );
         let m3 = wire::encode(&Message::Finish(Finish { sealed }));
-        let transcript = sha256(&[&self.m1, m2, &m3]);
-        let (i2r, r2i) = secrets.traffic(&transcript);
+        let transcript = sha256(&[&self.m1, &self.m2, &m3]);
+        let (i2r, r2i) = self.secrets.traffic(&transcript);
         Ok((
             Established {
                 session: Session::new(self.config.cipher, (&i2r, &r2i), b"i2r", b"r2i"),
                 peer,
-                keys: KeySchedule::of(salt, transcript, &secrets, (&i2r, &r2i), auth_r),
+                keys: KeySchedule::of(
+                    self.salt,
+                    transcript,
+                    &self.secrets,
+                    (&i2r, &r2i),
+                    self.auth_r,
+                ),
             },
             m3,
         ))
@@ -264,6 +325,23 @@ fn check_offer(config: &Config, hello: &Hello) -> Result<(), Refusal> {
 }
 
 impl ExpectFinish {
+    /// The chain the initiator presents in M3, opened without leaving
+    /// this state and unchecked: what a side that asks the OCSP responder
+    /// asks about before it handles M3. `None` when M3 does not open.
+    pub fn presented_chain(&self, m3: &[u8]) -> Option<Vec<Vec<u8>>> {
+        let Ok(Message::Finish(finish)) = wire::decode(m3) else {
+            return None;
+        };
+        let opened = open_block(&self.secrets.hs_i2r, AUTH_I, &finish.sealed).ok()?;
+        wire::decode_authentication(&opened).ok().map(|a| a.chain)
+    }
+
+    /// The status of the initiator's certificate, as this side fetched it
+    /// from the OCSP responder (`None`: no answer came back).
+    pub fn set_peer_status(&mut self, response: Option<Vec<u8>>) {
+        self.config.ocsp.peer_status = crate::status::PeerStatus::Fetched(response);
+    }
+
     /// Handles M3; returns the session.
     pub fn handle(self, m3: &[u8]) -> Result<Established, Refusal> {
         let Message::Finish(finish) = wire::decode(m3)? else {

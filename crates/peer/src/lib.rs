@@ -29,12 +29,14 @@ pub mod primitives;
 pub mod recorded;
 mod refusal;
 pub mod session;
+mod status;
 pub mod wire;
 
 pub use auth::{Config, PeerIdentity, VerifiedPeer};
-pub use handshake::{Established, ExpectFinish, ExpectReply, initiate, respond};
+pub use handshake::{Established, ExpectFinish, ExpectReply, ReplyOpened, initiate, respond};
 pub use identity::Identity;
 pub use key_schedule::KeySchedule;
 pub use refusal::{Refusal, RefusalReason};
 pub use session::{Cipher, Session};
+pub use status::{OcspConfig, PeerStatus};
 pub use wire::Mode;

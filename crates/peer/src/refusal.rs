@@ -40,6 +40,13 @@ pub enum RefusalReason {
     WeakKey,
     /// A message that does not belong at this point of the protocol.
     UnexpectedMessage,
+    /// A peer that requires a stapled OCSP response got none.
+    StapleMissing,
+    /// The stapled OCSP response is past its nextUpdate, or not yet valid.
+    StapleStale,
+    /// The stapled OCSP response does not parse, does not name the
+    /// certificate, or is not signed by its issuer.
+    StapleInvalid,
 }
 
 impl RefusalReason {
@@ -61,6 +68,9 @@ impl RefusalReason {
             RefusalReason::FrameTooLarge => "frame-too-large",
             RefusalReason::WeakKey => "weak-key",
             RefusalReason::UnexpectedMessage => "unexpected-message",
+            RefusalReason::StapleMissing => "staple-missing",
+            RefusalReason::StapleStale => "staple-stale",
+            RefusalReason::StapleInvalid => "staple-invalid",
         }
     }
 }

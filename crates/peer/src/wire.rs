@@ -97,6 +97,10 @@ pub struct Authentication {
     pub signature: Vec<u8>,
     /// HMAC over the transcript with the sender's finished key.
     pub finished: Vec<u8>,
+    /// A DER OCSPResponse (RFC 6960) for the sender's own certificate,
+    /// stapled as a TLS server staples one (RFC 6066 §8); covered by the
+    /// transcript the signature and the Finished MAC are over.
+    pub staple: Option<Vec<u8>>,
 }
 
 /// Every message of the protocol.
@@ -110,6 +114,11 @@ pub enum Message {
     Finish(Finish),
     /// Session data.
     Record(Record),
+    /// A DER OCSPRequest (RFC 6960 §4.1) to the OCSP responder, in the
+    /// clear as OCSP over HTTP is.
+    OcspRequest(Vec<u8>),
+    /// The responder's DER OCSPResponse (RFC 6960 §4.2).
+    OcspResponse(Vec<u8>),
 }
 
 impl Message {
@@ -120,6 +129,8 @@ impl Message {
             Message::HelloReply(_) => "Hello + Auth".to_owned(),
             Message::Finish(_) => "Finished".to_owned(),
             Message::Record(r) => format!("Data #{}", r.counter),
+            Message::OcspRequest(_) => "OCSP request".to_owned(),
+            Message::OcspResponse(_) => "OCSP response".to_owned(),
         }
     }
 }

@@ -38,6 +38,7 @@ fn config(identity: &Arc<Identity>, mode: Mode) -> Config {
         at: NOW,
         mode,
         cipher: Default::default(),
+        ocsp: Default::default(),
     }
 }
 

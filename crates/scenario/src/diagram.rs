@@ -81,7 +81,8 @@ pub fn participants(scenario: &Scenario, messages: &[MessageEvent]) -> Vec<Strin
     let appears = |name: &str| messages.iter().any(|m| m.from == name || m.to == name);
     let mut order = Vec::new();
     let kms = scenario.kms.iter().map(|k| &k.name);
-    for peer in scenario.peers.iter().chain(kms) {
+    let ocsp = scenario.ocsp.iter().map(|o| &o.name);
+    for peer in scenario.peers.iter().chain(kms).chain(ocsp) {
         if appears(peer) {
             order.push(peer.clone());
         }

@@ -18,6 +18,7 @@ use crate::script::{Adversary, Scenario};
 mod exercises;
 mod kms;
 mod messages;
+mod ocsp;
 mod peers;
 mod steps;
 mod timeline;
@@ -54,6 +55,9 @@ pub const REASON_IDS: &[&str] = &[
     "key-state",
     "unauthenticated",
     "no-session",
+    "staple-missing",
+    "staple-stale",
+    "staple-invalid",
 ];
 
 /// Most generated peers a scenario may ask for.
@@ -124,6 +128,7 @@ pub fn load_str(path: &str, text: &str) -> Result<Scenario, Invalid> {
     Checker {
         path,
         allow_insecure_cipher: doc.allow_insecure_cipher,
+        has_ocsp: doc.ocsp.is_some(),
     }
     .scenario(doc, text)
 }
@@ -131,6 +136,8 @@ pub fn load_str(path: &str, text: &str) -> Result<Scenario, Invalid> {
 struct Checker<'a> {
     path: &'a str,
     allow_insecure_cipher: bool,
+    /// The file declares an OCSP responder.
+    has_ocsp: bool,
 }
 
 type Checked<T> = Result<T, Invalid>;
@@ -173,7 +180,7 @@ impl Checker<'_> {
             )
         })?;
         self.clock_in_range(doc.clock.referenced, clock)?;
-        let (peers, policies) = self.peers(&doc.peers, &doc.pki.rogue)?;
+        let (peers, policies) = self.peers(&doc.peers, &doc.pki.rogue, self.has_ocsp)?;
         let peer_names: BTreeSet<&str> = peers.iter().map(String::as_str).collect();
         let kms = doc
             .kms
@@ -192,6 +199,14 @@ impl Checker<'_> {
             .map(|a| self.adversary(a, &known))
             .collect::<Checked<Vec<_>>>()?;
         self.unique_adversaries(&doc.adversaries, &known)?;
+        let mut taken = known.clone();
+        taken.extend(adversaries.iter().map(|a| a.name.as_str()));
+        let ocsp = doc
+            .ocsp
+            .as_ref()
+            .map(|o| self.ocsp(o, &taken))
+            .transpose()?;
+        let delta_crl_every = self.delta_every(&doc.pki)?;
         let crl_validity =
             self.optional_duration(doc.pki.crl_validity.as_ref(), SimDuration(7 * 86_400))?;
         let pki_at = doc.clock.referenced;
@@ -303,6 +318,8 @@ impl Checker<'_> {
             policies,
             adversaries,
             kms,
+            ocsp,
+            delta_crl_every,
             steps,
             exercises,
         })

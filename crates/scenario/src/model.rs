@@ -4,6 +4,9 @@
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+mod ocsp;
+pub use ocsp::{BlockDoc, BlockTarget, OcspDoc, ReadLogDoc};
+
 /// The whole file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +36,9 @@ pub struct ScenarioDoc {
     /// A key-management node and the group keys it serves.
     #[serde(default)]
     pub kms: Option<Spanned<KmsDoc>>,
+    /// An OCSP responder for the issuing CA.
+    #[serde(default)]
+    pub ocsp: Option<Spanned<OcspDoc>>,
     /// What happens, in order.
     pub steps: Vec<Spanned<StepDoc>>,
     /// Questions for the reader, each answered by a change to this file.
@@ -93,6 +99,9 @@ pub struct PkiDoc {
     /// Lifetime of peer certificates; default 365d.
     #[serde(default, rename = "certificate-validity")]
     pub certificate_validity: Option<Spanned<String>>,
+    /// The CAs publish a delta CRL this often after each complete CRL.
+    #[serde(default, rename = "delta-crl-every")]
+    pub delta_crl_every: Option<Spanned<String>>,
 }
 
 /// Peers by name (each a name or a map with its own policy), or
@@ -137,22 +146,37 @@ pub struct PeerDoc {
     /// Rogue CAs (from `pki.rogue`) it trusts besides the root.
     #[serde(default)]
     pub trusts: Vec<String>,
-    /// `hard` (default), `soft` or `none`.
+    /// `crl` (default), `ocsp`, `ocsp-staple` or `none`; `hard` and
+    /// `soft` are the older spellings of `crl` with and without
+    /// `soft-fail`.
     #[serde(default)]
-    pub revocation: Option<RevocationDoc>,
+    pub revocation: Option<Spanned<RevocationDoc>>,
+    /// With `crl`, `ocsp` or `ocsp-staple`: go ahead when no usable status
+    /// is at hand (default false: refuse).
+    #[serde(default, rename = "soft-fail")]
+    pub soft_fail: Option<Spanned<bool>>,
 }
 
-/// How a peer treats revocation.
+/// How a peer learns whether a certificate was revoked.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RevocationDoc {
-    /// Refuse without a current CRL.
+    /// `crl` without `soft-fail`: refuse without a current CRL.
     #[default]
     Hard,
-    /// Use the CRL while it is current; go ahead without it when stale.
+    /// `crl` with `soft-fail: true`: use the CRL while it is current; go
+    /// ahead without it when stale.
     Soft,
     /// Never check.
     None,
+    /// The published CRLs, and delta CRLs when the CA publishes them.
+    Crl,
+    /// Ask the OCSP responder about the peer's certificate during the
+    /// handshake.
+    Ocsp,
+    /// Staple a recent OCSP response for one's own certificate, and check
+    /// the one the peer staples (must-staple unless `soft-fail`).
+    OcspStaple,
 }
 
 #[derive(Deserialize)]
@@ -368,6 +392,10 @@ pub struct StepDoc {
     pub rotate_key: Option<RotateKeyDoc>,
     /// A member leaves a group key; the KMS rotates it.
     pub remove_member: Option<RemoveMemberDoc>,
+    /// An adversary makes a service unreachable.
+    pub block: Option<BlockDoc>,
+    /// An adversary reads the OCSP responder's log.
+    pub read_ocsp_log: Option<ReadLogDoc>,
     /// What must be true after the step.
     pub expect: Option<Spanned<ExpectDoc>>,
     /// A sentence for the narration.

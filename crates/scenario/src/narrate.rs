@@ -7,6 +7,8 @@ use crate::model::Outcome;
 use crate::report::Observed;
 use crate::script::{Action, Scenario, Step};
 
+mod ocsp;
+
 /// One line naming the step.
 pub fn title(action: &Action) -> String {
     match action {
@@ -51,6 +53,8 @@ pub fn title(action: &Action) -> String {
         }
         Action::FetchKey { peer, key } => format!("{peer} asks the KMS for group key {key}"),
         Action::RotateKey { key } => format!("the KMS rotates group key {key}"),
+        Action::Block { by } => format!("{by} makes the OCSP responder unreachable"),
+        Action::ReadOcspLog { by } => format!("{by} reads the OCSP responder's log"),
     }
 }
 
@@ -75,6 +79,7 @@ pub fn step(
         Action::Send { from, to, .. } => send(from, to, observed),
         Action::Advance(_) => {
             let mut lines = vec![format!("It is now {now}.")];
+            lines.extend(ocsp::advanced(scenario, network));
             if let Some(reason) = &observed.reason {
                 lines.push(format!(
                     "A frame held back until now arrived and was refused ({reason}): {}. {}",
@@ -94,6 +99,7 @@ pub fn step(
             let mut lines = vec![format!(
                 "The CA's records mark {peer}'s certificate revoked. Peers do not know yet: they check the CRL they hold, which says nothing until a new one is published."
             )];
+            lines.extend(ocsp::revoked(scenario));
             if scenario.kms.is_some() {
                 lines.push(if observed.identity_revoked {
                     format!("The KMS, beside the CA, stops serving {peer} at once: a revocation for {reason} says the identity itself can no longer be trusted.")
@@ -139,6 +145,8 @@ pub fn step(
             scenario.peers.len()
         )],
         Action::FetchKey { peer, key } => fetch(network, peer, key, observed),
+        Action::Block { by } => ocsp::block(scenario, by),
+        Action::ReadOcspLog { by } => ocsp::read_log(scenario, network, by, observed),
         Action::RotateKey { key } => vec![format!(
             "Group key {key} now has version {}. New data uses it; members must fetch it, and what was protected under earlier versions still opens with them.",
             observed.version.unwrap_or(0)
@@ -249,15 +257,7 @@ fn handshake(
                 "{from} and {to} agreed on a key, but neither knows who the other is."
             )),
             _ => {
-                let revocation = match scenario.policies.get(from).map(|p| p.revocation) {
-                    Some(crate::model::RevocationDoc::None) => {
-                        "not its revocation status (its policy skips it)"
-                    }
-                    Some(crate::model::RevocationDoc::Soft) => {
-                        "its revocation status only if a current CRL was at hand (soft-fail)"
-                    }
-                    _ => "its revocation status against a current CRL",
-                };
+                let revocation = ocsp::checks(scenario.policies.get(from));
                 lines.push(format!("{from} verified {to}'s chain to a trusted root, {revocation}, and its signature over the transcript."));
                 let client = match rv {
                     Some("") => "an anonymous client".to_owned(),
@@ -273,7 +273,12 @@ fn handshake(
                 "Refused ({reason}): {}.",
                 observed.detail.as_deref().unwrap_or("no detail")
             ));
-            lines.push(explain_refusal(reason, observed.certificate_refused).to_owned());
+            let detail = observed.detail.as_deref().unwrap_or("");
+            lines.push(
+                ocsp::explain_revoked(reason, detail)
+                    .unwrap_or_else(|| explain_refusal(reason, observed.certificate_refused))
+                    .to_owned(),
+            );
             for other in &observed.also_refused {
                 lines.push(format!("Also: {other}."));
             }
@@ -385,6 +390,18 @@ pub fn explain(reason: &str) -> &'static str {
             "A record arrived whose counter skips ahead: an earlier record is missing, and the receiver does not accept a later one in its place."
         }
         "mode-mismatch" => "The two sides were configured for different modes.",
+        "revocation-unknown" => {
+            "No source said whether the certificate was revoked (no current CRL, no answer from the OCSP responder), and this side fails hard: it refuses rather than guess."
+        }
+        "staple-missing" => {
+            "This side requires a stapled OCSP response (must-staple); without one an attacker holding a revoked certificate could simply leave the bad news out."
+        }
+        "staple-stale" => {
+            "The stapled OCSP response is past its nextUpdate: it vouches for a moment that is over, and the certificate may have been revoked since."
+        }
+        "staple-invalid" => {
+            "The stapled response does not vouch for this certificate: it is not signed by the certificate's issuer, names another certificate, or says unknown."
+        }
         "transcript-mismatch" => {
             "The handshake keys are derived from everything both sides sent, mode included: what this side sent is not what the other side received, so their keys differ and nothing opens. The transcript caught the change."
         }

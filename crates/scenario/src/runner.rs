@@ -69,15 +69,17 @@ fn setup(scenario: &Scenario, seed: u64) -> Result<Network, NetError> {
                 accept: setup.accept.clone(),
                 modes: setup.modes.iter().map(|m| peer_mode(*m)).collect(),
                 trusts: setup.trusts.clone(),
-                revocation: match setup.revocation {
-                    model::RevocationDoc::Hard => Revocation::Hard,
-                    model::RevocationDoc::Soft => Revocation::Soft,
-                    model::RevocationDoc::None => Revocation::None,
-                },
+                revocation: revocation(setup),
             },
         )?;
     }
     setup_kms(&mut network, scenario)?;
+    if let Some(ocsp) = &scenario.ocsp {
+        network.add_ocsp_responder(&ocsp.name, ocsp.validity.to_time())?;
+    }
+    if let Some(every) = scenario.delta_crl_every {
+        network.schedule_delta_crls(every.to_time());
+    }
     for a in &scenario.adversaries {
         let kind = match a.kind {
             model::AdversaryKind::Eavesdropper => AdversaryKind::Eavesdropper,
@@ -100,6 +102,18 @@ fn setup(scenario: &Scenario, seed: u64) -> Result<Network, NetError> {
         network.add_adversary(&a.name, kind, &a.link.0, &a.link.1, &a.victim)?;
     }
     Ok(network)
+}
+
+/// A peer's revocation checking on the network.
+fn revocation(setup: &crate::script::PeerSetup) -> Revocation {
+    let soft_fail = setup.soft_fail;
+    match setup.revocation {
+        model::RevocationDoc::Hard | model::RevocationDoc::Crl => Revocation::Hard,
+        model::RevocationDoc::Soft => Revocation::Soft,
+        model::RevocationDoc::None => Revocation::None,
+        model::RevocationDoc::Ocsp => Revocation::Ocsp { soft_fail },
+        model::RevocationDoc::OcspStaple => Revocation::OcspStaple { soft_fail },
+    }
 }
 
 fn setup_kms(network: &mut Network, scenario: &Scenario) -> Result<(), NetError> {
@@ -272,6 +286,10 @@ fn perform(
         Action::RotateKey { key } => {
             let result = network.rotate_group_key(key);
             observed.version = kms_outcome(result, &mut observed)?;
+        }
+        Action::Block { by } => network.block_ocsp(by)?,
+        Action::ReadOcspLog { by } => {
+            observed.attacker_reads = Some(network.read_ocsp_log(by)? > 0)
         }
         Action::Handshakes { count, mode, .. } => {
             let total = *count;

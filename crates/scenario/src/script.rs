@@ -41,6 +41,10 @@ pub struct Scenario {
     pub adversaries: Vec<Adversary>,
     /// The key-management node, if any.
     pub kms: Option<KmsSetup>,
+    /// The OCSP responder, if any.
+    pub ocsp: Option<OcspSetup>,
+    /// How often the CAs publish a delta CRL after each complete CRL.
+    pub delta_crl_every: Option<SimDuration>,
     /// Steps, in order.
     pub steps: Vec<Step>,
     /// Questions for the reader, each answered by a change to the file.
@@ -73,8 +77,20 @@ pub struct PeerSetup {
     pub modes: Vec<Mode>,
     /// Rogue CAs it trusts besides the root.
     pub trusts: Vec<String>,
-    /// How it treats revocation.
+    /// How it treats revocation (`crl` is read as `hard`, or as `soft`
+    /// with `soft-fail: true`).
     pub revocation: RevocationDoc,
+    /// With `ocsp` or `ocsp-staple`: go ahead without a usable status.
+    pub soft_fail: bool,
+}
+
+/// The OCSP responder node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcspSetup {
+    /// Its name on the network.
+    pub name: String,
+    /// How long each response is valid.
+    pub validity: SimDuration,
 }
 
 /// A key-management node and its group keys.
@@ -217,6 +233,16 @@ pub enum Action {
         /// Which key.
         key: String,
     },
+    /// An adversary makes the OCSP responder unreachable.
+    Block {
+        /// The adversary.
+        by: String,
+    },
+    /// An adversary reads the OCSP responder's log.
+    ReadOcspLog {
+        /// The adversary.
+        by: String,
+    },
     /// A workload of handshakes among the peers.
     Handshakes {
         /// How many.
@@ -244,6 +270,8 @@ impl Action {
             Action::Handshakes { .. } => "handshakes",
             Action::FetchKey { .. } => "fetch-key",
             Action::RotateKey { .. } => "rotate-key",
+            Action::Block { .. } => "block",
+            Action::ReadOcspLog { .. } => "read-ocsp-log",
         }
     }
 }

@@ -108,6 +108,13 @@ impl OcspEntry {
         })
     }
 
+    /// thisUpdate and nextUpdate (Unix seconds) of its first
+    /// SingleResponse (RFC 6960 §4.2.2.1): what a stapled response's
+    /// freshness is judged by.
+    pub fn validity(&self) -> Option<(i64, Option<i64>)> {
+        self.singles.first().map(|s| (s.this_update, s.next_update))
+    }
+
     /// What this response says of `cert` issued by `issuer`, if it names
     /// it and its signature is the issuer's or a delegate's.
     pub(crate) fn answer(

@@ -51,6 +51,9 @@ pub(crate) struct Rules<'r> {
     pub(crate) usage: Usage,
     pub(crate) policy: &'r PolicyRequest,
     pub(crate) legacy: bool,
+    /// OCSP responses that came with this one validation (a staple),
+    /// beside the validator's stored ones.
+    pub(crate) stapled: &'r [crate::ocsp::OcspEntry],
 }
 
 /// Checks `path` (leaf first, anchor last) under `rules`.

@@ -41,6 +41,8 @@ const ALL_REASONS: u16 = 0x1fe;
 pub(crate) struct Context<'c, 'a> {
     pub(crate) crls: &'c [IndexedCrl],
     pub(crate) ocsp: &'c [OcspEntry],
+    /// Responses that came with this validation only (a staple).
+    pub(crate) stapled: &'c [OcspEntry],
     pub(crate) at: OffsetDateTime,
     pub(crate) max_crl_age: Option<Duration>,
     pub(crate) policy: RevocationPolicy,
@@ -177,7 +179,7 @@ fn ocsp(
 ) -> Result<bool, Refusal> {
     let at = ctx.at.unix_timestamp();
     let mut good = false;
-    for entry in ctx.ocsp {
+    for entry in ctx.ocsp.iter().chain(ctx.stapled) {
         let Some(answer) = entry.answer(cert, issuer, ctx.legacy, ctx.at) else {
             continue;
         };

@@ -184,8 +184,21 @@ impl Validator {
         intermediates_der: &[Vec<u8>],
         request: &ValidationRequest,
     ) -> Verdict {
+        self.validate_with_ocsp(leaf_der, intermediates_der, request, &[])
+    }
+
+    /// Validates as [`Validator::validate`] does, with `stapled` OCSP
+    /// responses (RFC 6960, as a TLS server staples them: RFC 6066 §8)
+    /// counted beside the stored ones for this validation only.
+    pub fn validate_with_ocsp(
+        &self,
+        leaf_der: &[u8],
+        intermediates_der: &[Vec<u8>],
+        request: &ValidationRequest,
+        stapled: &[OcspEntry],
+    ) -> Verdict {
         let checked = self
-            .check(leaf_der, intermediates_der, request)
+            .check(leaf_der, intermediates_der, request, stapled)
             .and_then(|accepted| match &self.logged {
                 Some(requirement) => requirement.check(leaf_der).map(|()| accepted),
                 None => Ok(accepted),
@@ -206,6 +219,7 @@ impl Validator {
         leaf_der: &[u8],
         intermediates_der: &[Vec<u8>],
         request: &ValidationRequest,
+        stapled: &[OcspEntry],
     ) -> Result<Accepted, Refusal> {
         if let Some(broken) = self.broken_crls.first() {
             return Err(refuse(
@@ -224,6 +238,7 @@ impl Validator {
             usage: request.usage,
             policy: &self.options.policy,
             legacy: self.options.allow_legacy_algorithms,
+            stapled,
         };
         let mut accepted = self.path_for(&leaf, &pool, &rules, None, 0)?;
         accepted.notes.splice(0..0, leaf_note);
@@ -315,6 +330,7 @@ impl Validator {
         let ctx = Context {
             crls: &self.crls,
             ocsp: &self.ocsp,
+            stapled: rules.stapled,
             at: rules.at,
             max_crl_age: self.options.max_crl_age,
             policy: self.policy,

@@ -106,6 +106,7 @@ pub fn config(
         at,
         mode,
         cipher: Default::default(),
+        ocsp: Default::default(),
     }
 }
 

@@ -7,14 +7,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_saphyr::{Location, Spanned};
 
 use super::{Checked, Checker, MAX_GENERATED_PEERS, is_peer_name, list};
-use crate::model::{PeerEntry, PeersDoc};
+use crate::model::{PeerEntry, PeersDoc, RevocationDoc};
 use crate::script::PeerSetup;
 
 /// The peers' names in order, and the policies of those that have one.
 pub(super) type Peers = (Vec<String>, BTreeMap<String, PeerSetup>);
 
 impl Checker<'_> {
-    pub(super) fn peers(&self, doc: &Spanned<PeersDoc>, rogue: &[String]) -> Checked<Peers> {
+    pub(super) fn peers(
+        &self,
+        doc: &Spanned<PeersDoc>,
+        rogue: &[String],
+        ocsp: bool,
+    ) -> Checked<Peers> {
         let at = doc.referenced;
         let mut policies = BTreeMap::new();
         let named: Vec<(Location, String)> = match &doc.value {
@@ -26,7 +31,7 @@ impl Checker<'_> {
                         PeerEntry::Name(name) => names.push((at, name.clone())),
                         PeerEntry::Boolean(value) => return Err(self.boolean_name(at, *value)),
                         PeerEntry::Full(p) => {
-                            let setup = self.policy(at, &p.name, p, rogue)?;
+                            let setup = self.policy(at, &p.name, p, (rogue, ocsp))?;
                             policies.insert(p.name.clone(), setup);
                             names.push((at, p.name.clone()));
                         }
@@ -88,7 +93,7 @@ impl Checker<'_> {
         at: Location,
         name: &str,
         p: &crate::model::PeerDoc,
-        rogue: &[String],
+        (rogue, ocsp): (&[String], bool),
     ) -> Checked<PeerSetup> {
         if let Some(accept) = &p.accept {
             if accept.is_empty() {
@@ -128,11 +133,66 @@ impl Checker<'_> {
                 ));
             }
         }
+        let (revocation, soft_fail) = self.revocation(name, p, ocsp)?;
         Ok(PeerSetup {
             accept: p.accept.clone(),
             modes: p.modes.clone(),
             trusts: p.trusts.clone(),
-            revocation: p.revocation.unwrap_or_default(),
+            revocation,
+            soft_fail,
         })
+    }
+
+    /// A peer's revocation checking, with `soft-fail` folded in: `crl`
+    /// becomes `hard` or `soft`; the OCSP modes need a responder.
+    fn revocation(
+        &self,
+        name: &str,
+        p: &crate::model::PeerDoc,
+        ocsp: bool,
+    ) -> Checked<(RevocationDoc, bool)> {
+        let revocation = p
+            .revocation
+            .as_ref()
+            .map_or(RevocationDoc::Hard, |r| r.value);
+        let soft_fail = p.soft_fail.as_ref().map(|s| (s.referenced, s.value));
+        match (revocation, soft_fail) {
+            (RevocationDoc::Hard | RevocationDoc::Soft | RevocationDoc::None, Some((at, _))) => {
+                Err(self.err(
+                    at,
+                    format!("peer '{name}' sets soft-fail with revocation {}", id(revocation)),
+                    "soft-fail goes with revocation: crl, ocsp or ocsp-staple (hard and soft already say whether it fails soft; none checks nothing)",
+                ))
+            }
+            (RevocationDoc::Ocsp | RevocationDoc::OcspStaple, _) if !ocsp => {
+                let at = p.revocation.as_ref().map_or(Location::UNKNOWN, |r| r.referenced);
+                Err(self.err(
+                    at,
+                    format!("peer '{name}' checks revocation by {} but the scenario has no OCSP responder", id(revocation)),
+                    "declare one at the top level: ocsp: { validity: 1h }",
+                ))
+            }
+            (RevocationDoc::Crl, soft) => Ok((
+                if soft.is_some_and(|(_, s)| s) {
+                    RevocationDoc::Soft
+                } else {
+                    RevocationDoc::Hard
+                },
+                false,
+            )),
+            (other, soft) => Ok((other, soft.is_some_and(|(_, s)| s))),
+        }
+    }
+}
+
+/// How a revocation setting is written.
+fn id(revocation: RevocationDoc) -> &'static str {
+    match revocation {
+        RevocationDoc::Hard => "hard",
+        RevocationDoc::Soft => "soft",
+        RevocationDoc::None => "none",
+        RevocationDoc::Crl => "crl",
+        RevocationDoc::Ocsp => "ocsp",
+        RevocationDoc::OcspStaple => "ocsp-staple",
     }
 }

@@ -178,9 +178,10 @@ impl Checker<'_> {
                 peer: r.peer.clone(),
             });
         }
+        actions.extend(self.ocsp_actions(at, s, adversaries)?);
         let action = match actions.len() {
             1 => actions.remove(0),
-            0 => return Err(self.err(at, "this step does nothing", "give it one action: handshake, send, advance, issue, revoke, publish-crl, compromise, decrypt-recorded, handshakes, fetch-key, rotate-key or remove-member (write `publish-crl: {}` when it takes no options)")),
+            0 => return Err(self.err(at, "this step does nothing", "give it one action: handshake, send, advance, issue, revoke, publish-crl, compromise, decrypt-recorded, handshakes, fetch-key, rotate-key, remove-member, block or read-ocsp-log (write `publish-crl: {}` when it takes no options)")),
             _ => return Err(self.err(at, format!("this step has {} actions", actions.len()), "split it: one action per step")),
         };
         let expect = match &s.expect {
@@ -249,6 +250,7 @@ impl Checker<'_> {
             Action::FetchKey { .. } => &["delivered", "reason", "attacker_reads", "version"],
             Action::RotateKey { .. } | Action::RemoveMember { .. } => &["version", "reason"],
             Action::Advance(_) => &["reason"],
+            Action::ReadOcspLog { .. } => &["attacker_reads"],
             _ => &[],
         };
         let given = [

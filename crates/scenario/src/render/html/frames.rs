@@ -109,6 +109,8 @@ pub fn fields(bytes: &[u8]) -> Option<Vec<Field>> {
             1 => "M2 Hello reply + sealed authentication",
             2 => "M3 Finish: sealed authentication",
             3 => "data record",
+            4 => "OCSP request (RFC 6960 §4.1), in the clear",
+            5 => "OCSP response (RFC 6960 §4.2), in the clear",
             _ => "unknown message",
         }
         .to_owned()
@@ -141,6 +143,14 @@ pub fn fields(bytes: &[u8]) -> Option<Vec<Field>> {
             })?;
             r.sealed("ciphertext", "the message under the traffic key, with its tag")?;
         }
+        4 => r.sealed(
+            "OCSPRequest",
+            "DER: one CertID (SHA-256 of the issuer's name and key, the certificate's serial) and a nonce; anyone on the path reads which certificate is asked about",
+        )?,
+        5 => r.sealed(
+            "OCSPResponse",
+            "DER, signed by the issuing CA: the certificate's status (good, revoked with time and reason, or unknown), thisUpdate, nextUpdate, the nonce echoed",
+        )?,
         _ => return None,
     }
     (r.at == bytes.len()).then_some(r.fields)
@@ -235,6 +245,21 @@ mod tests {
         assert_eq!(fields[2].label, "counter");
         assert!(fields[2].decoded.starts_with("record counter 300"));
         assert_eq!(fields[4].bytes, [1, 2, 3]);
+    }
+
+    #[test]
+    fn an_ocsp_request_shows_its_der() {
+        let frame = encode(&Message::OcspRequest(vec![0x30, 0x03, 0x02, 0x01, 0x07]));
+        let fields = fields(&frame).expect("an OCSP request decodes");
+        assert!(fields[1].decoded.starts_with("OCSP request"), "{fields:?}");
+        assert_eq!(fields[3].label, "OCSPRequest");
+        assert_eq!(fields[3].bytes, [0x30, 0x03, 0x02, 0x01, 0x07]);
+        let frame = encode(&Message::OcspResponse(vec![0x30, 0x00]));
+        assert_eq!(fields_of(&frame), "OCSPResponse");
+    }
+
+    fn fields_of(frame: &[u8]) -> &'static str {
+        fields(frame).expect("decodes")[3].label
     }
 
     #[test]

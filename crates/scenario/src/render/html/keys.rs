@@ -65,6 +65,15 @@ pub(super) fn opened(out: &mut String, side: &SideKeys) {
             escape(&text)
         );
     }
+    if let Some(staple) = &auth.staple {
+        let _ = write!(
+            out,
+            "<tr class=\"field\"><td>stapled OCSP response</td><td>{} bytes of DER, status {}, under the transcript signature<br><code>{}</code></td></tr>",
+            staple.len(),
+            pkilab_ca::ocsp_request::response_status(staple).unwrap_or("unreadable"),
+            escape(&hex(staple))
+        );
+    }
     for (label, bytes) in [
         ("signature (Ed25519)", &auth.signature),
         ("Finished MAC", &auth.finished),
