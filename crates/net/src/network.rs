@@ -73,6 +73,9 @@ pub struct Network {
     delayed: Vec<(OffsetDateTime, Frame, String)>,
     /// The key-management node, if the network has one.
     pub(crate) kms: Option<crate::kms_node::KmsNode>,
+    /// Ephemeral secrets of the handshakes run (not during workloads), for
+    /// modelling an adversary who breaks a primitive later.
+    pub(crate) escrow: pkilab_peer::escrow::Escrow,
 }
 
 impl std::fmt::Debug for Network {
@@ -106,6 +109,7 @@ impl Network {
             queue: VecDeque::new(),
             delayed: Vec::new(),
             kms: None,
+            escrow: pkilab_peer::escrow::Escrow::new(),
         })
     }
 
@@ -418,6 +422,7 @@ impl Network {
             validator: &validator,
             at,
             rng: &mut self.rng,
+            escrow: self.record_frames.then_some(&mut self.escrow),
         };
         let outputs = peer.node.receive(&frame.from, &frame.bytes, &mut env);
         for output in outputs {
