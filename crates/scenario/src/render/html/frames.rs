@@ -247,6 +247,39 @@ mod tests {
     }
 
     #[test]
+    fn hybrid_frames_show_the_ml_kem_key_and_ciphertext() {
+        use pkilab_peer::wire::{HelloReply, HybridHello, HybridReply};
+        let hello = encode(&Message::HybridHello(HybridHello {
+            hello: Hello {
+                mode: Mode::Hybrid,
+                suites: vec![1],
+                key_share: [7; 32],
+                nonce: [9; 32],
+            },
+            ml_kem_key: vec![3; 1184],
+        }));
+        let cut = fields(&hello).expect("a hybrid hello decodes");
+        assert_eq!(cut[2].decoded, "hybrid (X25519 + ML-KEM-768)");
+        let last = cut.last().expect("fields");
+        assert_eq!((last.label, last.bytes.len()), ("ML-KEM key", 1184));
+        let reply = encode(&Message::HybridReply(HybridReply {
+            reply: HelloReply {
+                key_share: [1; 32],
+                nonce: [2; 32],
+                sealed: vec![4; 100],
+            },
+            ml_kem_ciphertext: vec![5; 1088],
+        }));
+        let cut = fields(&reply).expect("a hybrid reply decodes");
+        let last = cut.last().expect("fields");
+        assert_eq!((last.label, last.bytes.len()), ("ML-KEM ciphertext", 1088));
+        assert_eq!(
+            cut.iter().map(|f| f.bytes.len()).sum::<usize>(),
+            reply.len()
+        );
+    }
+
+    #[test]
     fn a_record_shows_its_counter_and_ciphertext() {
         let frame = encode(&Message::Record(Record {
             counter: 300,
