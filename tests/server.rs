@@ -89,9 +89,9 @@ fn curl_creates_a_key_encrypts_and_decrypts_and_others_cannot() {
     assert_eq!(status, 200);
     let document = json(&body);
     let paths = document["paths"].as_object().expect("paths");
-    // 17 API routes, 2 of the transparency log and 4 publication routes
-    // (OCSP, CRLs, CA certificates).
-    assert_eq!(paths.len(), 23, "{paths:?}");
+    // 18 API routes (export included), 2 of the transparency log and 4
+    // publication routes (OCSP, CRLs, CA certificates).
+    assert_eq!(paths.len(), 24, "{paths:?}");
     for (path, operations) in paths {
         let concrete = path
             .replace("{name}", "orders")
