@@ -367,3 +367,57 @@ fn a_head_kept_outside_catches_a_rollback_of_the_whole_file() {
         serde_json::from_str(&ok(&pkilab(&db, &["audit", "show", "--json"]))).expect("json");
     assert_eq!(entries.as_array().expect("array").len(), 1);
 }
+
+#[test]
+fn an_xwing_key_encrypts_wraps_data_keys_and_exports_only_its_public_half() {
+    let (dir, db) = store();
+    ok(&pkilab(&db, &["key", "create", "vault", "--type", "xwing"]));
+    let plain = dir.path().join("plain.txt");
+    let sealed = dir.path().join("sealed.txt");
+    std::fs::write(&plain, b"records to keep for 30 years").expect("write");
+    ok(&pkilab(
+        &db,
+        &[
+            "encrypt",
+            "vault",
+            "--aad",
+            "r1",
+            "-i",
+            s(&plain),
+            "-o",
+            s(&sealed),
+        ],
+    ));
+    let opened = ok(&pkilab(&db, &["decrypt", "--aad", "r1", "-i", s(&sealed)]));
+    assert_eq!(opened, "records to keep for 30 years");
+    let wrong_aad = pkilab(&db, &["decrypt", "--aad", "r2", "-i", s(&sealed)]);
+    assert_eq!(
+        wrong_aad.status.code(),
+        Some(2),
+        "{}",
+        text(&wrong_aad.stderr)
+    );
+
+    let datakey: serde_json::Value =
+        serde_json::from_str(&ok(&pkilab(&db, &["datakey", "--wrap-with", "vault"])))
+            .expect("json");
+    let wrapped = dir.path().join("wrapped.txt");
+    std::fs::write(&wrapped, datakey["wrapped"].as_str().expect("wrapped")).expect("write");
+    let unwrapped = pkilab(&db, &["decrypt", "-i", s(&wrapped)]);
+    ok(&unwrapped);
+    use base64::Engine;
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD.encode(&unwrapped.stdout),
+        datakey["plaintext"].as_str().expect("plain")
+    );
+
+    let public = ok(&pkilab(&db, &["export", "vault"]));
+    assert!(public.starts_with("-----BEGIN PUBLIC KEY-----"), "{public}");
+    let private = pkilab(&db, &["export", "vault", "--private"]);
+    assert_eq!(private.status.code(), Some(2));
+    assert!(
+        text(&private.stderr).contains("not exported"),
+        "{}",
+        text(&private.stderr)
+    );
+}

@@ -89,9 +89,9 @@ fn curl_creates_a_key_encrypts_and_decrypts_and_others_cannot() {
     assert_eq!(status, 200);
     let document = json(&body);
     let paths = document["paths"].as_object().expect("paths");
-    // 17 API routes, 2 of the transparency log and 4 publication routes
-    // (OCSP, CRLs, CA certificates).
-    assert_eq!(paths.len(), 23, "{paths:?}");
+    // 18 API routes (export included), 2 of the transparency log and 4
+    // publication routes (OCSP, CRLs, CA certificates).
+    assert_eq!(paths.len(), 24, "{paths:?}");
     for (path, operations) in paths {
         let concrete = path
             .replace("{name}", "orders")
@@ -571,4 +571,35 @@ fn a_certificate_with_two_common_names_names_no_one() {
     let (status, body, ..) = lab.curl(Some(&two), "GET", "/v1/keys", None, &[]);
     assert_eq!(status, 401, "{body}");
     assert_eq!(json(&body)["error"], "unauthenticated");
+}
+
+#[test]
+fn curl_uses_an_xwing_key_to_encrypt_wrap_data_keys_and_export_its_public_key() {
+    let lab = Lab::start("{}");
+    let alice = lab.client("alice");
+    let call = |path: &str, body: &str| {
+        let (status, body, ..) = lab.curl(Some(&alice), "POST", path, Some(body), &[]);
+        assert_eq!(status / 100, 2, "{path}: {body}");
+        json(&body)
+    };
+    let created = call("/v1/keys", r#"{"name":"vault","type":"xwing"}"#);
+    assert_eq!(created["type"], "xwing", "{created}");
+    let request = format!(r#"{{"plaintext":"{}","aad":"rec-1"}}"#, b64(b"harvest me"));
+    let sealed = call("/v1/keys/vault/encrypt", &request);
+    let ciphertext = sealed["ciphertext"].as_str().expect("ciphertext");
+    let opened = call(
+        "/v1/keys/vault/decrypt",
+        &format!(r#"{{"ciphertext":"{ciphertext}","aad":"rec-1"}}"#),
+    );
+    assert_eq!(opened["plaintext"], b64(b"harvest me"));
+    let datakey = call("/v1/keys/vault/datakey", "{}");
+    let wrapped = datakey["wrapped"].as_str().expect("wrapped");
+    let unwrapped = call(
+        "/v1/keys/vault/decrypt",
+        &format!(r#"{{"ciphertext":"{wrapped}"}}"#),
+    );
+    assert_eq!(unwrapped["plaintext"], datakey["plaintext"]);
+    let exported = call("/v1/keys/vault/export", "{}");
+    let pem = exported["public_key"].as_str().expect("PEM");
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
 }

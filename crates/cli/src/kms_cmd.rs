@@ -81,9 +81,15 @@ enum KmsCommand {
         #[arg(long)]
         allow_compromised: bool,
     },
-    /// A fresh AES-256 data key, plain (base64) and wrapped, as JSON.
+    /// A fresh AES-256 data key, plain (base64) and wrapped, as JSON:
+    /// wrapped under key NAME (AES-256-GCM, RSA-OAEP, or an xwing key,
+    /// which seals it to the key's public half).
     Datakey {
-        name: String,
+        #[arg(required_unless_present = "wrap_with", conflicts_with = "wrap_with")]
+        name: Option<String>,
+        /// The key to wrap the data key with (the same as NAME).
+        #[arg(long = "wrap-with", value_name = "NAME")]
+        wrap_with: Option<String>,
         #[arg(long, default_value = "")]
         aad: String,
     },
@@ -314,8 +320,14 @@ async fn dispatch(
                 ExitCode::from(1)
             });
         }
-        KmsCommand::Datakey { name, aad } => {
+        KmsCommand::Datakey {
+            name,
+            wrap_with,
+            aad,
+        } => {
             use base64::Engine;
+            // clap requires exactly one of the two.
+            let name = name.or(wrap_with).unwrap_or_default();
             let (plain, wrapped) = kms.datakey(actor, &name, aad.as_bytes(), now).await?;
             let json = serde_json::json!({
                 "plaintext": base64::engine::general_purpose::STANDARD.encode(&plain[..]),

@@ -17,7 +17,8 @@ pub(crate) enum KeyCommand {
     /// Create a key.
     Create {
         name: String,
-        /// aes-256-gcm, ed25519, x25519, rsa-2048, rsa-3072 or rsa-4096.
+        /// aes-256-gcm, ed25519, x25519, rsa-2048, rsa-3072, rsa-4096 or
+        /// xwing (X25519 + ML-KEM-768: post-quantum encryption to the key).
         #[arg(long = "type")]
         key_type: String,
         #[arg(long)]

@@ -1,5 +1,6 @@
-//! Public and private key encodings of the Curve25519 key types, through the
-//! `spki` and `pkcs8` crates (RFC 5280 §4.1.2.7, RFC 5958, RFC 8410).
+//! Public and private key encodings of the Curve25519 key types (and the
+//! X-Wing public key), through the `spki` and `pkcs8` crates (RFC 5280
+//! §4.1.2.7, RFC 5958, RFC 8410).
 
 use pkcs8::der::Encode;
 use pkcs8::der::asn1::{BitStringRef, OctetStringRef};
@@ -13,6 +14,8 @@ use crate::error::KmsError;
 pub(crate) const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 /// id-X25519 (RFC 8410 §3).
 pub(crate) const X25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.110");
+/// id-XWing (draft-connolly-cfrg-xwing-kem), with absent parameters too.
+pub(crate) const XWING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.62253.25722");
 
 fn algorithm(oid: ObjectIdentifier) -> AlgorithmIdentifierRef<'static> {
     // RFC 8410 §3: the parameters MUST be absent.
@@ -26,8 +29,9 @@ fn encoding(what: &str, e: impl std::fmt::Display) -> KmsError {
     KmsError::Crypto(format!("{what}: {e}"))
 }
 
-/// SubjectPublicKeyInfo DER of a 32-byte public key.
-pub(crate) fn spki(oid: ObjectIdentifier, key: &[u8; 32]) -> Result<Vec<u8>, KmsError> {
+/// SubjectPublicKeyInfo DER of a public key (32 bytes for the Curve25519
+/// types, 1216 for X-Wing).
+pub(crate) fn spki(oid: ObjectIdentifier, key: &[u8]) -> Result<Vec<u8>, KmsError> {
     let subject_public_key =
         BitStringRef::from_bytes(key).map_err(|e| encoding("public key", e))?;
     SubjectPublicKeyInfoRef {
@@ -76,5 +80,17 @@ mod tests {
             hex::encode(&*pkcs8(ED25519, &private).expect("pkcs8")),
             PRIVATE
         );
+    }
+
+    #[test]
+    fn an_xwing_public_key_gets_the_id_xwing_oid() {
+        let der = spki(XWING, &[7u8; 1216]).expect("spki");
+        // SEQUENCE, AlgorithmIdentifier { OID 1.3.6.1.4.1.62253.25722 }, BIT STRING.
+        assert_eq!(
+            hex::encode(&der[..24]),
+            "308204d4300d060b2b0601040183e62d81c87a038204c100"
+        );
+        assert_eq!(der.len(), 4 + 1236);
+        assert_eq!(&der[24..], &[7u8; 1216][..]);
     }
 }

@@ -1,5 +1,6 @@
-//! pkilab's key-management service: AES-256-GCM, Ed25519, X25519 and RSA
-//! keys with owners, grants, versions and rotation, NIST SP 800-57
+//! pkilab's key-management service: AES-256-GCM, Ed25519, X25519, RSA and
+//! X-Wing (X25519 + ML-KEM-768, post-quantum public-key encryption) keys
+//! with owners, grants, versions and rotation, NIST SP 800-57
 //! lifecycle states, envelope encryption at rest under an Argon2id
 //! passphrase key, SQLite or PostgreSQL storage, and a hash-chained audit
 //! log.
@@ -56,6 +57,7 @@ mod mfa;
 mod operations;
 mod roles;
 mod store;
+pub mod xwing;
 
 pub use audit::Entry as AuditEntry;
 pub use audit::{FIELD_LIMIT, clean as clean_audit_field, printable as printable_audit_field};

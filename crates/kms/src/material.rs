@@ -1,6 +1,7 @@
 //! Key types and what each does with its material: AES-256-GCM through
 //! aws-lc-rs, Ed25519 and X25519 through the dalek crates, RSA-OAEP and
-//! RSA-PSS (SHA-256) through aws-lc-rs. Material is held in `Zeroizing`
+//! RSA-PSS (SHA-256) through aws-lc-rs, and X-Wing (X25519 + ML-KEM-768,
+//! see [`crate::xwing`]) for post-quantum public-key encryption. Material is held in `Zeroizing`
 //! buffers and never printed.
 
 use std::fmt;
@@ -20,6 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::encoding;
 use crate::error::KmsError;
+use crate::xwing;
 
 /// What a key is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -42,15 +44,19 @@ pub enum KeyType {
     /// RSA-4096.
     #[serde(rename = "rsa-4096")]
     Rsa4096,
+    /// X-Wing (X25519 + ML-KEM-768): post-quantum public-key encryption.
+    #[serde(rename = "xwing")]
+    Xwing,
 }
 
-const ALL: [KeyType; 6] = [
+const ALL: [KeyType; 7] = [
     KeyType::Aes256Gcm,
     KeyType::Ed25519,
     KeyType::X25519,
     KeyType::Rsa2048,
     KeyType::Rsa3072,
     KeyType::Rsa4096,
+    KeyType::Xwing,
 ];
 
 impl KeyType {
@@ -63,6 +69,7 @@ impl KeyType {
             KeyType::Rsa2048 => "rsa-2048",
             KeyType::Rsa3072 => "rsa-3072",
             KeyType::Rsa4096 => "rsa-4096",
+            KeyType::Xwing => "xwing",
         }
     }
 
@@ -75,9 +82,9 @@ impl KeyType {
         }
     }
 
-    /// Whether the type encrypts (AES, RSA-OAEP).
+    /// Whether the type encrypts (AES, RSA-OAEP, X-Wing).
     pub fn encrypts(self) -> bool {
-        self == KeyType::Aes256Gcm || self.rsa_size().is_some()
+        matches!(self, KeyType::Aes256Gcm | KeyType::Xwing) || self.rsa_size().is_some()
     }
 
     /// Whether the type signs (Ed25519, RSA-PSS).
@@ -102,7 +109,8 @@ impl FromStr for KeyType {
     }
 }
 
-/// Key material: raw AES key, Ed25519 seed, X25519 scalar, or RSA PKCS#8.
+/// Key material: raw AES key, Ed25519 seed, X25519 scalar, RSA PKCS#8, or
+/// an X-Wing decapsulation key (`sk_M ‖ sk_X ‖ pk_X`, 2464 bytes).
 pub struct Material {
     /// The key's type.
     pub key_type: KeyType,
@@ -131,6 +139,12 @@ fn crypto(what: &str) -> KmsError {
 impl Material {
     /// Fresh material of `key_type`.
     pub fn generate(key_type: KeyType) -> Result<Material, KmsError> {
+        if key_type == KeyType::Xwing {
+            return Ok(Material {
+                key_type,
+                bytes: xwing::generate()?,
+            });
+        }
         let bytes = match key_type.rsa_size() {
             Some(size) => {
                 let pair = signature::RsaKeyPair::generate(size)
@@ -145,9 +159,13 @@ impl Material {
     }
 
     /// Imports material: 32 raw bytes for AES, Ed25519 (seed) and X25519,
-    /// PKCS#8 DER for RSA of the stated size.
+    /// PKCS#8 DER for RSA of the stated size, the 2464-byte decapsulation
+    /// key for X-Wing (checked: ML-KEM key hash, X25519 key pair).
     pub fn import(key_type: KeyType, bytes: &[u8]) -> Result<Material, KmsError> {
         let material = Material::from_bytes(key_type, Zeroizing::new(bytes.to_vec()));
+        if key_type == KeyType::Xwing {
+            return xwing::check_secret_key(bytes).map(|()| material);
+        }
         match key_type.rsa_size() {
             None if bytes.len() == 32 => Ok(material),
             None => Err(KmsError::Malformed(format!("a {key_type} key is 32 bytes"))),
@@ -198,6 +216,7 @@ impl Material {
                 let public = x25519_dalek::PublicKey::from(&secret);
                 encoding::spki(encoding::X25519, public.as_bytes())
             }
+            KeyType::Xwing => encoding::spki(encoding::XWING, &xwing::public_key(&self.bytes)?),
             _ => {
                 let key = PrivateDecryptingKey::from_pkcs8(&self.bytes)
                     .map_err(|_| crypto("stored RSA key does not parse"))?;
@@ -220,16 +239,24 @@ impl Material {
             }
             KeyType::Ed25519 => encoding::ED25519,
             KeyType::X25519 => encoding::X25519,
+            KeyType::Xwing => {
+                return Err(KmsError::Unsupported(
+                    "an xwing private key is not exported: export its public key and decrypt in the KMS".into(),
+                ));
+            }
             _ => return Ok(self.bytes.clone()),
         };
         encoding::pkcs8(oid, &self.seed()?)
     }
 
     /// AES-256-GCM: `nonce ‖ ciphertext ‖ tag`, with a random 96-bit nonce.
-    /// RSA: OAEP-SHA256 ciphertext.
+    /// RSA: OAEP-SHA256 ciphertext. X-Wing: the KEM ciphertext (1120
+    /// bytes), then AES-256-GCM under the KEM's shared secret.
     pub fn encrypt(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KmsError> {
-        if self.key_type == KeyType::Aes256Gcm {
-            return aes_seal(&self.aead()?, aad, plaintext);
+        match self.key_type {
+            KeyType::Aes256Gcm => return aes_seal(&self.aead()?, aad, plaintext),
+            KeyType::Xwing => return self.xwing_seal(aad, plaintext),
+            _ => {}
         }
         let key = self.rsa_public()?;
         let mut out = vec![0u8; key.ciphertext_size()];
@@ -249,8 +276,10 @@ impl Material {
 
     /// The inverse of [`Material::encrypt`].
     pub fn decrypt(&self, aad: &[u8], ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, KmsError> {
-        if self.key_type == KeyType::Aes256Gcm {
-            return aes_open(&self.aead()?, aad, ciphertext);
+        match self.key_type {
+            KeyType::Aes256Gcm => return aes_open(&self.aead()?, aad, ciphertext),
+            KeyType::Xwing => return self.xwing_open(aad, ciphertext),
+            _ => {}
         }
         let key = PrivateDecryptingKey::from_pkcs8(&self.bytes)
             .ok()
@@ -263,6 +292,44 @@ impl Material {
             .len();
         out.truncate(len);
         Ok(out)
+    }
+
+    /// X-Wing encapsulation to this key's public half.
+    pub fn xwing_encapsulate(&self) -> Result<(Vec<u8>, Zeroizing<[u8; 32]>), KmsError> {
+        self.expect_xwing()?;
+        xwing::encapsulate(&xwing::public_key(&self.bytes)?)
+    }
+
+    /// X-Wing decapsulation with this key.
+    pub fn xwing_decapsulate(&self, ciphertext: &[u8]) -> Result<Zeroizing<[u8; 32]>, KmsError> {
+        self.expect_xwing()?;
+        xwing::decapsulate(&self.bytes, ciphertext)
+    }
+
+    fn expect_xwing(&self) -> Result<(), KmsError> {
+        if self.key_type == KeyType::Xwing {
+            Ok(())
+        } else {
+            Err(KmsError::Unsupported(format!(
+                "a {} key is not an X-Wing KEM key",
+                self.key_type
+            )))
+        }
+    }
+
+    fn xwing_seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KmsError> {
+        let (ct, secret) = self.xwing_encapsulate()?;
+        let sealed = aes_seal(&aes_key(&secret)?, aad, plaintext)?;
+        Ok([ct, sealed].concat())
+    }
+
+    fn xwing_open(&self, aad: &[u8], ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+        if ciphertext.len() < xwing::CIPHERTEXT_LEN {
+            return Err(KmsError::Unauthentic);
+        }
+        let (ct, sealed) = ciphertext.split_at(xwing::CIPHERTEXT_LEN);
+        let secret = self.xwing_decapsulate(ct)?;
+        aes_open(&aes_key(&secret)?, aad, sealed)
     }
 
     fn rsa_public(&self) -> Result<OaepPublicEncryptingKey, KmsError> {
@@ -355,6 +422,11 @@ fn size_bits(size: KeySize) -> usize {
 
 fn label(aad: &[u8]) -> Option<&[u8]> {
     (!aad.is_empty()).then_some(aad)
+}
+
+fn aes_key(secret: &[u8; 32]) -> Result<LessSafeKey, KmsError> {
+    let key = UnboundKey::new(&AES_256_GCM, secret).map_err(|_| crypto("not an AES-256 key"))?;
+    Ok(LessSafeKey::new(key))
 }
 
 /// `nonce ‖ ciphertext ‖ tag` with a fresh random nonce.

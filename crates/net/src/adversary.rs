@@ -1,5 +1,5 @@
 //! The passive and blunt adversaries: eavesdropper, replayer, tamperer,
-//! downgrader, dropper. (The man-in-the-middle has its own module.)
+//! downgrader (and stripper), dropper. (The man-in-the-middle has its own module.)
 
 use pkilab_peer::Mode;
 use pkilab_peer::wire::{self, Message};
@@ -140,15 +140,45 @@ impl Interceptor for Tamperer {
     }
 }
 
-/// Rewrites the requested mode of every hello to `unauthenticated`.
-#[derive(Debug, Default)]
-pub struct Downgrader;
+/// Rewrites the requested mode of hellos to a weaker one. The default
+/// asks every hello for `unauthenticated`; [`Downgrader::stripper`] only
+/// strips the ML-KEM key from `hybrid` hellos and asks for
+/// `signed-ephemeral`, leaving X25519 alone, as an attacker who wants the
+/// recording to fall to a future quantum computer would.
+#[derive(Debug)]
+pub struct Downgrader {
+    to: Mode,
+}
+
+impl Default for Downgrader {
+    fn default() -> Downgrader {
+        Downgrader {
+            to: Mode::Unauthenticated,
+        }
+    }
+}
+
+impl Downgrader {
+    /// Strips the post-quantum part of hybrid hellos.
+    pub fn stripper() -> Downgrader {
+        Downgrader {
+            to: Mode::SignedEphemeral,
+        }
+    }
+}
 
 impl Interceptor for Downgrader {
     fn intercept(&mut self, frame: &Frame, _: &mut Context<'_>) -> Verdict {
         match wire::decode(&frame.bytes) {
-            Ok(Message::Hello(mut hello)) if hello.mode != Mode::Unauthenticated => {
+            Ok(Message::Hello(mut hello))
+                if self.to == Mode::Unauthenticated && hello.mode != Mode::Unauthenticated =>
+            {
                 hello.mode = Mode::Unauthenticated;
+                Verdict::Replace(wire::encode(&Message::Hello(hello)))
+            }
+            Ok(Message::HybridHello(h)) => {
+                let mut hello = h.hello;
+                hello.mode = self.to;
                 Verdict::Replace(wire::encode(&Message::Hello(hello)))
             }
             _ => Verdict::Pass,

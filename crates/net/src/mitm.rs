@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use pkilab_peer::wire::{self, Message};
+use pkilab_peer::wire::{self, HybridHello, Message};
 use pkilab_peer::{Identity, Mode};
 
 use crate::intercept::{Context, Frame, Interceptor, Verdict};
@@ -58,6 +58,7 @@ impl Mitm {
             validator: ctx.validator,
             at: ctx.at,
             rng: ctx.rng,
+            escrow: None,
         }
     }
 
@@ -128,7 +129,7 @@ fn reply(output: Output) -> Option<Vec<u8>> {
 impl Interceptor for Mitm {
     fn intercept(&mut self, frame: &Frame, ctx: &mut Context<'_>) -> Verdict {
         match wire::decode(&frame.bytes) {
-            Ok(Message::Hello(hello)) => {
+            Ok(Message::Hello(hello) | Message::HybridHello(HybridHello { hello, .. })) => {
                 // The adversary speaks whatever record protection the
                 // initiator offers.
                 let cipher = if hello.suites.contains(
@@ -142,7 +143,9 @@ impl Interceptor for Mitm {
                 self.face(&frame.to).cipher = cipher;
                 self.on_hello(frame, hello.mode, ctx)
             }
-            Ok(Message::HelloReply(_) | Message::Finish(_)) => self.on_handshake(frame, ctx),
+            Ok(Message::HelloReply(_) | Message::HybridReply(_) | Message::Finish(_)) => {
+                self.on_handshake(frame, ctx)
+            }
             Ok(Message::Record(_)) => self.on_record(frame, ctx),
             // OCSP goes to the responder, not over a peer link.
             Ok(Message::OcspRequest(_) | Message::OcspResponse(_)) => Verdict::Pass,

@@ -77,6 +77,9 @@ pub struct Network {
     pub(crate) kms: Option<crate::kms_node::KmsNode>,
     /// The OCSP responder node, if the network has one.
     pub(crate) ocsp: Option<crate::ocsp_node::OcspNode>,
+    /// Ephemeral secrets of the handshakes run (not during workloads), for
+    /// modelling an adversary who breaks a primitive later.
+    pub(crate) escrow: pkilab_peer::escrow::Escrow,
 }
 
 impl std::fmt::Debug for Network {
@@ -111,6 +114,7 @@ impl Network {
             delayed: Vec::new(),
             kms: None,
             ocsp: None,
+            escrow: pkilab_peer::escrow::Escrow::new(),
         })
     }
 
@@ -426,6 +430,7 @@ impl Network {
             validator: &validator,
             at,
             rng: &mut self.rng,
+            escrow: self.record_frames.then_some(&mut self.escrow),
         };
         let outputs = peer.node.receive(&frame.from, &frame.bytes, &mut env);
         self.outputs(&frame, outputs);

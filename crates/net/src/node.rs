@@ -13,7 +13,7 @@ use std::sync::Arc;
 use pkilab_peer::wire::{self, Message};
 use pkilab_peer::{
     Cipher, Config, ExpectFinish, ExpectReply, Identity, Mode, OcspConfig, PeerIdentity,
-    PeerStatus, Refusal, RefusalReason, ReplyOpened, Session, initiate, respond,
+    PeerStatus, Refusal, RefusalReason, ReplyOpened, Session, initiate_escrowed, respond_escrowed,
 };
 use pkilab_verify::Validator;
 use rand_chacha::ChaCha20Rng;
@@ -41,6 +41,10 @@ pub(crate) struct Env<'a> {
     pub validator: &'a Arc<Validator>,
     pub at: OffsetDateTime,
     pub rng: &'a mut ChaCha20Rng,
+    /// Where the simulator keeps ephemeral secrets (see
+    /// `pkilab_peer::escrow`); `None` for the adversary's own handshakes
+    /// and during workloads.
+    pub escrow: Option<&'a mut pkilab_peer::escrow::Escrow>,
 }
 
 /// A handshake paused until the OCSP responder answers.
@@ -141,7 +145,8 @@ impl Node {
     /// other end; returns M1. The session on that link is closed first.
     pub fn initiate(&mut self, peer: &str, mode: Mode, env: &mut Env<'_>) -> Vec<u8> {
         self.sessions.remove(peer);
-        let (state, m1) = initiate(self.config(env, mode), peer, env.rng);
+        let config = self.config(env, mode);
+        let (state, m1) = initiate_escrowed(config, peer, env.rng, env.escrow.as_deref_mut());
         self.initiating.insert(peer.to_owned(), state);
         m1
     }
@@ -181,19 +186,22 @@ impl Node {
     pub fn receive(&mut self, from: &str, frame: &[u8], env: &mut Env<'_>) -> Vec<Output> {
         match wire::decode(frame) {
             Ok(Message::Hello(hello)) => self.on_hello(from, hello.mode, frame, env),
-            Ok(Message::HelloReply(_)) => match self.initiating.remove(from) {
-                Some(state) if self.fetches_status() => match state.open(frame) {
-                    Ok(opened) => {
-                        let chain = opened.presented_chain().to_vec();
-                        self.awaiting
-                            .insert(from.to_owned(), Awaiting::Reply(Box::new(opened)));
-                        vec![Output::NeedsStatus(chain)]
-                    }
-                    Err(refusal) => vec![Output::Refused(refusal)],
-                },
-                Some(state) => self.on_reply(from, state.handle(frame)),
-                None => vec![unexpected("a hello reply with no handshake in progress")],
-            },
+            Ok(Message::HybridHello(h)) => self.on_hello(from, h.hello.mode, frame, env),
+            Ok(Message::HelloReply(_) | Message::HybridReply(_)) => {
+                match self.initiating.remove(from) {
+                    Some(state) if self.fetches_status() => match state.open(frame) {
+                        Ok(opened) => {
+                            let chain = opened.presented_chain().to_vec();
+                            self.awaiting
+                                .insert(from.to_owned(), Awaiting::Reply(Box::new(opened)));
+                            vec![Output::NeedsStatus(chain)]
+                        }
+                        Err(refusal) => vec![Output::Refused(refusal)],
+                    },
+                    Some(state) => self.on_reply(from, state.handle(frame)),
+                    None => vec![unexpected("a hello reply with no handshake in progress")],
+                }
+            }
             Ok(Message::Finish(_)) => match self.responding.remove(from) {
                 Some(state) if self.fetches_status() => match state.presented_chain(frame) {
                     Some(chain) => {
@@ -318,7 +326,8 @@ impl Node {
         } else {
             self.required_mode
         };
-        match respond(self.config(env, mode), None, frame, env.rng) {
+        let config = self.config(env, mode);
+        match respond_escrowed(config, None, frame, env.rng, env.escrow.as_deref_mut()) {
             Ok((state, m2)) => {
                 self.responding.insert(from.to_owned(), state);
                 vec![Output::Reply(m2)]

@@ -24,6 +24,8 @@ pub enum AdversaryKind {
     Tamperer(Option<u64>),
     /// Rewrites the mode of hellos.
     Downgrader,
+    /// Strips the ML-KEM key from hybrid hellos (asks for signed-ephemeral).
+    Stripper,
     /// Drops records (the first N, or all).
     Dropper(Option<u64>),
 }
@@ -58,7 +60,8 @@ impl Network {
             AdversaryKind::Eavesdropper => Box::new(Eavesdropper),
             AdversaryKind::Replayer(plan) => Box::new(Replayer::new(plan)),
             AdversaryKind::Tamperer(records) => Box::new(Tamperer::new(records)),
-            AdversaryKind::Downgrader => Box::new(Downgrader),
+            AdversaryKind::Downgrader => Box::new(Downgrader::default()),
+            AdversaryKind::Stripper => Box::new(Downgrader::stripper()),
             AdversaryKind::Dropper(records) => Box::new(Dropper::new(records)),
             AdversaryKind::Mitm(certificate) => {
                 Box::new(Mitm::new(self.mitm_identity(name, certificate, victim)?))

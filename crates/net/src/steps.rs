@@ -1,6 +1,7 @@
 //! What a scenario step does to the network, and what it observed.
 
-use pkilab_peer::recorded::attempt_decrypt;
+use pkilab_peer::escrow::{Broken, Oracle};
+use pkilab_peer::recorded::{attempt_decrypt, attempt_with_oracle};
 use pkilab_peer::{Cipher, Identity, Mode};
 use serde::Serialize;
 
@@ -149,6 +150,7 @@ impl Network {
             validator: &validator,
             at,
             rng: &mut self.rng,
+            escrow: self.record_frames.then_some(&mut self.escrow),
         };
         let m1 = self
             .peers
@@ -272,6 +274,49 @@ impl Network {
             text: format!("{adversary} now holds {peer}'s long-term keys"),
         });
         Ok(())
+    }
+
+    /// `adversary`, assumed to break the primitives in `broken` (a future
+    /// quantum computer breaks X25519), tries to decrypt its recording. No
+    /// such break exists, so the simulator hands it the secrets it keeps of
+    /// the broken primitives (every peer's long-term X25519 key and the
+    /// ephemeral secrets of the handshakes it ran); the adversary then
+    /// recomputes keys honestly and reads what opens. Returns how many
+    /// plaintexts it read.
+    pub fn decrypt_recorded_breaking(
+        &mut self,
+        adversary: &str,
+        broken: Broken,
+    ) -> Result<usize, NetError> {
+        let at = self.now.unix_timestamp();
+        for peer in self.peers.values() {
+            self.escrow.keep_static(&peer.node.identity);
+        }
+        let installed = self
+            .adversaries
+            .iter()
+            .find(|a| a.name == adversary)
+            .ok_or_else(|| NetError::UnknownAdversary(adversary.to_owned()))?;
+        let recovered =
+            attempt_with_oracle(&installed.recording, &Oracle::new(&self.escrow, broken));
+        let name = installed.name.clone();
+        self.trace.push(Event::Note {
+            at,
+            text: format!(
+                "{name} is assumed to break {}: the simulator hands it those secrets of the {} recorded handshake(s), as a future quantum computer would compute them",
+                broken.ids().join(" and "),
+                recovered.handshakes
+            ),
+        });
+        let count = recovered.plaintexts.len();
+        for text in &recovered.plaintexts {
+            self.trace.push(Event::AttackerRead {
+                at,
+                adversary: name.clone(),
+                text: String::from_utf8_lossy(text).into_owned(),
+            });
+        }
+        Ok(count)
     }
 
     /// `adversary` tries to decrypt its recording with every key it stole;

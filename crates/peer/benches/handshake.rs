@@ -4,6 +4,8 @@
 //! certificates, X25519), on equal terms:
 //! - `pkilab_no_revocation` / `rustls_no_revocation`: no CRLs, nothing
 //!   cached between handshakes;
+//! - `hybrid`: `pkilab_no_revocation` in `hybrid` mode (X25519 +
+//!   ML-KEM-768); the frame sizes of both modes are printed once;
 //! - `pkilab_crl_every_time` / `rustls_crl`: CRLs required, every CRL and
 //!   certificate signature verified at every handshake;
 //! - `pkilab_cached`: CRLs required, with the bounded caches a long-running
@@ -133,11 +135,11 @@ fn pkilab_handshake(c: &mut Criterion, pki: &Pki) {
         Arc::new(id)
     };
     let (alice, bob) = (identity("alice"), identity("bob"));
-    let config = |id: &Arc<Identity>, validator: &Arc<Validator>| Config {
+    let config = |id: &Arc<Identity>, validator: &Arc<Validator>, mode: Mode| Config {
         identity: Arc::clone(id),
         validator: Arc::clone(validator),
         at: pki.now,
-        mode: Mode::SignedEphemeral,
+        mode,
         cipher: Default::default(),
         ocsp: Default::default(),
     };
@@ -145,16 +147,43 @@ fn pkilab_handshake(c: &mut Criterion, pki: &Pki) {
     let mut group = c.benchmark_group("handshake");
     group.throughput(Throughput::Elements(1));
     let rows = [
-        ("pkilab_no_revocation", pki.validator(false, false)),
-        ("pkilab_crl_every_time", pki.validator(true, false)),
-        ("pkilab_cached", pki.validator(true, true)),
+        (
+            "pkilab_no_revocation",
+            pki.validator(false, false),
+            Mode::SignedEphemeral,
+        ),
+        ("hybrid", pki.validator(false, false), Mode::Hybrid),
+        (
+            "pkilab_crl_every_time",
+            pki.validator(true, false),
+            Mode::SignedEphemeral,
+        ),
+        (
+            "pkilab_cached",
+            pki.validator(true, true),
+            Mode::SignedEphemeral,
+        ),
     ];
-    for (id, validator) in &rows {
+    for (_, validator, mode) in &rows[..2] {
+        let (reply, m1) = initiate(config(&alice, validator, *mode), "bob", &mut rng);
+        let (finish, m2) =
+            respond(config(&bob, validator, *mode), Some("alice"), &m1, &mut rng).unwrap();
+        let (_, m3) = reply.handle(&m2).unwrap();
+        finish.handle(&m3).unwrap();
+        eprintln!(
+            "frame sizes, {}: M1 {} bytes, M2 {} bytes, M3 {} bytes",
+            mode.id(),
+            m1.len(),
+            m2.len(),
+            m3.len()
+        );
+    }
+    for (id, validator, mode) in &rows {
         group.bench_function(*id, |b| {
             b.iter(|| {
-                let (reply, m1) = initiate(config(&alice, validator), "bob", &mut rng);
+                let (reply, m1) = initiate(config(&alice, validator, *mode), "bob", &mut rng);
                 let (finish, m2) =
-                    respond(config(&bob, validator), Some("alice"), &m1, &mut rng).unwrap();
+                    respond(config(&bob, validator, *mode), Some("alice"), &m1, &mut rng).unwrap();
                 let (a, m3) = reply.handle(&m2).unwrap();
                 let b = finish.handle(&m3).unwrap();
                 (a, b)

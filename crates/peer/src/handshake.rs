@@ -6,60 +6,27 @@
 //! M2 R→I  HelloReply { key_share_R, nonce_R, AEAD_hs_r2i(Authentication_R) }
 //! M3 I→R  Finish     { AEAD_hs_i2r(Authentication_I) }
 //! ```
+//!
+//! In `hybrid` mode M1 is a [`HybridHello`] (the hello plus an ML-KEM-768
+//! encapsulation key) and M2 a [`HybridReply`] (the reply plus the
+//! ciphertext). Both are in the hello hash that salts the key schedule and
+//! in the transcript each side signs, so stripping the ML-KEM part or
+//! changing it is caught like any other change to the hellos.
 
 use rand_core::CryptoRngCore;
-use x25519_dalek::{EphemeralSecret, PublicKey, SharedSecret};
 
 use crate::auth::{Config, PeerIdentity, Role, check, prove};
+use crate::escrow::Escrow;
 use crate::key_schedule::{
     HandshakeSecrets, KeySchedule, hello_hash, open_block, seal_block, sha256,
 };
-use crate::primitives::x25519;
+use crate::key_share::{self, OurSecret};
 use crate::refusal::{Refusal, RefusalReason};
 use crate::session::Session;
-use crate::wire::{self, Finish, Hello, HelloReply, Message, Mode};
+use crate::wire::{self, Finish, Hello, HelloReply, HybridHello, HybridReply, Message, Mode};
 
 const AUTH_R: &[u8] = b"pkilab/1 auth r";
 const AUTH_I: &[u8] = b"pkilab/1 auth i";
-
-/// Our half of the key agreement: an ephemeral secret, consumed by the one
-/// Diffie-Hellman it is for, or (static mode) the long-term key.
-enum KeyShareSecret {
-    Ephemeral(EphemeralSecret),
-    Static,
-}
-
-fn key_share(config: &Config, rng: &mut impl CryptoRngCore) -> (KeyShareSecret, [u8; 32]) {
-    if config.mode == Mode::Static {
-        (
-            KeyShareSecret::Static,
-            PublicKey::from(&config.identity.static_secret).to_bytes(),
-        )
-    } else {
-        let secret = EphemeralSecret::random_from_rng(rng);
-        let public = PublicKey::from(&secret).to_bytes();
-        (KeyShareSecret::Ephemeral(secret), public)
-    }
-}
-
-fn agree(
-    config: &Config,
-    secret: KeyShareSecret,
-    theirs: &[u8; 32],
-) -> Result<SharedSecret, Refusal> {
-    let shared = match secret {
-        KeyShareSecret::Ephemeral(secret) => x25519(|p| secret.diffie_hellman(p), theirs),
-        KeyShareSecret::Static => {
-            x25519(|p| config.identity.static_secret.diffie_hellman(p), theirs)
-        }
-    };
-    shared.map_err(|_| {
-        Refusal::new(
-            RefusalReason::WeakKey,
-            "the peer's key share is a small-order point: the shared secret is all zeros",
-        )
-    })
-}
 
 fn nonce(rng: &mut impl CryptoRngCore) -> [u8; 32] {
     let mut nonce = [0u8; 32];
@@ -83,7 +50,7 @@ pub struct ExpectReply {
     config: Config,
     expected_peer: String,
     m1: Vec<u8>,
-    secret: KeyShareSecret,
+    secret: OurSecret,
 }
 
 impl std::fmt::Debug for ExpectReply {
@@ -100,23 +67,53 @@ pub fn initiate(
     expected_peer: &str,
     rng: &mut impl CryptoRngCore,
 ) -> (ExpectReply, Vec<u8>) {
-    let (secret, share) = key_share(&config, rng);
+    initiate_escrowed(config, expected_peer, rng, None)
+}
+
+/// [`initiate`], keeping the ephemeral secrets in `escrow` (the simulator's
+/// model of an adversary who later breaks a primitive; see [`Escrow`]).
+pub fn initiate_escrowed(
+    config: Config,
+    expected_peer: &str,
+    rng: &mut impl CryptoRngCore,
+    escrow: Option<&mut Escrow>,
+) -> (ExpectReply, Vec<u8>) {
+    let offer = key_share::offer(&config, rng, escrow);
     let hello = Hello {
         mode: config.mode,
         suites: vec![config.cipher.suite()],
-        key_share: share,
+        key_share: offer.share,
         nonce: nonce(rng),
     };
-    let m1 = wire::encode(&Message::Hello(hello));
+    let m1 = wire::encode(&match offer.ml_kem_key {
+        Some(ml_kem_key) => Message::HybridHello(HybridHello { hello, ml_kem_key }),
+        None => Message::Hello(hello),
+    });
     (
         ExpectReply {
             config,
             expected_peer: expected_peer.to_owned(),
             m1: m1.clone(),
-            secret,
+            secret: offer.secret,
         },
         m1,
     )
+}
+
+/// The responder's hello as the initiator expects it for its mode.
+fn reply_for(mode: Mode, m2: &[u8]) -> Result<(HelloReply, Option<Vec<u8>>), Refusal> {
+    match (wire::decode(m2)?, mode) {
+        (Message::HybridReply(r), Mode::Hybrid) => Ok((r.reply, Some(r.ml_kem_ciphertext))),
+        (Message::HelloReply(_), Mode::Hybrid) => Err(Refusal::new(
+            RefusalReason::Downgrade,
+            "we asked for hybrid, and the reply carries no ML-KEM ciphertext: the post-quantum part was stripped",
+        )),
+        (Message::HelloReply(reply), _) => Ok((reply, None)),
+        _ => Err(Refusal::new(
+            RefusalReason::UnexpectedMessage,
+            "expected the responder's hello",
+        )),
+    }
 }
 
 impl ExpectReply {
@@ -130,15 +127,16 @@ impl ExpectReply {
     /// OCSP responder about the chain does so between `open` and
     /// [`ReplyOpened::finish`].
     pub fn open(self, m2: &[u8]) -> Result<ReplyOpened, Refusal> {
-        let Message::HelloReply(reply) = wire::decode(m2)? else {
-            return Err(Refusal::new(
-                RefusalReason::UnexpectedMessage,
-                "expected the responder's hello",
-            ));
-        };
-        let shared = agree(&self.config, self.secret, &reply.key_share)?;
-        let salt = hello_hash(&self.m1, &reply.key_share, &reply.nonce);
-        let secrets = HandshakeSecrets::new(shared.as_bytes(), &salt);
+        let (reply, ciphertext) = reply_for(self.config.mode, m2)?;
+        let shared = key_share::complete(
+            &self.config,
+            self.secret,
+            &reply.key_share,
+            ciphertext.as_deref(),
+        )?;
+        let ciphertext = ciphertext.unwrap_or_default();
+        let salt = hello_hash(&self.m1, &reply.key_share, &reply.nonce, &ciphertext);
+        let secrets = HandshakeSecrets::new(&shared, &salt);
         let opened = open_block(&secrets.hs_r2i, AUTH_R, &reply.sealed)?;
         let auth_r = wire::decode_authentication(&opened)?;
         Ok(ReplyOpened {
@@ -147,6 +145,7 @@ impl ExpectReply {
             m1: self.m1,
             m2: m2.to_vec(),
             reply,
+            ciphertext,
             salt,
             secrets,
             auth_r,
@@ -161,6 +160,8 @@ pub struct ReplyOpened {
     m1: Vec<u8>,
     m2: Vec<u8>,
     reply: HelloReply,
+    /// The ML-KEM ciphertext in `hybrid` mode (empty otherwise).
+    ciphertext: Vec<u8>,
     salt: [u8; 32],
     secrets: HandshakeSecrets,
     auth_r: wire::Authentication,
@@ -188,7 +189,12 @@ impl ReplyOpened {
 
     /// Checks the responder's authentication; returns the session and M3.
     pub fn finish(self) -> Result<(Established, Vec<u8>), Refusal> {
-        let prefix: [&[u8]; 3] = [&self.m1, &self.reply.key_share, &self.reply.nonce];
+        let prefix: [&[u8]; 4] = [
+            &self.m1,
+            &self.reply.key_share,
+            &self.reply.nonce,
+            &self.ciphertext,
+        ];
         let peer = check(
             &self.config,
             Role::Responder,
@@ -254,23 +260,44 @@ pub fn respond(
     m1: &[u8],
     rng: &mut impl CryptoRngCore,
 ) -> Result<(ExpectFinish, Vec<u8>), Refusal> {
-    let Message::Hello(hello) = wire::decode(m1)? else {
-        return Err(Refusal::new(
-            RefusalReason::UnexpectedMessage,
-            "expected a hello",
-        ));
+    respond_escrowed(config, expected_peer, m1, rng, None)
+}
+
+/// [`respond`], keeping the ephemeral secrets in `escrow` (see [`Escrow`]).
+pub fn respond_escrowed(
+    config: Config,
+    expected_peer: Option<&str>,
+    m1: &[u8],
+    rng: &mut impl CryptoRngCore,
+    escrow: Option<&mut Escrow>,
+) -> Result<(ExpectFinish, Vec<u8>), Refusal> {
+    let (hello, ml_kem_key) = match wire::decode(m1)? {
+        Message::Hello(hello) => (hello, None),
+        Message::HybridHello(h) => (h.hello, Some(h.ml_kem_key)),
+        _ => {
+            return Err(Refusal::new(
+                RefusalReason::UnexpectedMessage,
+                "expected a hello",
+            ));
+        }
     };
-    check_offer(&config, &hello)?;
-    let (secret, share) = key_share(&config, rng);
-    let shared = agree(&config, secret, &hello.key_share)?;
+    check_offer(&config, &hello, ml_kem_key.is_some())?;
+    let answer = key_share::answer(
+        &config,
+        rng,
+        &hello.key_share,
+        ml_kem_key.as_deref(),
+        escrow,
+    )?;
     let nonce_r = nonce(rng);
-    let salt = hello_hash(m1, &share, &nonce_r);
-    let secrets = HandshakeSecrets::new(shared.as_bytes(), &salt);
+    let ciphertext = answer.ml_kem_ciphertext;
+    let salt = hello_hash(m1, &answer.share, &nonce_r, &ciphertext);
+    let secrets = HandshakeSecrets::new(&answer.shared, &salt);
     let believed = expected_peer.unwrap_or("");
     let auth_r = prove(
         &config,
         Role::Responder,
-        &[m1, &share, &nonce_r],
+        &[m1, &answer.share, &nonce_r, &ciphertext],
         believed,
         &secrets.finished_r,
     );
@@ -279,11 +306,19 @@ pub fn respond(
         AUTH_R,
         &wire::encode_authentication(&auth_r),
     );
-    let m2 = wire::encode(&Message::HelloReply(HelloReply {
-        key_share: share,
+    let reply = HelloReply {
+        key_share: answer.share,
         nonce: nonce_r,
         sealed,
-    }));
+    };
+    let m2 = wire::encode(&if config.mode == Mode::Hybrid {
+        Message::HybridReply(HybridReply {
+            reply,
+            ml_kem_ciphertext: ciphertext,
+        })
+    } else {
+        Message::HelloReply(reply)
+    });
     let state = ExpectFinish {
         config,
         expected_peer: expected_peer.map(str::to_owned),
@@ -295,9 +330,11 @@ pub fn respond(
     Ok((state, m2))
 }
 
-fn check_offer(config: &Config, hello: &Hello) -> Result<(), Refusal> {
+fn check_offer(config: &Config, hello: &Hello, has_ml_kem_key: bool) -> Result<(), Refusal> {
     if hello.mode != config.mode {
-        let reason = if hello.mode.authenticated() {
+        // Asking for less than hybrid when hybrid is required strips the
+        // post-quantum protection: a downgrade, like dropping authentication.
+        let reason = if hello.mode.authenticated() && config.mode != Mode::Hybrid {
             RefusalReason::ModeMismatch
         } else {
             RefusalReason::Downgrade
@@ -309,6 +346,12 @@ fn check_offer(config: &Config, hello: &Hello) -> Result<(), Refusal> {
                 hello.mode.id(),
                 config.mode.id()
             ),
+        ));
+    }
+    if (hello.mode == Mode::Hybrid) != has_ml_kem_key {
+        return Err(Refusal::new(
+            RefusalReason::Malformed,
+            "a hybrid hello must carry an ML-KEM key, and no other hello may",
         ));
     }
     if !hello.suites.contains(&config.cipher.suite()) {

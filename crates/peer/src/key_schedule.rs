@@ -1,9 +1,12 @@
-//! The key schedule: HKDF-SHA256 over the X25519 result, salted with the
-//! hash of the hellos, expanded into labelled keys per direction and phase.
+//! The key schedule: HKDF-SHA256 over the shared secret (the X25519
+//! result; in `hybrid` mode the ML-KEM-768 secret followed by the X25519
+//! result, as X25519MLKEM768 in draft-ietf-tls-ecdhe-mlkem section 3),
+//! salted with the hash of the hellos, expanded into labelled keys per
+//! direction and phase.
 //!
 //! ```text
-//! hello_hash = SHA-256("pkilab/1 hello" ‖ M1 ‖ key_share_R ‖ nonce_R)
-//! prk        = HKDF-Extract(salt = hello_hash, ikm = X25519 result)
+//! hello_hash = SHA-256("pkilab/1 hello" ‖ M1 ‖ key_share_R ‖ nonce_R [‖ ct_ML-KEM])
+//! prk        = HKDF-Extract(salt = hello_hash, ikm = [ss_ML-KEM ‖] X25519 result)
 //! hs_*       = HKDF-Expand(prk, "pkilab/1 hs i2r" | "pkilab/1 hs r2i")
 //! finished_* = HKDF-Expand(prk, "pkilab/1 finished i" | "pkilab/1 finished r")
 //! traffic_*  = HKDF-Expand(prk, "pkilab/1 traffic i2r|r2i" ‖ SHA-256(M1 ‖ M2 ‖ M3))
@@ -29,10 +32,21 @@ pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     out
 }
 
-/// The salt: what both hellos said, so a changed mode, nonce or key share
-/// changes every key.
-pub(crate) fn hello_hash(m1: &[u8], key_share_r: &[u8; 32], nonce_r: &[u8; 32]) -> [u8; 32] {
-    sha256(&[b"pkilab/1 hello", m1, key_share_r, nonce_r])
+/// The salt: what both hellos said, so a changed mode, nonce, key share
+/// or ML-KEM ciphertext (empty outside `hybrid` mode) changes every key.
+pub(crate) fn hello_hash(
+    m1: &[u8],
+    key_share_r: &[u8; 32],
+    nonce_r: &[u8; 32],
+    ml_kem_ciphertext: &[u8],
+) -> [u8; 32] {
+    sha256(&[
+        b"pkilab/1 hello",
+        m1,
+        key_share_r,
+        nonce_r,
+        ml_kem_ciphertext,
+    ])
 }
 
 /// Keys of the handshake phase, and the PRK the traffic keys come from.
@@ -53,7 +67,7 @@ fn expand(prk: &hkdf::Prk, info: &[&[u8]]) -> Key32 {
 
 impl HandshakeSecrets {
     /// Runs Extract and the handshake Expands.
-    pub(crate) fn new(shared: &[u8; 32], hello_hash: &[u8; 32]) -> Self {
+    pub(crate) fn new(shared: &[u8], hello_hash: &[u8; 32]) -> Self {
         let prk = hkdf_extract(hello_hash, shared);
         HandshakeSecrets {
             hs_i2r: expand(&prk, &[b"pkilab/1 hs i2r"]),

@@ -1,10 +1,11 @@
 //! The cryptographic primitives the protocol calls, and only through here:
-//! X25519 with the non-contributory check, Ed25519 `verify_strict`,
-//! HKDF-SHA256 and AES-256-GCM. They are public so that the Wycheproof
+//! X25519 with the non-contributory check, ML-KEM-768 (FIPS 203, for the
+//! `hybrid` mode), Ed25519 `verify_strict`, HKDF-SHA256 and AES-256-GCM. They are public so that the Wycheproof
 //! vectors exercise exactly the code the handshake and session run.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::hkdf;
+use aws_lc_rs::kem::{Ciphertext, DecapsulationKey, EncapsulationKey, ML_KEM_768};
 use ed25519_dalek::{Signature, VerifyingKey};
 use x25519_dalek::{PublicKey, SharedSecret};
 use zeroize::Zeroizing;
@@ -20,6 +21,79 @@ pub enum PrimitiveError {
     OutputTooLong,
     /// An AEAD ciphertext does not authenticate.
     Unauthentic,
+    /// An ML-KEM encapsulation key or ciphertext has the wrong length, or
+    /// the key fails the modulus check of FIPS 203 section 7.2.
+    InvalidKemInput,
+}
+
+/// Bytes of an ML-KEM-768 encapsulation key (FIPS 203, table 3).
+pub const ML_KEM_768_ENCAPSULATION_KEY_LEN: usize = 1184;
+/// Bytes of an ML-KEM-768 ciphertext.
+pub const ML_KEM_768_CIPHERTEXT_LEN: usize = 1088;
+/// Bytes of an expanded ML-KEM-768 decapsulation key.
+pub const ML_KEM_768_DECAPSULATION_KEY_LEN: usize = 2400;
+
+/// The FIPS 203 section 7.2 modulus check: the first 1152 bytes of an
+/// ML-KEM-768 encapsulation key are 768 12-bit coefficients, each of which
+/// must be below q = 3329 (`ByteEncode12(ByteDecode12(ek)) == ek`).
+pub fn ml_kem_768_key_is_reduced(ek: &[u8]) -> bool {
+    ek.len() == ML_KEM_768_ENCAPSULATION_KEY_LEN
+        && ek[..1152].chunks_exact(3).all(|b| {
+            let low = u16::from(b[0]) | (u16::from(b[1] & 0x0f) << 8);
+            let high = u16::from(b[1] >> 4) | (u16::from(b[2]) << 4);
+            low < 3329 && high < 3329
+        })
+}
+
+/// A fresh ML-KEM-768 key pair from aws-lc-rs's generator: the
+/// decapsulation key and the encapsulation key's bytes.
+pub fn ml_kem_768_generate() -> (DecapsulationKey, Vec<u8>) {
+    // Generation fails only if aws-lc's own generator fails, which it
+    // treats as fatal too.
+    let dk = DecapsulationKey::generate(&ML_KEM_768).expect("ML-KEM-768 key generation");
+    let ek = dk
+        .encapsulation_key()
+        .and_then(|ek| ek.key_bytes())
+        .expect("a generated ML-KEM key has an encapsulation key")
+        .as_ref()
+        .to_vec();
+    (dk, ek)
+}
+
+/// ML-KEM-768 encapsulation to `ek` (checked first): the ciphertext and
+/// the 32-byte shared secret.
+pub fn ml_kem_768_encapsulate(ek: &[u8]) -> Result<(Vec<u8>, Zeroizing<[u8; 32]>), PrimitiveError> {
+    if !ml_kem_768_key_is_reduced(ek) {
+        return Err(PrimitiveError::InvalidKemInput);
+    }
+    let key =
+        EncapsulationKey::new(&ML_KEM_768, ek).map_err(|_| PrimitiveError::InvalidKemInput)?;
+    let (ciphertext, secret) = key
+        .encapsulate()
+        .map_err(|_| PrimitiveError::InvalidKemInput)?;
+    Ok((ciphertext.as_ref().to_vec(), secret_32(secret.as_ref())))
+}
+
+/// ML-KEM-768 decapsulation. A ciphertext of the right length always
+/// yields a secret (FIPS 203 implicit rejection: a changed ciphertext
+/// gives an unrelated secret); a wrong length is refused.
+pub fn ml_kem_768_decapsulate(
+    dk: &DecapsulationKey,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<[u8; 32]>, PrimitiveError> {
+    if ciphertext.len() != ML_KEM_768_CIPHERTEXT_LEN {
+        return Err(PrimitiveError::InvalidKemInput);
+    }
+    let secret = dk
+        .decapsulate(Ciphertext::from(ciphertext))
+        .map_err(|_| PrimitiveError::InvalidKemInput)?;
+    Ok(secret_32(secret.as_ref()))
+}
+
+fn secret_32(bytes: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(bytes);
+    out
 }
 
 /// X25519 with `theirs`, refusing a non-contributory (all-zero) result.

@@ -27,6 +27,10 @@ pub enum Mode {
     Unauthenticated,
     /// Long-term X25519 keys, signed: authenticated, not forward secret.
     Static,
+    /// Ephemeral X25519 and ML-KEM-768 (FIPS 203), signed: forward secret,
+    /// and the session keys stay secret unless both X25519 and ML-KEM are
+    /// broken. Its hello and reply are [`HybridHello`] and [`HybridReply`].
+    Hybrid,
 }
 
 impl Mode {
@@ -36,6 +40,7 @@ impl Mode {
             Mode::SignedEphemeral => "signed-ephemeral",
             Mode::Unauthenticated => "unauthenticated",
             Mode::Static => "static",
+            Mode::Hybrid => "hybrid",
         }
     }
 
@@ -68,6 +73,26 @@ pub struct HelloReply {
     pub nonce: [u8; 32],
     /// AEAD-sealed [`Authentication`].
     pub sealed: Vec<u8>,
+}
+
+/// M1 of the `hybrid` mode: the classical hello (mode `Hybrid`) and an
+/// ephemeral ML-KEM-768 encapsulation key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HybridHello {
+    /// Mode, suites, X25519 key share and nonce.
+    pub hello: Hello,
+    /// The initiator's ML-KEM-768 encapsulation key (1184 bytes).
+    pub ml_kem_key: Vec<u8>,
+}
+
+/// M2 of the `hybrid` mode: the classical reply and the ML-KEM-768
+/// ciphertext encapsulated to the initiator's key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HybridReply {
+    /// X25519 key share, nonce and the sealed authentication.
+    pub reply: HelloReply,
+    /// The ML-KEM-768 ciphertext (1088 bytes).
+    pub ml_kem_ciphertext: Vec<u8>,
 }
 
 /// M3, initiator to responder: its sealed authentication.
@@ -119,6 +144,10 @@ pub enum Message {
     OcspRequest(Vec<u8>),
     /// The responder's DER OCSPResponse (RFC 6960 §4.2).
     OcspResponse(Vec<u8>),
+    /// M1 in `hybrid` mode.
+    HybridHello(HybridHello),
+    /// M2 in `hybrid` mode.
+    HybridReply(HybridReply),
 }
 
 impl Message {
@@ -131,6 +160,8 @@ impl Message {
             Message::Record(r) => format!("Data #{}", r.counter),
             Message::OcspRequest(_) => "OCSP request".to_owned(),
             Message::OcspResponse(_) => "OCSP response".to_owned(),
+            Message::HybridHello(h) => format!("Hello ({}) + ML-KEM key", h.hello.mode.id()),
+            Message::HybridReply(_) => "Hello + ML-KEM ciphertext + Auth".to_owned(),
         }
     }
 }

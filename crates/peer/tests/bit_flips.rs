@@ -1,7 +1,8 @@
 #![allow(clippy::panic)]
 //! Property: flipping any bit of any frame (hello, reply, finish or a data
 //! record) never leaves both sides established with different keys, and
-//! never delivers altered plaintext.
+//! never delivers altered plaintext, in every mode (`hybrid` included: its
+//! hello carries the ML-KEM key, its reply the ciphertext).
 
 mod common;
 
@@ -51,7 +52,8 @@ fn mode() -> impl Strategy<Value = Mode> {
     prop_oneof![
         Just(Mode::SignedEphemeral),
         Just(Mode::Unauthenticated),
-        Just(Mode::Static)
+        Just(Mode::Static),
+        Just(Mode::Hybrid)
     ]
 }
 

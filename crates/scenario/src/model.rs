@@ -290,6 +290,8 @@ pub enum AdversaryKind {
     Tamperer,
     /// Rewrites the handshake mode to `unauthenticated`.
     Downgrader,
+    /// Strips the ML-KEM key from hybrid hellos, asking for signed-ephemeral.
+    Stripper,
     /// Drops frames.
     Dropper,
 }
@@ -362,6 +364,18 @@ pub enum Mode {
     Unauthenticated,
     /// Long-term X25519 keys, authenticated, no forward secrecy.
     Static,
+    /// Ephemeral X25519 and ML-KEM-768, signed: post-quantum key exchange.
+    Hybrid,
+}
+
+/// A primitive an adversary is assumed to break (`decrypt-recorded.breaks`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Primitive {
+    /// X25519: a quantum computer running Shor's algorithm breaks it.
+    X25519,
+    /// ML-KEM-768: assumed broken to show why hybrids are deployed.
+    MlKem,
 }
 
 /// One step: exactly one action key, plus an optional expectation and note.
@@ -492,12 +506,16 @@ pub struct CompromiseDoc {
     pub to: String,
 }
 
-/// `decrypt-recorded: { by }`
+/// `decrypt-recorded: { by, breaks }`
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecryptDoc {
     /// The adversary.
     pub by: String,
+    /// The primitives it is assumed to break (`x25519`, `ml-kem`); absent:
+    /// it uses only the long-term keys it stole.
+    #[serde(default)]
+    pub breaks: Vec<Primitive>,
 }
 
 /// `fetch-key: { peer, key }`

@@ -47,7 +47,13 @@ pub fn title(action: &Action) -> String {
         }
         Action::PublishCrl { .. } => "the CAs publish fresh CRLs".to_owned(),
         Action::Compromise { peer, to } => format!("{peer}'s long-term keys leak to {to}"),
-        Action::DecryptRecorded { by } => format!("{by} tries to decrypt what it recorded"),
+        Action::DecryptRecorded { by, breaks } if breaks.is_empty() => {
+            format!("{by} tries to decrypt what it recorded")
+        }
+        Action::DecryptRecorded { by, breaks } => format!(
+            "{by}, assumed to break {}, tries to decrypt what it recorded",
+            primitive_names(breaks)
+        ),
         Action::Handshakes { count, mode, .. } => {
             format!("{count} handshakes ({})", mode_id(*mode))
         }
@@ -63,6 +69,7 @@ fn mode_id(mode: crate::model::Mode) -> &'static str {
         crate::model::Mode::SignedEphemeral => "signed-ephemeral",
         crate::model::Mode::Unauthenticated => "unauthenticated",
         crate::model::Mode::Static => "static",
+        crate::model::Mode::Hybrid => "hybrid",
     }
 }
 
@@ -138,7 +145,8 @@ pub fn step(
         Action::Compromise { peer, to } => vec![format!(
             "{to} now holds {peer}'s Ed25519 signing key, long-term X25519 key and current certificate. An active attacker can present them as {peer} until revocation reaches the peer checking them; a passive one opens what those keys open."
         )],
-        Action::DecryptRecorded { by } => decrypt(by, observed),
+        Action::DecryptRecorded { by, breaks } if breaks.is_empty() => decrypt(by, observed),
+        Action::DecryptRecorded { by, breaks } => decrypt_breaking(by, breaks, observed),
         Action::Handshakes { count, .. } => vec![format!(
             "{} of {count} handshakes among {} peers were established.",
             observed.established.unwrap_or(0),
@@ -340,6 +348,49 @@ fn decrypt(by: &str, observed: &Observed) -> Vec<String> {
             "{by} tried every recorded handshake with the stolen keys and recovered no session key."
         )]
     }
+}
+
+fn primitive_names(breaks: &[crate::model::Primitive]) -> String {
+    let names: Vec<&str> = breaks
+        .iter()
+        .map(|p| match p {
+            crate::model::Primitive::X25519 => "X25519",
+            crate::model::Primitive::MlKem => "ML-KEM-768",
+        })
+        .collect();
+    names.join(" and ")
+}
+
+/// The quantum adversary: how the simulation models it, and what it got.
+fn decrypt_breaking(
+    by: &str,
+    breaks: &[crate::model::Primitive],
+    observed: &Observed,
+) -> Vec<String> {
+    let names = primitive_names(breaks);
+    let threat = match (
+        breaks.contains(&crate::model::Primitive::X25519),
+        breaks.contains(&crate::model::Primitive::MlKem),
+    ) {
+        (true, false) => "a future quantum computer (Shor's algorithm breaks X25519)",
+        (false, _) => "a future break of ML-KEM (a flaw found in it or in its implementations)",
+        (true, true) => {
+            "a future quantum computer that breaks X25519, together with a break of ML-KEM"
+        }
+    };
+    let model = format!(
+        "No one can break {names} today, so this is how the simulation models {threat}: it hands {by} the secret keys of {names} from every handshake it recorded, as if {by} had computed them from the public keys on the wire. Everything else {by} does honestly: it recomputes the shared secret, runs the key schedule and tries the keys on the recorded handshake."
+    );
+    let result = if observed.attacker_reads == Some(true) {
+        format!(
+            "{by} recomputed a session key and read the recorded traffic: every secret that session's keys came from was in a broken primitive."
+        )
+    } else {
+        format!(
+            "{by} recovered no session key: each recorded session's keys also depend on a secret from a primitive that still holds (in a hybrid session, the ML-KEM secret and the X25519 result both enter the key schedule), and without it every key it derives is wrong."
+        )
+    };
+    vec![model, result]
 }
 
 /// Why a refusal reason matters, for someone learning PKI.

@@ -47,6 +47,7 @@ fn peer_mode(mode: Mode) -> PeerMode {
         Mode::SignedEphemeral => PeerMode::SignedEphemeral,
         Mode::Unauthenticated => PeerMode::Unauthenticated,
         Mode::Static => PeerMode::Static,
+        Mode::Hybrid => PeerMode::Hybrid,
     }
 }
 
@@ -90,6 +91,7 @@ fn setup(scenario: &Scenario, seed: u64) -> Result<Network, NetError> {
             }),
             model::AdversaryKind::Tamperer => AdversaryKind::Tamperer(a.records),
             model::AdversaryKind::Downgrader => AdversaryKind::Downgrader,
+            model::AdversaryKind::Stripper => AdversaryKind::Stripper,
             model::AdversaryKind::Dropper => AdversaryKind::Dropper(a.records),
             model::AdversaryKind::Mitm => AdversaryKind::Mitm(match a.certificate {
                 model::MitmCertificate::None => MitmCertificate::None,
@@ -270,8 +272,15 @@ fn perform(
         }
         Action::PublishCrl { validity } => network.publish_crl(Some(validity.to_time()))?,
         Action::Compromise { peer, to } => network.compromise(peer, to)?,
-        Action::DecryptRecorded { by } => {
+        Action::DecryptRecorded { by, breaks } if breaks.is_empty() => {
             observed.attacker_reads = Some(network.decrypt_recorded(by)? > 0)
+        }
+        Action::DecryptRecorded { by, breaks } => {
+            let broken = pkilab_peer::escrow::Broken {
+                x25519: breaks.contains(&model::Primitive::X25519),
+                ml_kem: breaks.contains(&model::Primitive::MlKem),
+            };
+            observed.attacker_reads = Some(network.decrypt_recorded_breaking(by, broken)? > 0)
         }
         Action::FetchKey { peer, key } => {
             let report = network.fetch_key(peer, key)?;

@@ -220,6 +220,8 @@ pub enum Action {
     DecryptRecorded {
         /// The adversary.
         by: String,
+        /// The primitives it is assumed to break (empty: stolen keys only).
+        breaks: Vec<crate::model::Primitive>,
     },
     /// A peer fetches a group key.
     FetchKey {

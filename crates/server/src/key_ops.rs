@@ -255,7 +255,8 @@ pub(crate) async fn verify(
     Ok(Json(Verified { valid }))
 }
 
-/// A fresh AES-256 data key, plain and wrapped under this key.
+/// A fresh AES-256 data key, plain and wrapped under this key (for an
+/// `xwing` key: sealed to its public key).
 #[utoipa::path(post, path = "/v1/keys/{name}/datakey", tag = "keys", params(KeyPath),
     request_body(content = Option<DatakeyRequest>),
     responses((status = 200, description = "a data key", body = Datakey), Refusals, AuthRefusals),
@@ -276,6 +277,30 @@ pub(crate) async fn datakey(
         plaintext: STANDARD.encode(&plain[..]),
         wrapped,
     }))
+}
+
+/// A key's public half.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PublicKey {
+    /// The newest version's public key, PEM SubjectPublicKeyInfo.
+    public_key: String,
+}
+
+/// The newest version's public key, for every key type with a public half
+/// (`xwing` included); an AES key has none.
+#[utoipa::path(post, path = "/v1/keys/{name}/export", tag = "keys", params(KeyPath),
+    responses((status = 200, description = "the public key", body = PublicKey), Refusals, AuthRefusals),
+    security(("clientCertificate" = [])))]
+pub(crate) async fn export(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(KeyPath { name }): Path<KeyPath>,
+) -> Result<Json<PublicKey>, ApiError> {
+    let who = state.actor(&caller)?.identity;
+    let public_key = (state.kms)
+        .export_public(&who, &name, OffsetDateTime::now_utc())
+        .await?;
+    Ok(Json(PublicKey { public_key }))
 }
 
 /// Adds a version; new data uses it, old data still decrypts.

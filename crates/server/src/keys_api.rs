@@ -30,6 +30,7 @@ pub(crate) fn routes() -> OpenApiRouter<Shared> {
         .routes(routes!(key_ops::sign))
         .routes(routes!(key_ops::verify))
         .routes(routes!(key_ops::datakey))
+        .routes(routes!(key_ops::export))
         .routes(routes!(key_ops::rotate))
         .routes(routes!(key_ops::revoke))
         .routes(routes!(key_ops::destroy))
@@ -62,7 +63,8 @@ pub(crate) fn duration(field: &str, text: &str) -> Result<Duration, ApiError> {
 struct CreateRequest {
     /// The key's name.
     name: String,
-    /// aes-256-gcm, ed25519, x25519, rsa-2048, rsa-3072 or rsa-4096.
+    /// aes-256-gcm, ed25519, x25519, rsa-2048, rsa-3072, rsa-4096 or xwing
+    /// (X25519 + ML-KEM-768: post-quantum encryption to the key).
     #[serde(rename = "type")]
     key_type: String,
     /// Its owner (another identity than the caller needs the admin role).

@@ -115,6 +115,7 @@ mod tests {
                 "/v1/keys/{name}/decrypt",
                 "/v1/keys/{name}/destroy",
                 "/v1/keys/{name}/encrypt",
+                "/v1/keys/{name}/export",
                 "/v1/keys/{name}/revoke",
                 "/v1/keys/{name}/rewrap",
                 "/v1/keys/{name}/rotate",
@@ -170,9 +171,9 @@ mod tests {
         let schemas = &doc["components"]["schemas"];
         let key_type = &schemas["KeyType"]["enum"];
         assert!(
-            key_type
-                .as_array()
-                .is_some_and(|t| t.iter().any(|v| v == "rsa-3072")),
+            key_type.as_array().is_some_and(
+                |t| t.iter().any(|v| v == "rsa-3072") && t.iter().any(|v| v == "xwing")
+            ),
             "{key_type}"
         );
         let encrypt = &schemas["EncryptRequest"];

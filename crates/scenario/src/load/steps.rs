@@ -123,7 +123,10 @@ impl Checker<'_> {
         }
         if let Some(d) = &s.decrypt_recorded {
             self.known_adversary(at, &d.by, adversaries)?;
-            actions.push(Action::DecryptRecorded { by: d.by.clone() });
+            actions.push(Action::DecryptRecorded {
+                by: d.by.clone(),
+                breaks: d.breaks.clone(),
+            });
         }
         if let Some(w) = &s.handshakes {
             if !(1..=super::MAX_HANDSHAKES).contains(&w.count.value) {

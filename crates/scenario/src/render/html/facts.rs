@@ -235,6 +235,7 @@ pub fn session_facts(action: &Action, step: &StepReport) -> Option<SessionFacts>
                 Mode::SignedEphemeral => "signed-ephemeral",
                 Mode::Unauthenticated => "unauthenticated",
                 Mode::Static => "static",
+                Mode::Hybrid => "hybrid (X25519 + ML-KEM-768)",
             },
             if tagged {
                 "aes-256-gcm"

@@ -81,6 +81,7 @@ fn mode_name(value: u64) -> String {
         0 => "signed-ephemeral".to_owned(),
         1 => "unauthenticated".to_owned(),
         2 => "static".to_owned(),
+        3 => "hybrid (X25519 + ML-KEM-768)".to_owned(),
         other => format!("unknown mode {other}"),
     }
 }
@@ -111,26 +112,27 @@ pub fn fields(bytes: &[u8]) -> Option<Vec<Field>> {
             3 => "data record",
             4 => "OCSP request (RFC 6960 §4.1), in the clear",
             5 => "OCSP response (RFC 6960 §4.2), in the clear",
+            6 => "M1 Hello (hybrid) with an ML-KEM-768 encapsulation key",
+            7 => "M2 Hello reply (hybrid) with an ML-KEM-768 ciphertext + sealed authentication",
             _ => "unknown message",
         }
         .to_owned()
     })?;
     match variant {
-        0 => {
-            r.number("mode", mode_name)?;
-            let count = r.number("suites", |n| format!("{n} suite(s) offered"))?;
-            for _ in 0..count.min(64) {
-                r.number("suite", suite_name)?;
-            }
-            r.array("key share", 32, "initiator's X25519 public key (public)")?;
-            r.array("nonce", 32, "initiator's 32 random bytes (public)")?;
-        }
-        1 => {
-            r.array("key share", 32, "responder's X25519 public key (public)")?;
-            r.array("nonce", 32, "responder's 32 random bytes (public)")?;
+        0 => hello_fields(&mut r)?,
+        1 => reply_fields(&mut r)?,
+        6 => {
+            hello_fields(&mut r)?;
             r.sealed(
-                "sealed",
-                "AES-256-GCM under the responder's handshake key: certificate chain, the name it believes the initiator has, Ed25519 signature over the transcript, Finished MAC",
+                "ML-KEM key",
+                "initiator's ephemeral ML-KEM-768 encapsulation key (public; 1184 bytes)",
+            )?;
+        }
+        7 => {
+            reply_fields(&mut r)?;
+            r.sealed(
+                "ML-KEM ciphertext",
+                "ML-KEM-768 ciphertext encapsulated to the initiator's key (public; 1088 bytes): only the holder of the decapsulation key gets the secret inside",
             )?;
         }
         2 => r.sealed(
@@ -154,6 +156,25 @@ pub fn fields(bytes: &[u8]) -> Option<Vec<Field>> {
         _ => return None,
     }
     (r.at == bytes.len()).then_some(r.fields)
+}
+
+fn hello_fields(r: &mut Reader<'_>) -> Option<()> {
+    r.number("mode", mode_name)?;
+    let count = r.number("suites", |n| format!("{n} suite(s) offered"))?;
+    for _ in 0..count.min(64) {
+        r.number("suite", suite_name)?;
+    }
+    r.array("key share", 32, "initiator's X25519 public key (public)")?;
+    r.array("nonce", 32, "initiator's 32 random bytes (public)")
+}
+
+fn reply_fields(r: &mut Reader<'_>) -> Option<()> {
+    r.array("key share", 32, "responder's X25519 public key (public)")?;
+    r.array("nonce", 32, "responder's 32 random bytes (public)")?;
+    r.sealed(
+        "sealed",
+        "AES-256-GCM under the responder's handshake key: certificate chain, the name it believes the initiator has, Ed25519 signature over the transcript, Finished MAC",
+    )
 }
 
 /// Hex with a space every byte and a line break every 32.
@@ -232,6 +253,39 @@ mod tests {
         assert_eq!(
             fields.iter().map(|f| f.bytes.len()).sum::<usize>(),
             frame.len()
+        );
+    }
+
+    #[test]
+    fn hybrid_frames_show_the_ml_kem_key_and_ciphertext() {
+        use pkilab_peer::wire::{HelloReply, HybridHello, HybridReply};
+        let hello = encode(&Message::HybridHello(HybridHello {
+            hello: Hello {
+                mode: Mode::Hybrid,
+                suites: vec![1],
+                key_share: [7; 32],
+                nonce: [9; 32],
+            },
+            ml_kem_key: vec![3; 1184],
+        }));
+        let cut = fields(&hello).expect("a hybrid hello decodes");
+        assert_eq!(cut[2].decoded, "hybrid (X25519 + ML-KEM-768)");
+        let last = cut.last().expect("fields");
+        assert_eq!((last.label, last.bytes.len()), ("ML-KEM key", 1184));
+        let reply = encode(&Message::HybridReply(HybridReply {
+            reply: HelloReply {
+                key_share: [1; 32],
+                nonce: [2; 32],
+                sealed: vec![4; 100],
+            },
+            ml_kem_ciphertext: vec![5; 1088],
+        }));
+        let cut = fields(&reply).expect("a hybrid reply decodes");
+        let last = cut.last().expect("fields");
+        assert_eq!((last.label, last.bytes.len()), ("ML-KEM ciphertext", 1088));
+        assert_eq!(
+            cut.iter().map(|f| f.bytes.len()).sum::<usize>(),
+            reply.len()
         );
     }
 
