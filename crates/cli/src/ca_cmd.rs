@@ -245,7 +245,7 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
                 days,
                 iterations: iterations()?,
             };
-            let mut store = CaStore::init(&dir, &options, secret.as_bytes(), now)?;
+            let mut store = CaStore::init(dir, &options, secret.as_bytes(), now)?;
             if let Some(publication) = publication {
                 store.set_publication(publication)?;
             }
@@ -267,7 +267,7 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             if days < 1 {
                 bail!("--days {days}: give at least 1");
             }
-            let mut store = CaStore::open(&dir)?;
+            let mut store = CaStore::open(dir)?;
             let csr = csr
                 .map(|p| std::fs::read(&p).with_context(|| format!("cannot read {}", p.display())))
                 .transpose()?;
@@ -313,7 +313,7 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             reason,
         } => {
             let dir = at.directory()?;
-            let mut store = CaStore::open(&dir)?;
+            let mut store = CaStore::open(dir)?;
             let serial = match (serial, cert) {
                 (Some(text), _) => text.parse::<Serial>()?,
                 (None, Some(path)) => CaStore::serial_of(
@@ -340,7 +340,7 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             if next_update_hours < 1 {
                 bail!("--next-update-hours {next_update_hours}: give at least 1");
             }
-            let mut store = CaStore::open(&dir)?;
+            let mut store = CaStore::open(dir)?;
             let secret = passphrase::obtain(passphrase_file.as_deref(), false)?;
             let lifetime = Duration::hours(next_update_hours);
             let (pem, file) = if delta {
@@ -370,7 +370,7 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             if !(1..=24 * 366).contains(&valid_hours) {
                 bail!("--valid-hours {valid_hours}: give 1 to 8784");
             }
-            let store = CaStore::open(&dir)?;
+            let store = CaStore::open(dir)?;
             let bytes = std::fs::read(&request)
                 .with_context(|| format!("cannot read {}", request.display()))?;
             let secret = passphrase::obtain(passphrase_file.as_deref(), false)?;
@@ -394,7 +394,7 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
                     "--days {days}: give 1 to 366 (a short life: the signer is not checked for revocation)"
                 );
             }
-            let mut store = CaStore::open(&dir)?;
+            let mut store = CaStore::open(dir)?;
             let secret = passphrase::obtain(passphrase_file.as_deref(), false)?;
             let serial = store.issue_ocsp_signer(secret.as_bytes(), now, days, iterations()?)?;
             outln!(
