@@ -317,8 +317,8 @@ impl CaStore {
             _lock: guard,
         };
         store.create_log(&origin_for(&options.name), passphrase, options.iterations)?;
-        if let Some((_, certificate, _)) = files.get(1) {
-            store.log_certificate(certificate, passphrase)?;
+        if let Some(issuing) = snapshot.authorities.get(1) {
+            store.log_certificate(&issuing.certificate, passphrase)?;
         }
         // Written last: its presence marks a complete CA.
         store.save()?;

@@ -14,6 +14,7 @@
 //! server-name: localhost     # dNSName of the server certificate issued on first start
 //! ocsp-lifetime: 1h          # an OCSP response is valid this long (nextUpdate); re-signed at half of it
 //! ocsp-cache: 10000          # pre-signed OCSP responses kept, one per certificate asked about
+//! totp-exempt: [ra]          # identities never asked for a TOTP code (automation)
 //! ```
 
 use std::collections::BTreeSet;
@@ -48,6 +49,7 @@ struct ConfigDoc {
     server_name: Option<String>,
     ocsp_lifetime: Option<String>,
     ocsp_cache: Option<usize>,
+    totp_exempt: Option<Vec<String>>,
 }
 
 /// The effective configuration.
@@ -81,6 +83,12 @@ pub struct Config {
     pub ocsp_lifetime: Duration,
     /// Most pre-signed OCSP responses kept.
     pub ocsp_cache: usize,
+    /// Identities that issue and revoke without a TOTP code: automation
+    /// (a registration authority) that cannot read an authenticator. Their
+    /// client certificate alone then authorises what their role allows, so
+    /// list only identities whose key is guarded as well as a second
+    /// factor would be. Empty by default.
+    pub totp_exempt: BTreeSet<String>,
 }
 
 impl Default for Config {
@@ -102,6 +110,7 @@ impl Default for Config {
             server_name: "localhost".into(),
             ocsp_lifetime: Duration::from_secs(3600),
             ocsp_cache: 10_000,
+            totp_exempt: BTreeSet::new(),
         }
     }
 }
@@ -196,6 +205,9 @@ impl Config {
         }
         if let Some(entries) = doc.ocsp_cache {
             config.ocsp_cache = entries;
+        }
+        if let Some(exempt) = doc.totp_exempt {
+            config.totp_exempt = exempt.into_iter().collect();
         }
         Ok(config)
     }
