@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::panic)]
 
 pub mod ca;
+pub mod cluster;
 pub mod lab;
 pub mod probe;
 
