@@ -31,7 +31,7 @@ const ROTATIONS: usize = 30;
 
 /// The CA and key store in `db`, an admin identity that needs no TOTP
 /// code, and three servers.
-fn cluster(dir: &Path, db: &str, config: &str) -> Vec<Node> {
+fn cluster(dir: &Path, db: &str, config: &str, servers: usize) -> Vec<Node> {
     pkilab(&[
         "ca",
         "init",
@@ -56,7 +56,7 @@ fn cluster(dir: &Path, db: &str, config: &str) -> Vec<Node> {
     ]);
     let config_path = dir.join("server.yaml");
     std::fs::write(&config_path, config).unwrap();
-    let nodes: Vec<Node> = (0..3)
+    let nodes: Vec<Node> = (0..servers)
         .map(|i| cluster::start(db, &config_path, &dir.join(format!("serve-{i}.log"))))
         .collect();
     let chain = std::process::Command::new("curl")
@@ -157,6 +157,11 @@ async fn issue_all(nodes: &mut [Node], dir: &Path, db: &str) -> Vec<String> {
     nodes[2].child.kill().unwrap();
     nodes[2].child.wait().unwrap();
     let answers = load.await.unwrap();
+    eprintln!(
+        "issuance: {} answers, {} after retries",
+        answers.len(),
+        answers.iter().filter(|a| a.retries > 0).count()
+    );
     assert!(
         answers.iter().all(|a| a.status == 201),
         "every issuance acknowledged"
@@ -389,7 +394,7 @@ fn base64_of(i: usize) -> String {
 fn postgres_three_servers_share_one_ca_and_key_store_through_a_kill_and_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = cluster::fresh_database();
-    let mut nodes = cluster(dir.path(), &db, LOAD_CONFIG);
+    let mut nodes = cluster(dir.path(), &db, LOAD_CONFIG, 3);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -405,5 +410,120 @@ fn postgres_three_servers_share_one_ca_and_key_store_through_a_kill_and_a_restar
         );
         revoke_some(&nodes, dir.path(), &serials).await;
         encrypt_and_rotate(&nodes, dir.path(), &db).await;
+    });
+}
+
+/// Sends `method path body` as `connector`'s identity to `addr`, with
+/// extra `header` when given.
+async fn once(
+    connector: &tokio_rustls::TlsConnector,
+    addr: std::net::SocketAddr,
+    (method, path, body): (&str, &str, &str),
+    header: Option<(&str, String)>,
+) -> (u16, String) {
+    use http_body_util::{BodyExt, Full};
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = connector.connect(name, tcp).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "localhost")
+        .header("content-type", "application/json");
+    if let Some((name, value)) = header {
+        request = request.header(name, value);
+    }
+    let request = request
+        .body(Full::new(hyper::body::Bytes::from(body.to_owned())))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The secret of a TOTP enrolment URI (`secret=BASE32&…`).
+fn totp_secret(uri: &str) -> Vec<u8> {
+    let encoded = uri
+        .split("secret=")
+        .nth(1)
+        .and_then(|s| s.split('&').next())
+        .unwrap();
+    let (mut out, mut buffer, mut bits) = (Vec::new(), 0u32, 0u32);
+    for c in encoded.bytes() {
+        let v = if c.is_ascii_uppercase() {
+            c - b'A'
+        } else {
+            c - b'2' + 26
+        };
+        buffer = (buffer << 5) | u32::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: eval \"$(bash .ci/postgres)\", then cargo test -p pkilab --test multi_server -- --ignored postgres"]
+fn postgres_rate_limits_and_totp_codes_hold_across_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = cluster::fresh_database();
+    let config = "admins: [admin]\nrate-limit: { per-second: 0.05, burst: 4 }\n";
+    let nodes = cluster(dir.path(), &db, config, 2);
+    pkilab(&[
+        "ca",
+        "issue",
+        "--db",
+        &db,
+        "--name",
+        "alice",
+        "--client",
+        "--out",
+        s(&dir.path().join("alice")),
+    ]);
+    let secret = totp_secret(&pkilab(&["kms", "--db", &db, "mfa", "enroll", "alice"]));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        // One code, sent to both servers: it works once.
+        let alice = cluster::connector(dir.path(), "alice");
+        let step = time::OffsetDateTime::now_utc().unix_timestamp() / pkilab_kms::TOTP_STEP;
+        let code = format!("{:06}", pkilab_kms::totp_code(&secret, step));
+        let body =
+            serde_json::json!({ "csr": csr(dir.path()), "name": "alice", "days": 1 }).to_string();
+        let mut statuses = Vec::new();
+        for node in &nodes {
+            let header = Some(("x-pkilab-totp", code.clone()));
+            let (status, answer) =
+                once(&alice, node.addr, ("POST", "/v1/certs", &body), header).await;
+            statuses.push((status, json(&answer)["error"].as_str().map(str::to_owned)));
+        }
+        statuses.sort();
+        assert_eq!(statuses[0].0, 201, "{statuses:?}");
+        assert_eq!(
+            statuses[1],
+            (403, Some("totp-refused".into())),
+            "the code was used once"
+        );
+        // A burst of 4 in all, however the requests are spread.
+        let admin = cluster::connector(dir.path(), "admin");
+        let mut limited = 0;
+        for i in 0..6 {
+            let (status, _) = once(&admin, nodes[i % 2].addr, ("GET", "/v1/keys", ""), None).await;
+            assert!(status == 200 || status == 429, "{status}");
+            limited += usize::from(status == 429);
+        }
+        assert_eq!(limited, 2, "4 of 6 requests served across both servers");
     });
 }
