@@ -32,7 +32,9 @@ pub fn fresh_database() -> String {
     let base = std::env::var("PKILAB_TEST_POSTGRES_URL").unwrap_or_else(|_| {
         panic!("PKILAB_TEST_POSTGRES_URL is not set: run `eval \"$(bash .ci/postgres)\"` first")
     });
-    let name = format!("pkilab_cluster_{}", std::process::id());
+    static MADE: AtomicUsize = AtomicUsize::new(0);
+    let made = MADE.fetch_add(1, Ordering::SeqCst);
+    let name = format!("pkilab_cluster_{}_{made}", std::process::id());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -160,6 +160,15 @@ pub(crate) enum CaCommand {
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
     },
+    /// Print the CA certificates, root first, as PEM (what clients trust
+    /// and servers send).
+    Chain {
+        #[command(flatten)]
+        at: CaAt,
+        /// Write them here instead.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// List issued certificates.
     List {
         #[command(flatten)]
@@ -189,6 +198,7 @@ impl CaCommand {
             | CaCommand::Crl { at, .. }
             | CaCommand::Ocsp { at, .. }
             | CaCommand::OcspSigner { at, .. }
+            | CaCommand::Chain { at, .. }
             | CaCommand::List { at, .. } => at,
             CaCommand::Migrate { .. } => return None,
         };
@@ -403,6 +413,20 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             );
         }
         CaCommand::List { at, json } => list(at.directory()?, json)?,
+        CaCommand::Chain { at, out } => {
+            let dir = at.directory()?;
+            let mut chain = String::new();
+            for file in ["root.crt", "issuing.crt"] {
+                let path = dir.join(file);
+                if path.exists() {
+                    chain.push_str(
+                        &std::fs::read_to_string(&path)
+                            .with_context(|| format!("cannot read {}", path.display()))?,
+                    );
+                }
+            }
+            print_chain(&chain, out.as_deref())?;
+        }
         CaCommand::Migrate { dir, db } => crate::ca_db_cmd::migrate(&dir, &db)?,
     }
     Ok(ExitCode::SUCCESS)
@@ -420,6 +444,18 @@ pub(crate) fn publication(
         }
         None => Ok(None),
     }
+}
+
+/// Writes the chain to `out`, or prints it.
+pub(crate) fn print_chain(chain: &str, out: Option<&Path>) -> anyhow::Result<()> {
+    match out {
+        Some(out) => {
+            write_atomic(out, chain.as_bytes(), false)?;
+            outln!("wrote {}", out.display());
+        }
+        None => out!("{chain}"),
+    }
+    Ok(())
 }
 
 pub(crate) fn suffixed(prefix: &Path, suffix: &str) -> PathBuf {

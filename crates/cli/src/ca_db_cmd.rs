@@ -10,7 +10,7 @@ use pkilab_ca::store::{CaStore, InitOptions, IssueOptions};
 use pkilab_ca::{CaDb, Serial};
 use time::{Duration, OffsetDateTime};
 
-use crate::ca_cmd::{CaCommand, iterations, print_records, publication, suffixed};
+use crate::ca_cmd::{CaCommand, iterations, print_chain, print_records, publication, suffixed};
 use crate::passphrase;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -190,6 +190,7 @@ async fn rest(command: CaCommand, db: &str, now: OffsetDateTime) -> anyhow::Resu
             outln!("issued OCSP signer {serial}");
         }
         CaCommand::List { json, .. } => print_records(&store.issued().await?, json)?,
+        CaCommand::Chain { out, .. } => print_chain(&store.chain_pem(), out.as_deref())?,
         CaCommand::Init { .. } | CaCommand::Issue { .. } | CaCommand::Migrate { .. } => {
             bail!("internal: this command is not handled here")
         }
