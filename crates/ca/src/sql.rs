@@ -22,7 +22,6 @@ use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::digest;
 use sqlx::{AnyPool, Row};
-use subtle_free::ct_eq;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -40,13 +39,10 @@ pub use publish::{CurrentCrl, Published};
 use schema::db;
 pub use schema::{Backend, is_postgres, is_unreachable};
 
-/// Constant-time comparison of two digests, without another dependency.
-mod subtle_free {
-    /// Whether `a` and `b` are equal, in time independent of where they
-    /// differ.
-    pub(super) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
+/// Whether two digests are equal, in time independent of where they
+/// differ.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// One CA of the hierarchy, as stored.

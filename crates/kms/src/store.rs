@@ -112,15 +112,14 @@ impl Db {
             .parse::<AnyConnectOptions>()
             .map_err(|e| KmsError::Store(format!("cannot open {location}: {e}")))?
             .disable_statement_logging();
-        let pool = options
-            .connect_with(connect)
-            .await
-            .map_err(|e| match KmsError::from(e) {
-                KmsError::Unavailable(e) => {
-                    KmsError::Unavailable(format!("cannot open {location}: {e}"))
-                }
-                other => KmsError::Store(format!("cannot open {location}: {other}")),
-            })?;
+        let pool = options.connect_with(connect).await.map_err(|e| {
+            let message = format!("cannot open {location}: {e}");
+            if pkilab_ca::sql::is_unreachable(&e) {
+                KmsError::Unavailable(message)
+            } else {
+                KmsError::Store(message)
+            }
+        })?;
         let db = Db { pool, backend };
         db.migrate().await?;
         Ok(db)
