@@ -53,6 +53,40 @@ fn cpu(pids: &[u32]) -> (u64, u64, u64) {
     (total - idle, total, of_pids)
 }
 
+/// The PostgreSQL server's processes (the postmaster, from the data
+/// directory beside the restart script `.ci/postgres` writes, and its
+/// children: one backend per pooled connection).
+fn postgres_pids() -> Vec<u32> {
+    let Some(pid) = std::env::var("PKILAB_TEST_POSTGRES_RESTART")
+        .ok()
+        .and_then(|script| {
+            let dir = std::path::Path::new(&script)
+                .parent()?
+                .join("data/postmaster.pid");
+            std::fs::read_to_string(dir).ok()
+        })
+        .and_then(|text| text.lines().next()?.trim().parse::<u32>().ok())
+    else {
+        return Vec::new();
+    };
+    let mut pids = vec![pid];
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let parent = std::fs::read_to_string(format!("/proc/{child}/stat"))
+            .ok()
+            .and_then(|s| {
+                let after = s.rsplit_once(')')?.1.to_owned();
+                after.split_whitespace().nth(1)?.parse::<u32>().ok()
+            });
+        if parent == Some(pid) {
+            pids.push(child);
+        }
+    }
+    pids
+}
+
 fn setup(dir: &std::path::Path, servers: usize) -> (String, Vec<Node>) {
     let db = cluster::fresh_database();
     pkilab(&[
@@ -108,6 +142,7 @@ async fn measure(
     let client = [std::process::id()];
     let (busy0, total0, servers0) = cpu(&pids);
     let (_, _, client0) = cpu(&client);
+    let (_, _, database0) = cpu(&postgres_pids());
     let started = Instant::now();
     let answers = drive(
         addrs,
@@ -121,19 +156,25 @@ async fn measure(
     let elapsed = started.elapsed().as_secs_f64();
     let (busy1, total1, servers1) = cpu(&pids);
     let (_, _, client1) = cpu(&client);
+    // Backends present at the end; one that exited meanwhile is missed.
+    let (_, _, database1) = cpu(&postgres_pids());
     let ok = answers.iter().filter(|a| a.status < 300).count();
     let share = |ticks: u64| 100.0 * ticks as f64 / (total1 - total0).max(1) as f64;
-    let rest = (busy1 - busy0)
-        .saturating_sub(servers1 - servers0)
-        .saturating_sub(client1 - client0);
+    let (servers, client, database) = (
+        servers1 - servers0,
+        client1 - client0,
+        database1.saturating_sub(database0),
+    );
+    let other = (busy1 - busy0).saturating_sub(servers + client + database);
     println!(
-        "{} server(s), {label}: {ok} of {count} in {elapsed:.1} s = {:.0}/s; CPU busy {:.0} %: servers {:.0} %, load client {:.0} %, database and the rest {:.0} %",
+        "{} server(s), {label}: {ok} of {count} in {elapsed:.1} s = {:.0}/s; of the 2 cores: servers {:.0} %, PostgreSQL {:.0} %, load client {:.0} %, other processes {:.0} %, idle {:.0} %",
         nodes.len(),
         ok as f64 / elapsed,
-        share(busy1 - busy0),
-        share(servers1 - servers0),
-        share(client1 - client0),
-        share(rest),
+        share(servers),
+        share(database),
+        share(client),
+        share(other),
+        100.0 - share(busy1 - busy0),
     );
 }
 
