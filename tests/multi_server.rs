@@ -175,10 +175,17 @@ async fn issue_all(nodes: &mut [Node], dir: &Path, db: &str) -> Vec<String> {
         !late.contains(&2) && late.len() == 2,
         "the other two kept serving: {late:?}"
     );
-    let serials: Vec<String> = acknowledged(&answers, 201)
+    let issued = acknowledged(&answers, 201);
+    let serials: Vec<String> = issued
         .iter()
         .map(|v| v["serial"].as_str().unwrap().to_owned())
         .collect();
+    // The first (to be revoked) and the last (to stay good), for OCSP.
+    for (name, answer) in [("first", &issued[0]), ("last", &issued[ISSUANCES - 1])] {
+        let pem_text = answer["certificate"].as_str().unwrap();
+        std::fs::write(dir.join(format!("{name}.crt")), pem_text).unwrap();
+        std::fs::write(dir.join("issuing.crt"), answer["chain"].as_str().unwrap()).unwrap();
+    }
     let distinct: BTreeSet<&String> = serials.iter().collect();
     assert_eq!(distinct.len(), ISSUANCES, "{ISSUANCES} distinct serials");
     let stored = stored_serials(db);
@@ -246,6 +253,12 @@ async fn revoke_some(nodes: &[Node], dir: &Path, serials: &[String]) {
         );
     }
     for node in nodes {
+        assert_eq!(
+            ocsp_status(dir, node.addr, "first"),
+            "revoked",
+            "OCSP from every server"
+        );
+        assert_eq!(ocsp_status(dir, node.addr, "last"), "good");
         let final_crls = fetch(node.addr, "/v1/ca/crl").await.expect("final CRL");
         let (number, listed) = crls(&final_crls).pop().unwrap();
         assert!(
@@ -259,6 +272,77 @@ async fn revoke_some(nodes: &[Node], dir: &Path, serials: &[String]) {
             );
         }
     }
+}
+
+/// The OCSP status (`good`, `revoked`, …) `addr` gives for the leaf in
+/// `dir/{leaf}.crt`, its response verified by openssl against the root.
+fn ocsp_status(dir: &Path, addr: std::net::SocketAddr, leaf: &str) -> String {
+    let (request, response) = (dir.join("ocsp.req"), dir.join(format!("{leaf}.ocsp")));
+    let run = |program: &str, args: &[&str]| {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (issuing, cert) = (dir.join("issuing.crt"), dir.join(format!("{leaf}.crt")));
+    run(
+        "openssl",
+        &[
+            "ocsp",
+            "-issuer",
+            s(&issuing),
+            "-cert",
+            s(&cert),
+            "-no_nonce",
+            "-reqout",
+            s(&request),
+        ],
+    );
+    run(
+        "curl",
+        &[
+            "-sSk",
+            "--fail",
+            "-H",
+            "content-type: application/ocsp-request",
+            "--data-binary",
+            &format!("@{}", s(&request)),
+            "-o",
+            s(&response),
+            &format!("https://{addr}/ocsp"),
+        ],
+    );
+    let root = dir.join("root.pem");
+    let chain = std::fs::read_to_string(dir.join("chain.pem")).unwrap();
+    let end = chain.find("-----END CERTIFICATE-----").unwrap() + 26;
+    std::fs::write(&root, &chain[..end]).unwrap();
+    let said = run(
+        "openssl",
+        &[
+            "ocsp",
+            "-respin",
+            s(&response),
+            "-issuer",
+            s(&issuing),
+            "-cert",
+            s(&cert),
+            "-CAfile",
+            s(&root),
+            "-no_nonce",
+        ],
+    );
+    said.lines()
+        .find_map(|l| {
+            l.split_once(": ")
+                .map(|(_, status)| status.trim().to_owned())
+        })
+        .unwrap_or(said)
 }
 
 /// Fetches anonymously; `None` while the server or database is away.

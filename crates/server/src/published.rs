@@ -150,6 +150,14 @@ async fn crl(State(state): State<Shared>, Path(name): Path<String>) -> Result<Re
     if !plain_name(&name, ".crl") {
         return Err(not_published(format!("'{name}' names no CRL")));
     }
+    if let Some(db) = state.ca.database() {
+        let der = db
+            .published_crl(&name)
+            .await
+            .map_err(crate::ca_ops::store_error)?
+            .ok_or_else(|| not_published(format!("no CRL named '{name}' has been published")))?;
+        return Ok(([(header::CONTENT_TYPE, "application/pkix-crl")], der).into_response());
+    }
     let path = state.ca.dir().join("crl").join(&name);
     let der = tokio::fs::read(&path).await.map_err(|_| {
         not_published(format!(
@@ -174,8 +182,17 @@ async fn ca_certificate(
             "'{name}' names no CA certificate: ask for root.crt or issuing.crt"
         )));
     }
-    let path = state.ca.dir().join(&name);
     let missing = || not_published(format!("this CA has no {name}"));
+    if let Some(db) = state.ca.database() {
+        let der = db
+            .authorities()
+            .iter()
+            .find(|a| a.file == file)
+            .map(|a| a.certificate.clone())
+            .ok_or_else(missing)?;
+        return Ok(([(header::CONTENT_TYPE, "application/pkix-cert")], der).into_response());
+    }
+    let path = state.ca.dir().join(&name);
     let pem = tokio::fs::read(&path).await.map_err(|_| missing())?;
     let der = pkilab_verify::pem_input::blocks(&pem, "CERTIFICATE")
         .ok()

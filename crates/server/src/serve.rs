@@ -177,7 +177,10 @@ pub async fn bind_ca(
         cert_quota: config.cert_quota,
         limiter: Limiter::new(config.rate_limit),
         counts: Default::default(),
-        log: crate::log_api::LogView::new(ca.dir()),
+        log: match source {
+            CaSource::Directory(dir) => crate::log_api::LogView::new(dir),
+            CaSource::Database => crate::log_api::LogView::absent(),
+        },
         ocsp,
         totp_exempt: config.totp_exempt.clone(),
         ocsp_lifetime: config.ocsp_lifetime,

@@ -179,6 +179,41 @@ impl CaDb {
         Ok(out)
     }
 
+    /// The newest CRL published under `name`, as the URLs in certificates
+    /// name them: `issuing.crl`, a partition `issuing-K.crl`, or a delta
+    /// `…-delta.crl`; `None` when there is none.
+    pub async fn published_crl(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let (base, delta) = match name.strip_suffix("-delta.crl") {
+            Some(base) => (base, true),
+            None => match name.strip_suffix(".crl") {
+                Some(base) => (base, false),
+                None => return Ok(None),
+            },
+        };
+        let (file, partition) = match base.rsplit_once('-') {
+            Some((file, k)) if k.parse::<u32>().is_ok() => (file, k.parse::<u32>().ok()),
+            _ => (base, None),
+        };
+        let scope = match (partition, self.publication()) {
+            (Some(k), Some(publication)) => publication.crl_url(file, Some(k)),
+            (Some(_), None) => return Ok(None),
+            (None, _) => String::new(),
+        };
+        let row = sqlx::query(
+            "SELECT der FROM ca_crls WHERE file = $1 AND scope = $2 AND delta = $3
+             ORDER BY number DESC LIMIT 1",
+        )
+        .bind(file.to_owned())
+        .bind(scope)
+        .bind(i64::from(delta))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| r.try_get::<Vec<u8>, _>(0))
+            .transpose()
+            .map_err(db)
+    }
+
     /// The number of each CA's newest complete CRL, root first: cheap to
     /// poll, it changes whenever any server publishes.
     pub async fn crl_stamp(&self) -> Result<Vec<Option<i64>>, StoreError> {
