@@ -226,6 +226,12 @@ mod tests {
         assert!(c.admins.contains("root-ops") && !c.admins.contains("admin"));
         assert_eq!(c.idle_timeout, Duration::from_secs(2));
         assert_eq!(c.rate_limit.burst, 10.0);
+        assert!(
+            c.totp_exempt.is_empty(),
+            "everyone is asked for TOTP by default"
+        );
+        let exempt = Config::parse("totp-exempt: [ra]\n").expect("valid");
+        assert!(exempt.totp_exempt.contains("ra") && exempt.totp_exempt.len() == 1);
         assert!(Config::parse("idle-timeout: soon\n").is_err());
         for huge in [
             "18446744073709551615s",
