@@ -255,3 +255,135 @@ fn the_limbo_harness_prints_the_result_format() {
         text(&out.stderr)
     );
 }
+
+/// `openssl verify` of `leaf` against the chain and CRLs in `dir`.
+fn verify_in(dir: &Path, leaf: &Path) -> Output {
+    let chain = std::fs::read_to_string(dir.join("chain.pem")).expect("chain");
+    let root_end = chain.find("-----END CERTIFICATE-----").expect("root") + 26;
+    std::fs::write(dir.join("root.pem"), &chain[..root_end]).expect("root");
+    openssl(
+        &[
+            "verify",
+            "-x509_strict",
+            "-crl_check_all",
+            "-CAfile",
+            s(&dir.join("root.pem")),
+            "-untrusted",
+            s(&dir.join("chain.pem")),
+            "-CRLfile",
+            s(&dir.join("crl.pem")),
+            s(leaf),
+        ],
+        PASSPHRASE,
+    )
+}
+
+#[test]
+fn a_ca_in_a_database_and_one_migrated_from_a_directory_satisfy_openssl() {
+    let dir = tempfile::tempdir().expect("temp");
+    let d = |name: &str| dir.path().join(name);
+    let db = d("ca.db");
+    let run = |args: &[&str]| ok(&pkilab(args));
+    run(&[
+        "ca",
+        "init",
+        "--db",
+        s(&db),
+        "--name",
+        "Db Root",
+        "--intermediate",
+        "Db Issuing",
+    ]);
+    run(&["ca", "chain", "--db", s(&db), "--out", s(&d("chain.pem"))]);
+    run(&[
+        "ca",
+        "issue",
+        "--db",
+        s(&db),
+        "--name",
+        "alice",
+        "--out",
+        s(&d("alice")),
+    ]);
+    run(&[
+        "ca",
+        "issue",
+        "--db",
+        s(&db),
+        "--name",
+        "mallory",
+        "--out",
+        s(&d("mallory")),
+    ]);
+    run(&[
+        "ca",
+        "revoke",
+        "--db",
+        s(&db),
+        "--cert",
+        s(&d("mallory.crt")),
+    ]);
+    run(&["ca", "crl", "--db", s(&db), "--out", s(&d("crl.pem"))]);
+    let good = verify_in(dir.path(), &d("alice.crt"));
+    assert!(good.status.success(), "{}", text(&good.stdout));
+    let revoked = verify_in(dir.path(), &d("mallory.crt"));
+    let said = format!("{}{}", text(&revoked.stdout), text(&revoked.stderr));
+    assert!(
+        !revoked.status.success() && said.contains("certificate revoked"),
+        "{said}"
+    );
+    // A directory CA moves across with its revocations and CRL numbers.
+    let old = d("old");
+    run(&[
+        "ca",
+        "init",
+        "--dir",
+        s(&old),
+        "--name",
+        "Dir Root",
+        "--intermediate",
+        "Dir Issuing",
+    ]);
+    run(&[
+        "ca",
+        "issue",
+        "--dir",
+        s(&old),
+        "--name",
+        "bob",
+        "--out",
+        s(&d("bob")),
+    ]);
+    run(&["ca", "revoke", "--dir", s(&old), "--cert", s(&d("bob.crt"))]);
+    run(&["ca", "crl", "--dir", s(&old)]);
+    let moved = d("moved.db");
+    assert!(
+        run(&["ca", "migrate", "--dir", s(&old), "--db", s(&moved)]).contains("2 certificates")
+    );
+    let again = pkilab(&["ca", "migrate", "--dir", s(&old), "--db", s(&moved)]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("already holds a CA"),
+        "{}",
+        text(&again.stderr)
+    );
+    let published = run(&["ca", "crl", "--db", s(&moved), "--out", s(&d("crl.pem"))]);
+    assert!(
+        published.contains("issuing #2"),
+        "numbers go on: {published}"
+    );
+    run(&[
+        "ca",
+        "chain",
+        "--db",
+        s(&moved),
+        "--out",
+        s(&d("chain.pem")),
+    ]);
+    let revoked = verify_in(dir.path(), &d("bob.crt"));
+    let said = format!("{}{}", text(&revoked.stdout), text(&revoked.stderr));
+    assert!(
+        !revoked.status.success() && said.contains("certificate revoked"),
+        "{said}"
+    );
+}

@@ -41,6 +41,7 @@ pub mod ocsp;
 pub mod ocsp_request;
 mod revocation;
 pub mod serial;
+pub mod sql;
 pub mod store;
 
 pub use authority::{
@@ -51,3 +52,4 @@ pub use crl::CrlRequest;
 pub use error::{Error, InputError, RequestError, Result};
 pub use key::{CaKey, SigningAlgorithm};
 pub use serial::Serial;
+pub use sql::CaDb;

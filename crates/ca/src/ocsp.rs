@@ -45,6 +45,20 @@ pub enum CertificateState {
     Unknown,
 }
 
+/// The serials a DER OCSPRequest asks about, in order (none when it does
+/// not parse), for a responder that looks them up before answering.
+pub fn requested_serials(request: &[u8]) -> Vec<Serial> {
+    OcspRequest::from_der(request)
+        .map(|r| {
+            r.tbs_request
+                .request_list
+                .iter()
+                .map(|one| Serial::from_der_integer(one.req_cert.serial_number.as_bytes()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A responder for one issuing CA.
 pub struct Responder {
     issuer_name: Vec<u8>,

@@ -25,7 +25,11 @@ const STATE: &str = "state.json";
 
 mod log;
 mod ocsp;
-mod publish;
+pub(crate) mod publish;
+mod snapshot;
+
+pub(crate) use snapshot::new_hierarchy;
+pub use snapshot::{AuthoritySnapshot, Snapshot};
 
 pub use log::{LOG_PUBLIC_KEY, open_log, origin_for, read_log_key};
 
@@ -64,6 +68,18 @@ pub enum StoreError {
         "CA '{0}' has published no complete CRL yet: run `pkilab ca crl` before `ca crl --delta`"
     )]
     NoCompleteCrl(String),
+    /// No CA in this database.
+    #[error("{0}")]
+    NoCaIn(String),
+    /// The database already holds a CA.
+    #[error("{0} already holds a CA: choose another --db, or open it")]
+    DbAlreadyHolds(String),
+    /// The database refused or failed.
+    #[error("CA database: {0}")]
+    Database(String),
+    /// The database cannot be reached now; retrying later may succeed.
+    #[error("the CA database cannot be reached ({0}): retry once it is back")]
+    Unavailable(String),
     /// A file could not be read or written.
     #[error(transparent)]
     Io(#[from] IoError),
@@ -237,6 +253,11 @@ pub struct CaStore {
 }
 
 fn pem(label: &str, der: &[u8]) -> String {
+    pem_lf(label, der)
+}
+
+/// `der` as PEM with LF line endings.
+pub(crate) fn pem_lf(label: &str, der: &[u8]) -> String {
     pem::encode_config(
         &pem::Pem::new(label, der.to_vec()),
         pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
@@ -259,75 +280,34 @@ impl CaStore {
         if dir.join(STATE).exists() {
             return Err(StoreError::AlreadyExists(dir.to_owned()));
         }
-        let not_after = now + Duration::days(options.days);
-        let root = CertificateAuthority::new_root(
-            &options.name,
-            CaKey::generate(options.algorithm)?,
-            now,
-            not_after,
-            Serial::random(),
-        )?;
-        let mut cas = vec![CaRecord {
-            file: "root".into(),
-            name: options.name.clone(),
-            crl_number: 0,
-            last_complete: None,
-        }];
-        let mut issued = Vec::new();
-        let mut files = vec![(
-            "root",
-            root.certificate_der().to_vec(),
-            root.key()
-                .to_encrypted_pem(passphrase, options.iterations)?,
-        )];
-        if let Some(name) = &options.intermediate {
-            let serial = Serial::random();
-            let ends = now + Duration::days((options.days / 2).max(1));
-            let issuing = root.new_intermediate(
-                name,
-                CaKey::generate(options.algorithm)?,
-                now,
-                ends,
-                Some(0),
-                serial.clone(),
-            )?;
-            issued.push(IssuedRecord {
-                serial: serial.to_string(),
-                subject: name.clone(),
-                not_after: ends.unix_timestamp(),
-                issuer: "root".into(),
-                status: Status::Valid,
-                revoked_at: None,
-                reason: None,
-                in_complete_crl: None,
-            });
-            cas.push(CaRecord {
-                file: "issuing".into(),
-                name: name.clone(),
-                crl_number: 0,
-                last_complete: None,
-            });
-            files.push((
-                "issuing",
-                issuing.certificate_der().to_vec(),
-                issuing
-                    .key()
-                    .to_encrypted_pem(passphrase, options.iterations)?,
-            ));
-        }
-        for (file, certificate, key) in &files {
+        let snapshot = new_hierarchy(options, passphrase, now)?;
+        for authority in &snapshot.authorities {
             write_atomic(
-                &dir.join(format!("{file}.crt")),
-                pem("CERTIFICATE", certificate).as_bytes(),
+                &dir.join(format!("{}.crt", authority.file)),
+                pem("CERTIFICATE", &authority.certificate).as_bytes(),
                 false,
             )?;
-            write_atomic(&dir.join(format!("{file}.key")), key.as_bytes(), true)?;
+            write_atomic(
+                &dir.join(format!("{}.key", authority.file)),
+                authority.wrapped_key.as_bytes(),
+                true,
+            )?;
         }
+        let cas = snapshot
+            .authorities
+            .iter()
+            .map(|a| CaRecord {
+                file: a.file.clone(),
+                name: a.name.clone(),
+                crl_number: 0,
+                last_complete: None,
+            })
+            .collect();
         let state = State {
             version: 1,
-            algorithm: options.algorithm.to_string(),
+            algorithm: snapshot.algorithm,
             cas,
-            issued,
+            issued: snapshot.issued,
             publication: None,
             ocsp_signer: None,
         };
@@ -337,8 +317,8 @@ impl CaStore {
             _lock: guard,
         };
         store.create_log(&origin_for(&options.name), passphrase, options.iterations)?;
-        if let Some((_, certificate, _)) = files.get(1) {
-            store.log_certificate(certificate, passphrase)?;
+        if let Some(issuing) = snapshot.authorities.get(1) {
+            store.log_certificate(&issuing.certificate, passphrase)?;
         }
         // Written last: its presence marks a complete CA.
         store.save()?;

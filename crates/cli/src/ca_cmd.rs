@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use pkilab_ca::disk::write_atomic;
 use pkilab_ca::encrypted_key::DEFAULT_ITERATIONS;
-use pkilab_ca::store::{CaStore, InitOptions, IssueOptions, Publication, Status};
+use pkilab_ca::store::{CaStore, InitOptions, IssueOptions, IssuedRecord, Publication, Status};
 use pkilab_ca::{RevocationReason, Serial, SigningAlgorithm};
 use time::{Duration, OffsetDateTime};
 
@@ -21,12 +21,31 @@ pub struct CaArgs {
     command: CaCommand,
 }
 
+/// Where the CA lives: a directory, or a database shared by servers.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct CaAt {
+    /// The CA directory.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// The CA database, in place of --dir: a SQLite file or a
+    /// postgres:// URL (several `pkilab serve` can share one).
+    #[arg(long)]
+    db: Option<String>,
+}
+
+impl CaAt {
+    fn directory(&self) -> anyhow::Result<&Path> {
+        self.dir.as_deref().context("give --dir DIR or --db URL")
+    }
+}
+
 #[derive(Debug, Subcommand)]
-enum CaCommand {
+pub(crate) enum CaCommand {
     /// Create a root CA, and optionally an issuing intermediate, in DIR.
     Init {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        at: CaAt,
         /// Root subject, e.g. "Example Root CA".
         #[arg(long)]
         name: String,
@@ -53,8 +72,8 @@ enum CaCommand {
     },
     /// Issue a leaf certificate: PREFIX.crt, PREFIX.chain.crt, PREFIX.key.
     Issue {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        at: CaAt,
         /// Subject CN and peer name (also a dNSName when it is a valid one).
         #[arg(long)]
         name: String,
@@ -83,8 +102,8 @@ enum CaCommand {
     },
     /// Revoke a certificate; it appears on the next CRL.
     Revoke {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        at: CaAt,
         /// Serial in hex.
         #[arg(long, conflicts_with = "cert", required_unless_present = "cert")]
         serial: Option<String>,
@@ -98,8 +117,8 @@ enum CaCommand {
     /// Publish the CRL of every CA to DIR/crl.pem (and --out); with
     /// --delta, a delta CRL of the revocations since to DIR/delta.pem.
     Crl {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        at: CaAt,
         #[arg(long)]
         out: Option<PathBuf>,
         /// Publish a delta CRL against the last complete one (RFC 5280
@@ -115,8 +134,8 @@ enum CaCommand {
     /// Answer an OCSP request (DER, as `openssl ocsp -reqout` writes it)
     /// with a response signed by the CA it names (RFC 6960).
     Ocsp {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        at: CaAt,
         /// The DER OCSPRequest.
         #[arg(long)]
         request: PathBuf,
@@ -132,8 +151,8 @@ enum CaCommand {
     /// Issue a delegated OCSP signer (id-kp-OCSPSigning, ocsp-nocheck),
     /// kept as DIR/ocsp-signer.crt and .key; `ca ocsp` signs with it.
     OcspSigner {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        at: CaAt,
         /// Lifetime in days (short: the signer is never checked for
         /// revocation).
         #[arg(long, default_value_t = 30)]
@@ -141,13 +160,50 @@ enum CaCommand {
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
     },
+    /// Print the CA certificates, root first, as PEM (what clients trust
+    /// and servers send).
+    Chain {
+        #[command(flatten)]
+        at: CaAt,
+        /// Write them here instead.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// List issued certificates.
     List {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        at: CaAt,
         #[arg(long)]
         json: bool,
     },
+    /// Move the CA in --dir into the database --db (which must hold no CA):
+    /// certificates, revocations, CRL numbers and the keys, still wrapped.
+    Migrate {
+        /// The CA directory to read (left as it was).
+        #[arg(long)]
+        dir: PathBuf,
+        /// A SQLite file or postgres:// URL.
+        #[arg(long)]
+        db: String,
+    },
+}
+
+impl CaCommand {
+    /// The database the command names, when it names one.
+    fn database(&self) -> Option<&str> {
+        let at = match self {
+            CaCommand::Init { at, .. }
+            | CaCommand::Issue { at, .. }
+            | CaCommand::Revoke { at, .. }
+            | CaCommand::Crl { at, .. }
+            | CaCommand::Ocsp { at, .. }
+            | CaCommand::OcspSigner { at, .. }
+            | CaCommand::Chain { at, .. }
+            | CaCommand::List { at, .. } => at,
+            CaCommand::Migrate { .. } => return None,
+        };
+        at.db.as_deref()
+    }
 }
 
 /// PBKDF2 iterations for new key files: 600,000. In debug builds (the
@@ -171,9 +227,13 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    if let Some(db) = args.command.database() {
+        let db = db.to_owned();
+        return crate::ca_db_cmd::run(args.command, &db, now);
+    }
     match args.command {
         CaCommand::Init {
-            dir,
+            at,
             name,
             intermediate,
             algorithm,
@@ -182,18 +242,11 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             crl_partitions,
             passphrase_file,
         } => {
+            let dir = at.directory()?;
             if days < 2 {
                 bail!("--days {days}: a CA needs at least 2 days");
             }
-            let publication = match &url {
-                Some(url) => Some(Publication::new(url, crl_partitions)?),
-                None if crl_partitions != 1 => {
-                    bail!(
-                        "--crl-partitions {crl_partitions} needs --url: each partition is named by its URL"
-                    )
-                }
-                None => None,
-            };
+            let publication = publication(url.as_deref(), crl_partitions)?;
             let secret = passphrase::obtain(passphrase_file.as_deref(), true)?;
             let options = InitOptions {
                 name,
@@ -202,14 +255,14 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
                 days,
                 iterations: iterations()?,
             };
-            let mut store = CaStore::init(&dir, &options, secret.as_bytes(), now)?;
+            let mut store = CaStore::init(dir, &options, secret.as_bytes(), now)?;
             if let Some(publication) = publication {
                 store.set_publication(publication)?;
             }
             outln!("created {} CA in {}", algorithm, dir.display());
         }
         CaCommand::Issue {
-            dir,
+            at,
             name,
             dns,
             ip,
@@ -220,10 +273,11 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             out,
             passphrase_file,
         } => {
+            let dir = at.directory()?;
             if days < 1 {
                 bail!("--days {days}: give at least 1");
             }
-            let mut store = CaStore::open(&dir)?;
+            let mut store = CaStore::open(dir)?;
             let csr = csr
                 .map(|p| std::fs::read(&p).with_context(|| format!("cannot read {}", p.display())))
                 .transpose()?;
@@ -263,12 +317,13 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             );
         }
         CaCommand::Revoke {
-            dir,
+            at,
             serial,
             cert,
             reason,
         } => {
-            let mut store = CaStore::open(&dir)?;
+            let dir = at.directory()?;
+            let mut store = CaStore::open(dir)?;
             let serial = match (serial, cert) {
                 (Some(text), _) => text.parse::<Serial>()?,
                 (None, Some(path)) => CaStore::serial_of(
@@ -285,16 +340,17 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             );
         }
         CaCommand::Crl {
-            dir,
+            at,
             out,
             delta,
             next_update_hours,
             passphrase_file,
         } => {
+            let dir = at.directory()?;
             if next_update_hours < 1 {
                 bail!("--next-update-hours {next_update_hours}: give at least 1");
             }
-            let mut store = CaStore::open(&dir)?;
+            let mut store = CaStore::open(dir)?;
             let secret = passphrase::obtain(passphrase_file.as_deref(), false)?;
             let lifetime = Duration::hours(next_update_hours);
             let (pem, file) = if delta {
@@ -314,16 +370,17 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             outln!("published {}", dir.join(file).display());
         }
         CaCommand::Ocsp {
-            dir,
+            at,
             request,
             out,
             valid_hours,
             passphrase_file,
         } => {
+            let dir = at.directory()?;
             if !(1..=24 * 366).contains(&valid_hours) {
                 bail!("--valid-hours {valid_hours}: give 1 to 8784");
             }
-            let store = CaStore::open(&dir)?;
+            let store = CaStore::open(dir)?;
             let bytes = std::fs::read(&request)
                 .with_context(|| format!("cannot read {}", request.display()))?;
             let secret = passphrase::obtain(passphrase_file.as_deref(), false)?;
@@ -337,16 +394,17 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
             outln!("wrote {}", out.display());
         }
         CaCommand::OcspSigner {
-            dir,
+            at,
             days,
             passphrase_file,
         } => {
+            let dir = at.directory()?;
             if !(1..=366).contains(&days) {
                 bail!(
                     "--days {days}: give 1 to 366 (a short life: the signer is not checked for revocation)"
                 );
             }
-            let mut store = CaStore::open(&dir)?;
+            let mut store = CaStore::open(dir)?;
             let secret = passphrase::obtain(passphrase_file.as_deref(), false)?;
             let serial = store.issue_ocsp_signer(secret.as_bytes(), now, days, iterations()?)?;
             outln!(
@@ -354,12 +412,53 @@ pub fn run(args: CaArgs) -> anyhow::Result<ExitCode> {
                 dir.join("ocsp-signer.crt").display()
             );
         }
-        CaCommand::List { dir, json } => list(&dir, json)?,
+        CaCommand::List { at, json } => list(at.directory()?, json)?,
+        CaCommand::Chain { at, out } => {
+            let dir = at.directory()?;
+            let mut chain = String::new();
+            for file in ["root.crt", "issuing.crt"] {
+                let path = dir.join(file);
+                if path.exists() {
+                    chain.push_str(
+                        &std::fs::read_to_string(&path)
+                            .with_context(|| format!("cannot read {}", path.display()))?,
+                    );
+                }
+            }
+            print_chain(&chain, out.as_deref())?;
+        }
+        CaCommand::Migrate { dir, db } => crate::ca_db_cmd::migrate(&dir, &db)?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn suffixed(prefix: &Path, suffix: &str) -> PathBuf {
+/// The publication settings `--url` and `--crl-partitions` give.
+pub(crate) fn publication(
+    url: Option<&str>,
+    partitions: u32,
+) -> anyhow::Result<Option<Publication>> {
+    match url {
+        Some(url) => Ok(Some(Publication::new(url, partitions)?)),
+        None if partitions != 1 => {
+            bail!("--crl-partitions {partitions} needs --url: each partition is named by its URL")
+        }
+        None => Ok(None),
+    }
+}
+
+/// Writes the chain to `out`, or prints it.
+pub(crate) fn print_chain(chain: &str, out: Option<&Path>) -> anyhow::Result<()> {
+    match out {
+        Some(out) => {
+            write_atomic(out, chain.as_bytes(), false)?;
+            outln!("wrote {}", out.display());
+        }
+        None => out!("{chain}"),
+    }
+    Ok(())
+}
+
+pub(crate) fn suffixed(prefix: &Path, suffix: &str) -> PathBuf {
     let mut text = prefix.as_os_str().to_owned();
     text.push(suffix);
     PathBuf::from(text)
@@ -367,8 +466,13 @@ fn suffixed(prefix: &Path, suffix: &str) -> PathBuf {
 
 fn list(dir: &Path, json: bool) -> anyhow::Result<()> {
     let store = CaStore::open(dir)?;
+    print_records(store.issued(), json)
+}
+
+/// Prints issued certificates as a table, or as JSON.
+pub(crate) fn print_records(records: &[IssuedRecord], json: bool) -> anyhow::Result<()> {
     if json {
-        outln!("{}", serde_json::to_string_pretty(store.issued())?);
+        outln!("{}", serde_json::to_string_pretty(records)?);
         return Ok(());
     }
     outln!(
@@ -377,7 +481,7 @@ fn list(dir: &Path, json: bool) -> anyhow::Result<()> {
         "status",
         "not after"
     );
-    for record in store.issued() {
+    for record in records {
         let status = if record.status == Status::Revoked {
             "revoked"
         } else {

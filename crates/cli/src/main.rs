@@ -16,6 +16,7 @@ macro_rules! out {
 }
 
 mod ca_cmd;
+mod ca_db_cmd;
 mod inspect_cmd;
 mod kms_cmd;
 mod kms_key_cmd;

@@ -10,13 +10,17 @@ use pkilab_server::Config;
 
 use crate::passphrase;
 
-/// Serve the CA and KMS over HTTPS with mTLS from the CA in --ca-dir.
+/// Serve the CA and KMS over HTTPS with mTLS from the CA in --ca-dir, or,
+/// without --ca-dir, from the CA in --db (`pkilab ca init --db`): then
+/// any number of servers can share one PostgreSQL database.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The CA directory (`pkilab ca init`); its CRL is watched.
+    /// The CA directory (`pkilab ca init --dir`); its CRL is watched.
+    /// Without it, the CA is the one in --db.
     #[arg(long)]
-    ca_dir: PathBuf,
-    /// The key store: a SQLite file (created when missing) or postgres:// URL.
+    ca_dir: Option<PathBuf>,
+    /// The key store: a SQLite file (created when missing) or postgres://
+    /// URL; without --ca-dir, it holds the CA too.
     #[arg(long)]
     db: String,
     /// Address to listen on (port 0 picks a free port).
@@ -46,7 +50,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
         )
         .try_init();
     let secret = passphrase::obtain(args.passphrase_file.as_deref(), false)?;
@@ -64,8 +68,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let server = pkilab_server::bind_with(
-            &args.ca_dir,
+        let source = match &args.ca_dir {
+            Some(dir) => pkilab_server::CaSource::Directory(dir),
+            None => pkilab_server::CaSource::Database,
+        };
+        let server = pkilab_server::bind_ca(
+            source,
             &args.db,
             args.listen,
             config,

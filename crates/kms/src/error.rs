@@ -50,6 +50,10 @@ pub enum KmsError {
     /// The database.
     #[error("key store database: {0}")]
     Store(String),
+    /// The database cannot be reached now (down, restarting, or no
+    /// connection free in time); the same request may succeed later.
+    #[error("the key store database cannot be reached ({0}): retry once it is back")]
+    Unavailable(String),
     /// Another process changed the passphrase since this one opened the
     /// store: what this process would wrap now would not open later.
     #[error(
@@ -93,6 +97,7 @@ impl KmsError {
             KmsError::Malformed(_) => "malformed",
             KmsError::Crypto(_) => "crypto",
             KmsError::Store(_) => "store",
+            KmsError::Unavailable(_) => "database-unavailable",
             KmsError::Audit(_) => "audit",
             KmsError::PassphraseChanged => "passphrase-changed",
             KmsError::InUse(_) => "in-use",
@@ -103,6 +108,10 @@ impl KmsError {
 
 impl From<sqlx::Error> for KmsError {
     fn from(e: sqlx::Error) -> Self {
-        KmsError::Store(e.to_string())
+        if pkilab_ca::sql::is_unreachable(&e) {
+            KmsError::Unavailable(e.to_string())
+        } else {
+            KmsError::Store(e.to_string())
+        }
     }
 }

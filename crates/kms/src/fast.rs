@@ -75,7 +75,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl FastState {
     /// Remembers a key as just loaded from the database.
     pub(crate) fn remember(&self, key: &KeyInfo) {
-        lock(&self.keys).insert(key.name.clone(), (Instant::now(), Arc::new(key.clone())));
+        let mut keys = lock(&self.keys);
+        if keys.len() >= crate::cache::MATERIAL_ENTRIES {
+            // Stale entries are never used again: drop them, so the map is
+            // bounded by the keys used within FRESH_FOR.
+            keys.retain(|_, (when, _)| when.elapsed() < FRESH_FOR);
+        }
+        keys.insert(key.name.clone(), (Instant::now(), Arc::new(key.clone())));
     }
 
     /// Drops a key's cached metadata.

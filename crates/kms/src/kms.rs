@@ -3,9 +3,6 @@
 //! the audit entry every operation leaves, in the same transaction as the
 //! change it records.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use aws_lc_rs::hmac;
 use time::{Duration, OffsetDateTime};
 
@@ -45,7 +42,7 @@ pub struct Kms {
     pub(crate) audit_key: hmac::Key,
     /// Authenticates key records and revocations (see `integrity`).
     pub(crate) metadata_key: hmac::Key,
-    pub(crate) cache: Mutex<HashMap<(String, i64), Arc<Material>>>,
+    pub(crate) cache: crate::cache::MaterialCache,
     pub(crate) fast: crate::fast::FastState,
     /// Identities with the admin role besides [`ADMIN`] (see
     /// [`Kms::set_admins`]).
@@ -124,7 +121,7 @@ impl Kms {
             kek,
             metadata_key: crate::integrity::metadata_key(&audit_key),
             audit_key,
-            cache: Mutex::new(HashMap::new()),
+            cache: Default::default(),
             fast: crate::fast::FastState::default(),
             admins: Default::default(),
             gcm: Default::default(),
@@ -161,7 +158,7 @@ impl Kms {
             kek,
             metadata_key: crate::integrity::metadata_key(&audit_key),
             audit_key,
-            cache: Mutex::new(HashMap::new()),
+            cache: Default::default(),
             fast: crate::fast::FastState::default(),
             admins: Default::default(),
             gcm: Default::default(),
@@ -272,10 +269,7 @@ impl Kms {
     }
 
     fn forget(&self, name: &str) {
-        self.cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|(n, _), _| n != name);
+        self.cache.forget(name);
     }
 
     /// Refuses revoked identities (admins included), and callers that

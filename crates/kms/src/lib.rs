@@ -40,6 +40,7 @@
 
 mod admin;
 mod audit;
+mod cache;
 mod changes;
 mod encoding;
 mod envelope;
@@ -61,6 +62,7 @@ pub mod xwing;
 
 pub use audit::Entry as AuditEntry;
 pub use audit::{FIELD_LIMIT, clean as clean_audit_field, printable as printable_audit_field};
+pub use cache::{MATERIAL_ENTRIES, MATERIAL_FOR};
 pub use envelope::KdfParams;
 pub use error::KmsError;
 pub use fast::{FRESH_FOR, GROUP_LIMIT};

@@ -107,14 +107,8 @@ impl Kms {
                 key.name
             )));
         }
-        let id = (key.name.clone(), version);
-        if let Some(m) = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&id)
-        {
-            return Ok(Arc::clone(m));
+        if let Some(m) = self.cache.get(&key.name, version) {
+            return Ok(m);
         }
         let wrapped = keys::wrapped(tx, &key.name, version)
             .await?
@@ -133,10 +127,7 @@ impl Kms {
                 return Err(e);
             }
         };
-        self.cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(id, Arc::clone(&material));
+        self.cache.insert(&key.name, version, Arc::clone(&material));
         Ok(material)
     }
 
@@ -145,11 +136,7 @@ impl Kms {
         if version < key.min_decrypt_version || version > key.current_version {
             return None;
         }
-        self.cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&(key.name.clone(), version))
-            .cloned()
+        self.cache.get(&key.name, version)
     }
 
     /// Queues the audit entry of a data-path operation and returns its

@@ -92,7 +92,10 @@ impl Db {
             (format!("sqlite://{path}?mode={mode}"), Backend::Sqlite)
         };
         let options = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 1 } else { 4 })
+            .max_connections(if backend == Backend::Sqlite { 1 } else { 8 })
+            // Short, so that requests fail with "unavailable" promptly while
+            // the database is down, instead of queueing for half a minute.
+            .acquire_timeout(pkilab_ca::sql::schema::ACQUIRE_TIMEOUT)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -109,10 +112,14 @@ impl Db {
             .parse::<AnyConnectOptions>()
             .map_err(|e| KmsError::Store(format!("cannot open {location}: {e}")))?
             .disable_statement_logging();
-        let pool = options
-            .connect_with(connect)
-            .await
-            .map_err(|e| KmsError::Store(format!("cannot open {location}: {e}")))?;
+        let pool = options.connect_with(connect).await.map_err(|e| {
+            let message = format!("cannot open {location}: {e}");
+            if pkilab_ca::sql::is_unreachable(&e) {
+                KmsError::Unavailable(message)
+            } else {
+                KmsError::Store(message)
+            }
+        })?;
         let db = Db { pool, backend };
         db.migrate().await?;
         Ok(db)

@@ -16,7 +16,7 @@ use pkilab_ca::{RevocationReason, Serial};
 use pkilab_kms::{ADMIN, Kms};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -38,7 +38,15 @@ pub struct AppState {
     pub(crate) limiter: Limiter,
     pub(crate) counts: Counts,
     pub(crate) log: crate::log_api::LogView,
-    pub(crate) ocsp: Arc<crate::ocsp::OcspService>,
+    /// The OCSP responder of a CA directory; with the CA in a database,
+    /// OCSP is answered from the database (see `ca_ops`).
+    pub(crate) ocsp: Option<Arc<crate::ocsp::OcspService>>,
+    /// Identities not asked for a TOTP code (see `Config::totp_exempt`).
+    pub(crate) totp_exempt: BTreeSet<String>,
+    /// How long an OCSP response is valid.
+    pub(crate) ocsp_lifetime: std::time::Duration,
+    /// Buckets shared with the other servers on the same PostgreSQL.
+    pub(crate) shared_buckets: Option<crate::shared_limits::SharedBuckets>,
 }
 
 /// Requests counted instead of audited one by one: those without a client
@@ -120,6 +128,9 @@ impl AppState {
         actor: &Actor,
         headers: &HeaderMap,
     ) -> Result<(), ApiError> {
+        if self.totp_exempt.contains(&actor.identity) {
+            return Ok(());
+        }
         let code = headers
             .get("x-pkilab-totp")
             .and_then(|v| v.to_str().ok())
@@ -185,14 +196,17 @@ async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Res
         (None, None) => "anonymous".to_owned(),
     };
     if let Err(wait) = state.limiter.take(&bucket, identity.is_none()) {
-        state.counts.rate_limited.fetch_add(1, Ordering::Relaxed);
-        let mut e = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            format!("too many requests: retry in {wait} s"),
-        );
-        e.retry_after = Some(wait);
-        return e.into_response();
+        return rate_limited(&state, wait);
+    }
+    if let Some(shared) = &state.shared_buckets {
+        let key = identity
+            .as_ref()
+            .map_or_else(|| "anonymous".to_owned(), |i| format!("client:{i}"));
+        match shared.take(&key, identity.is_none()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(wait)) => return rate_limited(&state, wait),
+            Err(e) => tracing::debug!("shared rate limit not checked: {e}"),
+        }
     }
     let deadline = state.request_timeout;
     let Some(identity) = identity else {
@@ -228,6 +242,17 @@ async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Res
     }
 }
 
+fn rate_limited(state: &AppState, wait: u64) -> Response {
+    state.counts.rate_limited.fetch_add(1, Ordering::Relaxed);
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate-limited",
+        format!("too many requests: retry in {wait} s"),
+    );
+    e.retry_after = Some(wait);
+    e.into_response()
+}
+
 /// `work`'s response, or 408 when it (reading the body included) takes
 /// longer than `deadline`: a body trickled in byte by byte cannot hold a
 /// connection and a worker forever.
@@ -250,11 +275,47 @@ async fn within(deadline: std::time::Duration, work: impl Future<Output = Respon
     }
 }
 
-/// Liveness.
+/// How long the health check waits for the database.
+const HEALTH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Liveness and database reachability: 200 when the key store's database
+/// (and the CA's, when the CA is in one) answer within [`HEALTH_WAIT`],
+/// else 503, so a load balancer sends requests elsewhere.
 #[utoipa::path(get, path = "/v1/health", tag = "server",
-    responses((status = 200, description = "the server is up", body = Object), Refusals))]
-async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+    responses(
+        (status = 200, description = "the server is up and its database answers", body = Object),
+        (status = 503, description = "the database cannot be reached", body = Object),
+        Refusals))]
+async fn health(State(state): State<Shared>) -> Response {
+    let kms = async {
+        sqlx::query("SELECT 1")
+            .fetch_one(state.kms.db().pool())
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let ca = async {
+        match state.ca.database() {
+            Some(db) => db.ping().await.map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    };
+    let checked = tokio::time::timeout(HEALTH_WAIT, async { kms.await.and(ca.await) }).await;
+    match checked {
+        Ok(Ok(())) => Json(json!({ "status": "ok", "database": "reachable" })).into_response(),
+        outcome => {
+            let detail = match outcome {
+                Ok(Err(e)) => e,
+                _ => format!("no answer within {} s", HEALTH_WAIT.as_secs()),
+            };
+            tracing::warn!("health: database unreachable: {detail}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "database": "unreachable" })),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// This document, built once from the router.
@@ -291,10 +352,7 @@ async fn ca_chain(State(state): State<Shared>) -> Response {
         content_type = "application/x-pem-file"), Refusals,
         (status = 404, description = "no CRL published yet", body = ErrorBody)))]
 async fn ca_crl(State(state): State<Shared>) -> Result<Response, ApiError> {
-    let pem = state
-        .ca
-        .crl_pem()
-        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "no-crl", e.to_string()))?;
+    let pem = crate::ca_ops::crl_pem(&state).await?;
     Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response())
 }
 
@@ -324,7 +382,7 @@ pub(crate) struct IssuedCertificate {
 }
 
 /// Runs a blocking CA operation off the async workers.
-async fn with_store<T: Send + 'static>(
+pub(crate) async fn with_store<T: Send + 'static>(
     state: &Shared,
     work: impl FnOnce(&mut CaStore, &[u8]) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -385,7 +443,7 @@ async fn issue_cert(
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     state.second_factor(&actor, &headers).await?;
     let options = IssueOptions {
-        name: name.clone(),
+        name,
         dns: vec![],
         ips: vec![],
         client: !request.server.unwrap_or(false),
@@ -394,32 +452,7 @@ async fn issue_cert(
         csr: Some(request.csr.into_bytes()),
         iterations: pkilab_ca::encrypted_key::DEFAULT_ITERATIONS,
     };
-    let quota = state.cert_quota;
-    let issued = with_store(&state, move |store, passphrase| {
-        let now = OffsetDateTime::now_utc();
-        let live = store
-            .issued()
-            .iter()
-            .filter(|r| {
-                r.subject == name
-                    && r.status == pkilab_ca::store::Status::Valid
-                    && r.not_after > now.unix_timestamp()
-            })
-            .count();
-        if live >= quota && !admin {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "quota",
-                format!(
-                    "'{name}' holds {live} live certificates, its quota: revoke one first (or ask an admin)"
-                ),
-            ));
-        }
-        store
-            .issue(&options, passphrase, now)
-            .map_err(|e| ApiError::bad_request(e.to_string()))
-    })
-    .await?;
+    let issued = crate::ca_ops::issue(&state, options, admin).await?;
     // The responder knows the new certificate ("good", not "unknown").
     reload_ocsp(&state).await?;
     Ok((
@@ -467,52 +500,20 @@ async fn revoke_cert(
         .map_err(|e: pkilab_ca::RequestError| ApiError::bad_request(e.to_string()))?;
     state.second_factor(&actor, &headers).await?;
     let admin = state.kms.is_admin(&actor.identity);
-    let identity = actor.identity.clone();
-    let text = serial.to_string();
-    let answer = with_store(&state, move |store, passphrase| {
-        let owner = store
-            .issued()
-            .iter()
-            .find(|r| r.serial == text)
-            .map(|r| r.subject.clone());
-        match owner {
-            None => {
-                return Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "unknown-serial",
-                    format!("no certificate with serial {text} was issued by this CA"),
-                ));
-            }
-            Some(owner) if owner != identity && !admin => {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    format!("'{identity}' may revoke only its own certificates"),
-                ));
-            }
-            Some(_) => {}
-        }
-        let now = OffsetDateTime::now_utc();
-        store
-            .revoke(&serial, reason, now)
-            .map_err(|e| ApiError::new(StatusCode::CONFLICT, "refused", e.to_string()))?;
-        store
-            .publish_crl(passphrase, now, Duration::hours(168))
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ca", e.to_string()))?;
-        Ok(Json(
-            json!({ "serial": text, "status": "revoked", "crl": "published" }),
-        ))
-    })
-    .await?;
+    let answer =
+        crate::ca_ops::revoke(&state, serial, reason, actor.identity.clone(), admin).await?;
     // The next OCSP answer about this certificate already says revoked.
     reload_ocsp(&state).await?;
-    Ok(answer)
+    Ok(Json(answer))
 }
 
 /// Has the OCSP responder read the CA's records again, after a change
-/// made through the API, before the API answers.
+/// made through the API, before the API answers (a CA in a database is
+/// read at each OCSP request instead).
 async fn reload_ocsp(state: &Shared) -> Result<(), ApiError> {
-    let ocsp = Arc::clone(&state.ocsp);
+    let Some(ocsp) = state.ocsp.clone() else {
+        return Ok(());
+    };
     tokio::task::spawn_blocking(move || ocsp.reload())
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ocsp", e.to_string()))?

@@ -14,6 +14,7 @@
 //! server-name: localhost     # dNSName of the server certificate issued on first start
 //! ocsp-lifetime: 1h          # an OCSP response is valid this long (nextUpdate); re-signed at half of it
 //! ocsp-cache: 10000          # pre-signed OCSP responses kept, one per certificate asked about
+//! totp-exempt: [ra]          # identities never asked for a TOTP code (automation)
 //! ```
 
 use std::collections::BTreeSet;
@@ -48,6 +49,7 @@ struct ConfigDoc {
     server_name: Option<String>,
     ocsp_lifetime: Option<String>,
     ocsp_cache: Option<usize>,
+    totp_exempt: Option<Vec<String>>,
 }
 
 /// The effective configuration.
@@ -81,6 +83,12 @@ pub struct Config {
     pub ocsp_lifetime: Duration,
     /// Most pre-signed OCSP responses kept.
     pub ocsp_cache: usize,
+    /// Identities that issue and revoke without a TOTP code: automation
+    /// (a registration authority) that cannot read an authenticator. Their
+    /// client certificate alone then authorises what their role allows, so
+    /// list only identities whose key is guarded as well as a second
+    /// factor would be. Empty by default.
+    pub totp_exempt: BTreeSet<String>,
 }
 
 impl Default for Config {
@@ -102,6 +110,7 @@ impl Default for Config {
             server_name: "localhost".into(),
             ocsp_lifetime: Duration::from_secs(3600),
             ocsp_cache: 10_000,
+            totp_exempt: BTreeSet::new(),
         }
     }
 }
@@ -197,6 +206,9 @@ impl Config {
         if let Some(entries) = doc.ocsp_cache {
             config.ocsp_cache = entries;
         }
+        if let Some(exempt) = doc.totp_exempt {
+            config.totp_exempt = exempt.into_iter().collect();
+        }
         Ok(config)
     }
 }
@@ -214,6 +226,12 @@ mod tests {
         assert!(c.admins.contains("root-ops") && !c.admins.contains("admin"));
         assert_eq!(c.idle_timeout, Duration::from_secs(2));
         assert_eq!(c.rate_limit.burst, 10.0);
+        assert!(
+            c.totp_exempt.is_empty(),
+            "everyone is asked for TOTP by default"
+        );
+        let exempt = Config::parse("totp-exempt: [ra]\n").expect("valid");
+        assert!(exempt.totp_exempt.contains("ra") && exempt.totp_exempt.len() == 1);
         assert!(Config::parse("idle-timeout: soon\n").is_err());
         for huge in [
             "18446744073709551615s",

@@ -59,11 +59,13 @@ impl From<KmsError> for ApiError {
             KmsError::Malformed(_) | KmsError::Unsupported(_) | KmsError::Unauthentic => {
                 StatusCode::BAD_REQUEST
             }
-            KmsError::PassphraseChanged => StatusCode::SERVICE_UNAVAILABLE,
+            KmsError::PassphraseChanged | KmsError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             KmsError::InUse(_) => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        if matches!(e, KmsError::PassphraseChanged) {
+        if matches!(e, KmsError::PassphraseChanged | KmsError::Unavailable(_)) {
             tracing::error!("{e}");
         }
         let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {

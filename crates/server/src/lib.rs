@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod ca_ops;
 mod config;
 mod conn;
 mod errors;
@@ -51,12 +52,14 @@ pub mod ocsp_client;
 mod openapi;
 mod published;
 mod serve;
+mod shared_limits;
 mod tls;
 
 pub use api::openapi_document;
 pub use config::{Config, RateLimit};
 pub use ocsp::OcspService;
-pub use serve::{Server, bind, bind_with};
+pub use serve::{CaSource, Server, bind, bind_ca, bind_with};
+pub use shared_limits::SharedBuckets;
 pub use tls::{CaView, ClientVerifier};
 
 /// What keeps the server from starting.

@@ -50,7 +50,20 @@ impl LogView {
         }
     }
 
+    /// No log: the CA's state is in a database, which keeps none yet.
+    pub(crate) fn absent() -> LogView {
+        LogView {
+            dir: PathBuf::new(),
+            cache: Mutex::new(Cached::default()),
+        }
+    }
+
     fn refresh(&self, cached: &mut Cached) -> Result<(), ApiError> {
+        if self.dir.as_os_str().is_empty() {
+            return Err(unavailable(
+                "this CA keeps no transparency log: its state is in a database",
+            ));
+        }
         let read = |file: &str| {
             std::fs::read(self.dir.join(file))
                 .map_err(|e| unavailable(format!("this CA has no readable log ({file}: {e})")))

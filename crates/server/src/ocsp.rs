@@ -126,6 +126,15 @@ pub(crate) fn malformed() -> Bytes {
     )
 }
 
+/// The DER OCSPResponse `tryLater` (RFC 6960 §4.2.1): the responder
+/// cannot answer now (its database is away).
+pub(crate) fn try_later() -> Bytes {
+    OcspResponse::try_later().to_der().map_or_else(
+        |_| Bytes::from_static(&[0x30, 0x03, 0x0a, 0x01, 0x03]),
+        Bytes::from,
+    )
+}
+
 fn internal_error() -> Bytes {
     OcspResponse::internal_error().to_der().map_or_else(
         |_| Bytes::from_static(&[0x30, 0x03, 0x0a, 0x01, 0x02]),

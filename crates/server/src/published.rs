@@ -77,7 +77,7 @@ fn ocsp_answer(der: Bytes) -> Response {
         body = Vec<u8>, content_type = "application/ocsp-response"), Refusals,
         (status = 413, description = "a body over the server's body limit", body = ErrorBody)))]
 async fn ocsp_post(State(state): State<Shared>, body: Bytes) -> Response {
-    ocsp_answer(state.ocsp.answer(&body).await)
+    ocsp_answer(crate::ca_ops::ocsp(&state, &body).await)
 }
 
 /// Standard base64, padded or not: clients differ.
@@ -122,7 +122,7 @@ fn request_in_path(path: &str) -> Option<Vec<u8>> {
         body = Vec<u8>, content_type = "application/ocsp-response"), Refusals))]
 async fn ocsp_get(State(state): State<Shared>, uri: Uri) -> Response {
     match request_in_path(uri.path()) {
-        Some(der) => ocsp_answer(state.ocsp.answer(&der).await),
+        Some(der) => ocsp_answer(crate::ca_ops::ocsp(&state, &der).await),
         None => ocsp_answer(crate::ocsp::malformed()),
     }
 }
@@ -150,6 +150,14 @@ async fn crl(State(state): State<Shared>, Path(name): Path<String>) -> Result<Re
     if !plain_name(&name, ".crl") {
         return Err(not_published(format!("'{name}' names no CRL")));
     }
+    if let Some(db) = state.ca.database() {
+        let der = db
+            .published_crl(&name)
+            .await
+            .map_err(crate::ca_ops::store_error)?
+            .ok_or_else(|| not_published(format!("no CRL named '{name}' has been published")))?;
+        return Ok(([(header::CONTENT_TYPE, "application/pkix-crl")], der).into_response());
+    }
     let path = state.ca.dir().join("crl").join(&name);
     let der = tokio::fs::read(&path).await.map_err(|_| {
         not_published(format!(
@@ -174,8 +182,17 @@ async fn ca_certificate(
             "'{name}' names no CA certificate: ask for root.crt or issuing.crt"
         )));
     }
-    let path = state.ca.dir().join(&name);
     let missing = || not_published(format!("this CA has no {name}"));
+    if let Some(db) = state.ca.database() {
+        let der = db
+            .authorities()
+            .iter()
+            .find(|a| a.file == file)
+            .map(|a| a.certificate.clone())
+            .ok_or_else(missing)?;
+        return Ok(([(header::CONTENT_TYPE, "application/pkix-cert")], der).into_response());
+    }
+    let path = state.ca.dir().join(&name);
     let pem = tokio::fs::read(&path).await.map_err(|_| missing())?;
     let der = pkilab_verify::pem_input::blocks(&pem, "CERTIFICATE")
         .ok()

@@ -5,9 +5,11 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use pkilab_ca::CaDb;
 use pkilab_ca::store::CaStore;
 use pkilab_kms::Kms;
 use rustls::ServerConfig;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use time::{Duration, OffsetDateTime};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -18,6 +20,7 @@ use crate::ServerError;
 use crate::api::{AppState, router};
 use crate::config::Config;
 use crate::limits::Limiter;
+use crate::shared_limits::SharedBuckets;
 use crate::tls::{CaView, ClientVerifier, server_identity};
 
 /// A bound server, ready to run.
@@ -67,26 +70,73 @@ pub async fn bind_with(
     db: &str,
     listen: SocketAddr,
     config: Config,
+    passphrases: (Zeroizing<String>, Zeroizing<String>),
+    kdf_kib: u32,
+) -> Result<Server, ServerError> {
+    bind_ca(
+        CaSource::Directory(ca_dir),
+        db,
+        listen,
+        config,
+        passphrases,
+        kdf_kib,
+    )
+    .await
+}
+
+/// Where a server finds its CA.
+#[derive(Clone, Copy, Debug)]
+pub enum CaSource<'a> {
+    /// A CA directory, this server's alone (it is locked per operation).
+    Directory(&'a Path),
+    /// The database that holds the key store too (`pkilab ca init --db`),
+    /// which any number of servers share.
+    Database,
+}
+
+/// Opens the CA from `source` and the key store `db` and binds `listen`:
+/// [`bind_with`], or, with [`CaSource::Database`], a stateless server
+/// whose CA and key store are both in `db`.
+pub async fn bind_ca(
+    source: CaSource<'_>,
+    db: &str,
+    listen: SocketAddr,
+    config: Config,
     (passphrase, kms_passphrase): (Zeroizing<String>, Zeroizing<String>),
     kdf_kib: u32,
 ) -> Result<Server, ServerError> {
-    if !ca_dir.join("crl.pem").exists() {
-        let mut store = CaStore::open(ca_dir)?;
-        store.publish_crl(
-            passphrase.as_bytes(),
-            OffsetDateTime::now_utc(),
-            Duration::hours(168),
-        )?;
-    }
-    let ca = Arc::new(CaView::open(ca_dir)?);
-    let (chain, key) = server_identity(ca_dir, &config.server_name, passphrase.as_bytes())?;
-    let is_sqlite_file = !db.starts_with("postgres");
+    let (ca, (chain, key)) = match source {
+        CaSource::Directory(ca_dir) => {
+            if !ca_dir.join("crl.pem").exists() {
+                let mut store = CaStore::open(ca_dir)?;
+                store.publish_crl(
+                    passphrase.as_bytes(),
+                    OffsetDateTime::now_utc(),
+                    Duration::hours(168),
+                )?;
+            }
+            let ca = Arc::new(CaView::open(ca_dir)?);
+            let identity = server_identity(ca_dir, &config.server_name, passphrase.as_bytes())?;
+            (ca, identity)
+        }
+        CaSource::Database => open_ca_db(db, &config, passphrase.as_bytes()).await?,
+    };
+    let is_sqlite_file = !pkilab_ca::sql::is_postgres(db);
     let kms = if is_sqlite_file && !Path::new(db.trim_start_matches("sqlite://")).exists() {
         Kms::init(db, kms_passphrase.as_bytes(), kdf_kib).await?
     } else {
         Kms::open(db, kms_passphrase.as_bytes()).await?
     };
     kms.set_admins(config.admins.iter().cloned());
+    let shared_buckets = if is_sqlite_file {
+        None
+    } else {
+        Some(
+            SharedBuckets::connect(db, config.rate_limit)
+                .await
+                .map_err(ServerError::Setup)?,
+        )
+    };
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = Arc::new(ClientVerifier::new(Arc::clone(&ca), &provider));
     let mut tls = ServerConfig::builder_with_provider(provider)
@@ -103,14 +153,19 @@ pub async fn bind_with(
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| ServerError::Setup(format!("cannot listen on {listen}: {e}")))?;
-    let ocsp = Arc::new(crate::ocsp::OcspService::open(
-        ca_dir,
-        passphrase.clone(),
-        config.ocsp_lifetime,
-        config.ocsp_cache,
-    )?);
-    let published_at = CaStore::open(ca_dir)?
-        .publication()
+    let (ocsp, publication) = match source {
+        CaSource::Directory(ca_dir) => (
+            Some(Arc::new(crate::ocsp::OcspService::open(
+                ca_dir,
+                passphrase.clone(),
+                config.ocsp_lifetime,
+                config.ocsp_cache,
+            )?)),
+            CaStore::open(ca_dir)?.publication().cloned(),
+        ),
+        CaSource::Database => (None, ca.database().and_then(|db| db.publication().cloned())),
+    };
+    let published_at = publication
         .map(|p| crate::published::base_path(&p.url))
         .unwrap_or_default();
     let state = Arc::new(AppState {
@@ -122,8 +177,14 @@ pub async fn bind_with(
         cert_quota: config.cert_quota,
         limiter: Limiter::new(config.rate_limit),
         counts: Default::default(),
-        log: crate::log_api::LogView::new(ca.dir()),
+        log: match source {
+            CaSource::Directory(dir) => crate::log_api::LogView::new(dir),
+            CaSource::Database => crate::log_api::LogView::absent(),
+        },
         ocsp,
+        totp_exempt: config.totp_exempt.clone(),
+        ocsp_lifetime: config.ocsp_lifetime,
+        shared_buckets,
     });
     Ok(Server {
         listener,
@@ -137,6 +198,42 @@ pub async fn bind_with(
         state,
         config,
     })
+}
+
+type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+/// The CA in the database `db`, its keys unlocked, a first CRL published
+/// when none is, and the TLS identity all servers of this name share.
+async fn open_ca_db(
+    db: &str,
+    config: &Config,
+    passphrase: &[u8],
+) -> Result<(Arc<CaView>, Identity), ServerError> {
+    let store = Arc::new(CaDb::open(db).await?);
+    let now = OffsetDateTime::now_utc();
+    if store.current_crls().await?.is_empty() {
+        store
+            .publish_crl(passphrase, now, Duration::hours(168))
+            .await?;
+    }
+    let (chain_pem, key_pem) = store
+        .server_identity(
+            &config.server_name,
+            passphrase,
+            now,
+            pkilab_ca::encrypted_key::DEFAULT_ITERATIONS,
+        )
+        .await?;
+    let chain = pkilab_verify::pem_input::blocks(chain_pem.as_bytes(), "CERTIFICATE")
+        .map_err(|e| ServerError::Setup(format!("stored server certificate: {e}")))?;
+    let pkcs8 = pkilab_ca::encrypted_key::decrypt_pkcs8(key_pem.as_bytes(), passphrase)?;
+    let key = PrivateKeyDer::try_from(pkcs8.to_vec())
+        .map_err(|e| ServerError::Setup(format!("stored server key: {e}")))?;
+    let view = Arc::new(CaView::open_db(store).await?);
+    Ok((
+        view,
+        (chain.into_iter().map(CertificateDer::from).collect(), key),
+    ))
 }
 
 /// The identity a certificate proves: its one CN. A subject with several
@@ -200,19 +297,22 @@ impl Server {
             }
         });
         let watcher = Arc::clone(&self.shared.ca);
-        let ocsp = Arc::clone(&self.state.ocsp);
+        let ocsp = self.state.ocsp.clone();
         tokio::spawn(async move {
             // Open connections re-check their certificates when this
-            // notices a new CRL, and the OCSP responder reloads the CA's
-            // records when they change: a revocation made beside the
+            // notices a new CRL (published by any server sharing the
+            // database), and the OCSP responder of a CA directory reloads
+            // its records when they change: a revocation made beside the
             // server reaches both within a second.
             let mut tick = tokio::time::interval(crate::conn::CRL_POLL);
             loop {
                 tick.tick().await;
-                if let Err(e) = watcher.refresh() {
+                if let Err(e) = watcher.refresh_from_db().await {
                     tracing::warn!("keeping the previous CRLs: {e}");
                 }
-                let ocsp = Arc::clone(&ocsp);
+                let Some(ocsp) = ocsp.clone() else {
+                    continue;
+                };
                 match tokio::task::spawn_blocking(move || ocsp.refresh()).await {
                     Ok(Err(e)) => tracing::warn!("OCSP keeps the previous records: {e}"),
                     Err(e) => tracing::warn!("OCSP reload: {e}"),
@@ -220,19 +320,32 @@ impl Server {
                 }
             }
         });
-        let refresher = Arc::clone(&self.state.ocsp);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(refresher.refresh_every());
-            loop {
-                tick.tick().await;
-                let pass = Arc::clone(&refresher);
-                if let Ok(signed) = tokio::task::spawn_blocking(move || pass.refresh_cache()).await
-                    && signed > 0
-                {
-                    tracing::debug!("OCSP: {signed} cached responses signed again");
+        if let Some(refresher) = self.state.ocsp.clone() {
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(refresher.refresh_every());
+                loop {
+                    tick.tick().await;
+                    let pass = Arc::clone(&refresher);
+                    if let Ok(signed) =
+                        tokio::task::spawn_blocking(move || pass.refresh_cache()).await
+                        && signed > 0
+                    {
+                        tracing::debug!("OCSP: {signed} cached responses signed again");
+                    }
                 }
-            }
-        });
+            });
+        }
+        if let Some(buckets) = self.state.shared_buckets.clone() {
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = buckets.forget_idle().await {
+                        tracing::debug!("idle rate-limit buckets not pruned: {e}");
+                    }
+                }
+            });
+        }
         let stop = stop_signal();
         tokio::pin!(stop);
         loop {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
+use pkilab_ca::CaDb;
 use pkilab_ca::store::{CaStore, IssueOptions};
 use pkilab_verify::{
     ExpectedName, Reason, RevocationPolicy, Usage, ValidationRequest, Validator, Verdict,
@@ -30,6 +31,10 @@ pub struct CaView {
     validator: RwLock<Arc<Validator>>,
     /// (modified, length) of crl.pem when last loaded.
     stamp: Mutex<Option<(SystemTime, u64)>>,
+    /// The CA in a database, when it is not in `dir`.
+    db: Option<Arc<CaDb>>,
+    /// The CRL numbers last loaded from the database.
+    db_stamp: tokio::sync::Mutex<Vec<Option<i64>>>,
     /// Bumped at each reload of the CRLs, so open connections re-check
     /// their client certificate.
     generation: tokio::sync::watch::Sender<u64>,
@@ -61,10 +66,66 @@ impl CaView {
             anchor,
             issuing,
             stamp: Mutex::new(None),
+            db: None,
+            db_stamp: Default::default(),
             generation: tokio::sync::watch::Sender::new(0),
         };
         view.refresh()?;
         Ok(view)
+    }
+
+    /// Reads the CA in the database `db`: its certificates once, its CRLs
+    /// now and whenever [`CaView::refresh_from_db`] sees a new one.
+    pub async fn open_db(db: Arc<CaDb>) -> Result<CaView, ServerError> {
+        let mut certificates = db.authorities().iter().map(|a| a.certificate.clone());
+        let anchor = certificates
+            .next()
+            .ok_or_else(|| ServerError::Setup("the CA database holds no root".into()))?;
+        let view = CaView {
+            dir: PathBuf::new(),
+            validator: RwLock::new(Arc::new(Validator::new(vec![anchor.clone()])?)),
+            anchor,
+            issuing: certificates.collect(),
+            stamp: Mutex::new(None),
+            db: Some(db),
+            db_stamp: Default::default(),
+            generation: tokio::sync::watch::Sender::new(0),
+        };
+        view.refresh_from_db().await?;
+        Ok(view)
+    }
+
+    /// The CA database, when the CA is in one.
+    pub fn database(&self) -> Option<&Arc<CaDb>> {
+        self.db.as_ref()
+    }
+
+    /// Reloads the CRLs when any server published a new one since the last
+    /// load (one cheap query when none did). A CA in a directory reloads
+    /// from its file instead.
+    pub async fn refresh_from_db(&self) -> Result<(), ServerError> {
+        let Some(db) = &self.db else {
+            return self.refresh();
+        };
+        let mut last = self.db_stamp.lock().await;
+        let stamp = db.crl_stamp().await?;
+        if *last == stamp {
+            return Ok(());
+        }
+        let mut validator = Validator::new(vec![self.anchor.clone()])?;
+        for current in db.current_crls().await? {
+            for der in &current.der {
+                validator.add_crl(der)?;
+            }
+        }
+        validator.set_revocation_policy(RevocationPolicy::RequireFresh);
+        *self
+            .validator
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(validator);
+        *last = stamp;
+        self.generation.send_modify(|g| *g = g.wrapping_add(1));
+        Ok(())
     }
 
     fn crl_path(&self) -> PathBuf {
@@ -73,6 +134,11 @@ impl CaView {
 
     /// Reloads the CRLs when crl.pem changed since the last load.
     pub fn refresh(&self) -> Result<(), ServerError> {
+        if self.db.is_some() {
+            // Polled from the database instead (see refresh_from_db): a
+            // handshake does not wait on it.
+            return Ok(());
+        }
         let path = self.crl_path();
         let stamp = std::fs::metadata(&path)
             .ok()
@@ -138,7 +204,7 @@ impl CaView {
             .map_err(|e| ServerError::Setup(format!("{}: {e}", self.crl_path().display())))
     }
 
-    /// The CA directory.
+    /// The CA directory (empty for a CA in a database).
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -10,7 +10,38 @@ use crate::disk::write_atomic;
 
 /// One CRL to sign: its distribution point (None: the CA's whole scope),
 /// where its delta CRLs go, and its entries.
-type Scope = (Option<String>, Option<String>, Vec<RevokedEntry>);
+pub(crate) type Scope = (Option<String>, Option<String>, Vec<RevokedEntry>);
+
+/// The CRLs CA `file` publishes: one, or (the issuing CA, with partitions)
+/// one per partition with the entries of that partition.
+pub(crate) fn scopes(
+    publication: Option<&super::Publication>,
+    file: &str,
+    issuing_file: &str,
+    revoked: &[RevokedEntry],
+) -> Vec<Scope> {
+    let Some(publication) = publication else {
+        return vec![(None, None, revoked.to_vec())];
+    };
+    let delta_url = |k: Option<u32>| publication.crl_url(file, k).replace(".crl", "-delta.crl");
+    if publication.partitions <= 1 || file != issuing_file {
+        return vec![(None, Some(delta_url(None)), revoked.to_vec())];
+    }
+    (0..publication.partitions)
+        .map(|k| {
+            let entries = revoked
+                .iter()
+                .filter(|e| publication.partition_of(&e.serial) == Some(k))
+                .cloned()
+                .collect();
+            (
+                Some(publication.crl_url(file, Some(k))),
+                Some(delta_url(Some(k))),
+                entries,
+            )
+        })
+        .collect()
+}
 
 impl CaStore {
     /// Signs a fresh complete CRL for every CA (numbers strictly
@@ -99,27 +130,12 @@ impl CaStore {
     /// The CRLs `file` publishes: one, or one per partition with the
     /// entries of that partition.
     fn scopes(&self, file: &str, revoked: &[RevokedEntry]) -> Vec<Scope> {
-        let Some(publication) = &self.state.publication else {
-            return vec![(None, None, revoked.to_vec())];
-        };
-        let delta_url = |k: Option<u32>| publication.crl_url(file, k).replace(".crl", "-delta.crl");
-        if publication.partitions <= 1 || file != self.issuing_file() {
-            return vec![(None, Some(delta_url(None)), revoked.to_vec())];
-        }
-        (0..publication.partitions)
-            .map(|k| {
-                let entries = revoked
-                    .iter()
-                    .filter(|e| publication.partition_of(&e.serial) == Some(k))
-                    .cloned()
-                    .collect();
-                (
-                    Some(publication.crl_url(file, Some(k))),
-                    Some(delta_url(Some(k))),
-                    entries,
-                )
-            })
-            .collect()
+        scopes(
+            self.state.publication.as_ref(),
+            file,
+            self.issuing_file(),
+            revoked,
+        )
     }
 
     /// Writes each CRL as DER under `DIR/crl/`, named as its URL names it,
