@@ -252,3 +252,60 @@ fn the_server_serves_the_checkpoint_and_immutable_tiles_to_anyone() {
         assert_eq!(fetch(&lab, missing).0, 404, "{missing}");
     }
 }
+
+#[test]
+fn the_api_hands_out_the_inclusion_proof_and_a_server_can_require_logged_clients() {
+    let lab = common::lab::Lab::start("totp-exempt: [alice]\nrequire-logged: true\n");
+    let alice = lab.client("alice");
+    // Logged (issued through the CA): served.
+    let (status, body, ..) = lab.curl(Some(&alice), "GET", "/v1/keys", None, &[]);
+    assert_eq!(status, 200, "{body}");
+
+    // The API's answer carries the proof, which `pkilab log verify` accepts.
+    let request = serde_json::json!({ "csr": common::probe::csr_for(&lab, "alice") }).to_string();
+    let (status, body, ..) = lab.curl(Some(&alice), "POST", "/v1/certs", Some(&request), &[]);
+    assert_eq!(status, 201, "{body}");
+    let issued: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let cert = lab.dir.path().join("api.crt");
+    let proof = lab.dir.path().join("api.proof");
+    std::fs::write(&cert, issued["certificate"].as_str().expect("certificate")).expect("write");
+    std::fs::write(&proof, issued["inclusion_proof"].as_str().expect("proof")).expect("write");
+    let key = lab.ca().join("log.pub");
+    let out = ok(&pkilab(&[
+        "log",
+        "verify",
+        "--log-key",
+        s(&key),
+        "--cert",
+        s(&cert),
+        "--proof",
+        s(&proof),
+    ]));
+    assert!(out.contains("logged"), "{out}");
+
+    // A certificate the CA's key signed outside the log (a copy of the CA
+    // without its log key): the chain is valid, the server refuses it.
+    let copy = lab.dir.path().join("unlogged-ca");
+    copy_dir(&lab.ca(), &copy);
+    std::fs::remove_file(copy.join("log.key")).expect("remove log key");
+    let prefix = lab.dir.path().join("ghost");
+    let args = [
+        "ca",
+        "issue",
+        "--dir",
+        s(&copy),
+        "--name",
+        "ghost",
+        "--client",
+        "--out",
+        s(&prefix),
+    ];
+    ok(&common::lab::pkilab(&args));
+    let full = lab.dir.path().join("ghost.full.crt");
+    let mut pem = std::fs::read_to_string(with(&prefix, ".crt")).expect("crt");
+    pem.push_str(&std::fs::read_to_string(with(&prefix, ".chain.crt")).expect("chain"));
+    std::fs::write(&full, pem).expect("write");
+    let ghost = (full, with(&prefix, ".key"));
+    let (status, ..) = lab.curl(Some(&ghost), "GET", "/v1/keys", None, &[]);
+    assert_ne!(status, 200, "an unlogged client certificate was served");
+}

@@ -37,7 +37,7 @@ pub struct AppState {
     pub(crate) cert_quota: usize,
     pub(crate) limiter: Limiter,
     pub(crate) counts: Counts,
-    pub(crate) log: crate::log_api::LogView,
+    pub(crate) log: Arc<crate::log_api::LogView>,
     /// The OCSP responder of a CA directory; with the CA in a database,
     /// OCSP is answered from the database (see `ca_ops`).
     pub(crate) ocsp: Option<Arc<crate::ocsp::OcspService>>,
@@ -379,6 +379,11 @@ pub(crate) struct IssuedCertificate {
     certificate: String,
     /// The issuing CA's certificate, PEM (empty when the root issued it).
     chain: String,
+    /// The certificate's inclusion proof in the CA's transparency log
+    /// (`pkilab log prove` format), for relying parties that require one;
+    /// absent when the CA keeps no log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inclusion_proof: Option<String>,
 }
 
 /// Runs a blocking CA operation off the async workers.
@@ -459,10 +464,23 @@ async fn issue_cert(
         StatusCode::CREATED,
         Json(IssuedCertificate {
             serial: issued.serial.to_string(),
+            inclusion_proof: logged_proof(&state, &issued.certificate)?,
             certificate: issued.certificate,
             chain: issued.chain,
         }),
     ))
+}
+
+/// The inclusion proof of a certificate just issued (PEM), when the CA
+/// keeps a log.
+fn logged_proof(state: &Shared, certificate: &str) -> Result<Option<String>, ApiError> {
+    if state.ca.database().is_some() {
+        return Ok(None);
+    }
+    let der = pem::parse(certificate)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ca", e.to_string()))?
+        .into_contents();
+    state.log.prove(&der)
 }
 
 /// `POST /v1/certs/{serial}/revoke` body.

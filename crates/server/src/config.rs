@@ -15,6 +15,7 @@
 //! ocsp-lifetime: 1h          # an OCSP response is valid this long (nextUpdate); re-signed at half of it
 //! ocsp-cache: 10000          # pre-signed OCSP responses kept, one per certificate asked about
 //! totp-exempt: [ra]          # identities never asked for a TOTP code (automation)
+//! require-logged: false     # refuse client certificates missing from the CA's transparency log
 //! ```
 
 use std::collections::BTreeSet;
@@ -50,6 +51,7 @@ struct ConfigDoc {
     ocsp_lifetime: Option<String>,
     ocsp_cache: Option<usize>,
     totp_exempt: Option<Vec<String>>,
+    require_logged: Option<bool>,
 }
 
 /// The effective configuration.
@@ -89,6 +91,9 @@ pub struct Config {
     /// list only identities whose key is guarded as well as a second
     /// factor would be. Empty by default.
     pub totp_exempt: BTreeSet<String>,
+    /// Refuse client certificates that are not in the CA's transparency
+    /// log (`not-logged`).
+    pub require_logged: bool,
 }
 
 impl Default for Config {
@@ -111,6 +116,7 @@ impl Default for Config {
             ocsp_lifetime: Duration::from_secs(3600),
             ocsp_cache: 10_000,
             totp_exempt: BTreeSet::new(),
+            require_logged: false,
         }
     }
 }
@@ -209,6 +215,7 @@ impl Config {
         if let Some(exempt) = doc.totp_exempt {
             config.totp_exempt = exempt.into_iter().collect();
         }
+        config.require_logged = doc.require_logged.unwrap_or(false);
         Ok(config)
     }
 }

@@ -31,6 +31,8 @@ pub(crate) struct LogView {
 #[derive(Debug, Default)]
 struct Cached {
     tree: Tree,
+    /// Every leaf hash, for membership.
+    leaves: std::collections::HashSet<pkilab_tlog::merkle::Hash>,
     /// Start of each entry's record in `entries`.
     offsets: Vec<u64>,
     /// Length of `entries` read so far.
@@ -74,6 +76,7 @@ impl LogView {
             let mut leaf = [0u8; 32];
             leaf.copy_from_slice(chunk);
             cached.tree.append_hash(leaf);
+            cached.leaves.insert(leaf);
         }
         let entries = read("entries")?;
         let mut at = usize::try_from(cached.entries_read).unwrap_or(usize::MAX);
@@ -128,6 +131,45 @@ impl LogView {
             at += 4 + record.len();
         }
         Ok(bundle(records))
+    }
+}
+
+impl LogView {
+    /// Whether a certificate is in the log (read again when it is not
+    /// found, so one issued a moment ago is).
+    pub(crate) fn contains(&self, der: &[u8]) -> Result<bool, ApiError> {
+        let leaf = pkilab_tlog::merkle::leaf_hash(der);
+        Ok(self
+            .with(|c| c.leaves.contains(&leaf).then_some(()))?
+            .is_some())
+    }
+
+    /// An inclusion proof of a certificate against the log's current
+    /// signed checkpoint, as `pkilab log prove` writes it.
+    pub(crate) fn prove(&self, der: &[u8]) -> Result<Option<String>, ApiError> {
+        let checkpoint = std::fs::read_to_string(self.dir.join("checkpoint"))
+            .map_err(|e| unavailable(format!("this CA has no readable log: {e}")))?;
+        // The checkpoint's second line is its size; it was written by the
+        // CA after the entry, so the tree read now covers it.
+        let size: u64 = checkpoint
+            .lines()
+            .nth(1)
+            .and_then(|l| l.parse().ok())
+            .ok_or_else(|| unavailable("the log's checkpoint does not parse"))?;
+        let leaf = pkilab_tlog::merkle::leaf_hash(der);
+        let proof = self.with(|c| {
+            if c.tree.size() < size {
+                return None;
+            }
+            let index = (0..size).rev().find(|&i| c.tree.leaf(i) == Some(&leaf))?;
+            let hashes = c.tree.inclusion_proof(index, size)?;
+            Some(pkilab_tlog::InclusionProof {
+                index,
+                hashes,
+                checkpoint: checkpoint.clone(),
+            })
+        })?;
+        Ok(proof.map(|p| p.encode()))
     }
 }
 

@@ -137,6 +137,18 @@ pub async fn bind_ca(
                 .map_err(ServerError::Setup)?,
         )
     };
+    let log = Arc::new(match source {
+        CaSource::Directory(dir) => crate::log_api::LogView::new(dir),
+        CaSource::Database => crate::log_api::LogView::absent(),
+    });
+    if config.require_logged {
+        if matches!(source, CaSource::Database) {
+            return Err(ServerError::Setup(
+                "require-logged: a CA in a database keeps no transparency log; serve a CA directory".into(),
+            ));
+        }
+        ca.require_logged(Arc::clone(&log));
+    }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = Arc::new(ClientVerifier::new(Arc::clone(&ca), &provider));
     let mut tls = ServerConfig::builder_with_provider(provider)
@@ -177,10 +189,7 @@ pub async fn bind_ca(
         cert_quota: config.cert_quota,
         limiter: Limiter::new(config.rate_limit),
         counts: Default::default(),
-        log: match source {
-            CaSource::Directory(dir) => crate::log_api::LogView::new(dir),
-            CaSource::Database => crate::log_api::LogView::absent(),
-        },
+        log: Arc::clone(&log),
         ocsp,
         totp_exempt: config.totp_exempt.clone(),
         ocsp_lifetime: config.ocsp_lifetime,

@@ -38,6 +38,9 @@ pub struct CaView {
     /// Bumped at each reload of the CRLs, so open connections re-check
     /// their client certificate.
     generation: tokio::sync::watch::Sender<u64>,
+    /// With `require-logged`, the CA's transparency log a client
+    /// certificate must be in.
+    logged: std::sync::OnceLock<Arc<crate::log_api::LogView>>,
 }
 
 fn der_blocks(path: &Path, label: &str) -> Result<Vec<Vec<u8>>, ServerError> {
@@ -69,6 +72,7 @@ impl CaView {
             db: None,
             db_stamp: Default::default(),
             generation: tokio::sync::watch::Sender::new(0),
+            logged: std::sync::OnceLock::new(),
         };
         view.refresh()?;
         Ok(view)
@@ -90,6 +94,7 @@ impl CaView {
             db: Some(db),
             db_stamp: Default::default(),
             generation: tokio::sync::watch::Sender::new(0),
+            logged: std::sync::OnceLock::new(),
         };
         view.refresh_from_db().await?;
         Ok(view)
@@ -169,8 +174,38 @@ impl CaView {
         self.generation.subscribe()
     }
 
-    /// Validates a client chain now.
+    /// From now on, client certificates must also be in `log`.
+    pub(crate) fn require_logged(&self, log: Arc<crate::log_api::LogView>) {
+        let _ = self.logged.set(log);
+    }
+
+    /// Validates a client chain now: the validator's verdict, and with
+    /// `require-logged` a valid chain whose leaf is not in the CA's log is
+    /// refused as `not-logged` (an extra check: it only refuses).
     pub fn check_client(&self, leaf: &[u8], presented: &[Vec<u8>]) -> Verdict {
+        let verdict = self.validate_client(leaf, presented);
+        let Some(log) = self.logged.get() else {
+            return verdict;
+        };
+        if !verdict.is_valid() {
+            return verdict;
+        }
+        match log.contains(leaf) {
+            Ok(true) => verdict,
+            Ok(false) => Verdict::invalid(
+                Reason::NotLogged,
+                "the client certificate is not in the CA's transparency log",
+                Some(0),
+            ),
+            Err(e) => Verdict::invalid(
+                Reason::NotLogged,
+                format!("the CA's transparency log cannot be read: {}", e.detail),
+                Some(0),
+            ),
+        }
+    }
+
+    fn validate_client(&self, leaf: &[u8], presented: &[Vec<u8>]) -> Verdict {
         if let Err(e) = self.refresh() {
             tracing::warn!("keeping the previous CRLs: {e}");
         }
