@@ -2,7 +2,7 @@
 //! Post-quantum vectors through the KMS's own material functions: the
 //! X-Wing authors' known-answer values (reference code, expanded 2464-byte
 //! decapsulation keys) and Wycheproof's ML-KEM-768 vectors, from
-//! `../shared/vectors/pq/` beside the repository (`PKILAB_PQ_VECTORS`
+//! `tests/pq-vectors/`, copied as published (`PKILAB_PQ_VECTORS`
 //! overrides the directory).
 //!
 //! aws-lc-rs (the version in Cargo.lock) generates ML-KEM keys and
@@ -22,7 +22,7 @@ use serde_json::Value;
 
 fn vectors_dir() -> PathBuf {
     std::env::var_os("PKILAB_PQ_VECTORS").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/pq"),
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/pq-vectors"),
         PathBuf::from,
     )
 }

@@ -1,6 +1,6 @@
 #![allow(clippy::panic)]
 //! Every inclusion and consistency vector of transparency-dev/merkle
-//! (`../shared/vectors/tlog/`), plain and subtree: each proof verifies
+//! (`tests/tlog-vectors/`, as published, with their licence), plain and subtree: each proof verifies
 //! exactly when the vector says it should.
 
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ use serde_json::Value;
 
 fn vectors(kind: &str) -> Vec<(PathBuf, Value)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors/tlog")
+        .join("tests/tlog-vectors")
         .join(kind);
     let mut found = Vec::new();
     let mut stack = vec![root.clone()];
