@@ -85,8 +85,8 @@ pub struct Network {
     pub(crate) escrow: pkilab_peer::escrow::Escrow,
     /// Monitors reading the transparency log on the simulated clock.
     pub(crate) monitors: Vec<crate::monitor::Monitor>,
-    /// Findings of monitors and gossip so far.
-    pub(crate) detections: usize,
+    /// Findings of monitors and gossip so far, as the trace words them.
+    pub(crate) findings: Vec<String>,
     /// Certificates monitors reported as unrequested: (whose name, serial).
     pub(crate) unrequested: Vec<(String, Vec<u8>)>,
 }
@@ -125,7 +125,7 @@ impl Network {
             ocsp: None,
             escrow: pkilab_peer::escrow::Escrow::new(),
             monitors: Vec::new(),
-            detections: 0,
+            findings: Vec::new(),
             unrequested: Vec::new(),
         })
     }

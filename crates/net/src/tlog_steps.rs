@@ -94,6 +94,7 @@ impl Network {
                         self.unrequested.push((watches, serial.clone()));
                     }
                     let text = describe(&self.monitors[i], &finding);
+                    self.findings.push(text.clone());
                     self.trace.push(Event::Note {
                         at: at.unix_timestamp(),
                         text,
@@ -101,19 +102,32 @@ impl Network {
                 }
             }
         }
-        self.detections += found;
         found
+    }
+
+    /// Whether no monitor reads the log.
+    pub fn monitors_are_idle(&self) -> bool {
+        self.monitors.is_empty()
     }
 
     /// How many findings monitors and gossip reported so far.
     pub fn detections(&self) -> usize {
-        self.detections
+        self.findings.len()
+    }
+
+    /// What monitors and gossip reported so far, in order.
+    pub fn findings(&self) -> &[String] {
+        &self.findings
     }
 
     /// `peer` asks the CA to revoke every certificate in its name that a
-    /// monitor reported as unrequested; returns how many. They are listed
-    /// from the next CRL on.
-    pub fn revoke_unrequested(&mut self, peer: &str) -> Result<usize, NetError> {
+    /// monitor reported as unrequested, for `reason`; returns how many.
+    /// They are listed from the next CRL on.
+    pub fn revoke_unrequested(
+        &mut self,
+        peer: &str,
+        reason: pkilab_ca::RevocationReason,
+    ) -> Result<usize, NetError> {
         self.peer(peer)?;
         let (theirs, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unrequested)
             .into_iter()
@@ -122,7 +136,7 @@ impl Network {
         for (_, serial) in &theirs {
             self.pki.revoke(
                 pkilab_ca::Serial::from_der_integer(serial),
-                pkilab_ca::RevocationReason::KeyCompromise,
+                reason,
                 self.now,
             );
         }
@@ -193,12 +207,14 @@ impl Network {
                 first.size, second.size
             )
         } else {
-            self.detections += 1;
             format!(
                 "{a} and {b} compared checkpoints and caught a split view: no consistency proof joins them. {a}'s checkpoint:\n{}{b}'s checkpoint:\n{}",
                 notes[0], notes[1]
             )
         };
+        if !consistent {
+            self.findings.push(text.clone());
+        }
         self.trace.push(Event::Note { at, text });
         Ok(GossipReport {
             consistent,

@@ -90,7 +90,11 @@ fn a_logged_rogue_certificate_is_found_at_the_next_poll_and_revoked() {
     assert!(net.trace().iter().any(|e| matches!(e,
         Event::Note { text, .. } if text.contains("bob-monitor found a certificate naming bob that bob did not request")
             && text.contains("mallory"))));
-    assert_eq!(net.revoke_unrequested("bob").expect("revoke"), 1);
+    assert_eq!(
+        net.revoke_unrequested("bob", pkilab_ca::RevocationReason::KeyCompromise)
+            .expect("revoke"),
+        1
+    );
     net.publish_crl(None).expect("crl");
     let after = net
         .handshake("alice", "bob", Mode::SignedEphemeral)
