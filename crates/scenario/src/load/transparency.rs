@@ -36,7 +36,13 @@ impl Checker<'_> {
         }
         self.known_peer(at, &m.watches, peers)?;
         let every = self.duration(&m.every)?;
-        self.positive(m.every.referenced, "a monitor's `every`", every)?;
+        if every.0 == 0 {
+            return Err(self.err(
+                m.every.referenced,
+                format!("monitor '{}' would never read the log (every: 0s)", m.name),
+                "give it an interval, for example every: 1h",
+            ));
+        }
         Ok(MonitorSetup {
             name: m.name.clone(),
             watches: m.watches.clone(),
