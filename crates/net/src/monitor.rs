@@ -82,7 +82,7 @@ impl Monitor {
         }
         for (offset, entry) in view.entries_since(from).iter().enumerate() {
             let (names, serial) = names_and_serial(entry);
-            if names.iter().any(|n| *n == self.watches) {
+            if names.contains(&self.watches) {
                 let requester = pki.requester(entry).map(str::to_owned);
                 if requester.as_deref() != Some(self.watches.as_str()) {
                     findings.push(Finding::Unrequested {

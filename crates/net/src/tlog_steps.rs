@@ -149,7 +149,7 @@ impl Network {
         for peer in shown {
             self.peer(peer)?;
         }
-        self.pki.log.split(shown.to_vec());
+        self.pki.log.show_apart(shown.to_vec());
         self.trace.push(Event::Note {
             at: self.now.unix_timestamp(),
             text: format!(

@@ -105,7 +105,7 @@ impl SimLog {
 
     /// From now on, `shown` see a tree of their own (a copy of the tree as
     /// it is now) and hidden entries go only into it.
-    pub(crate) fn split(&mut self, shown: Vec<String>) {
+    pub(crate) fn show_apart(&mut self, shown: Vec<String>) {
         self.split = Some((shown, self.public.clone()));
     }
 
