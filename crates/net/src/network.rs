@@ -40,6 +40,9 @@ pub struct PeerPolicy {
     pub trusts: Vec<String>,
     /// Revocation checking.
     pub revocation: Revocation,
+    /// Refuses peers whose certificate comes without an inclusion proof in
+    /// the CA's transparency log.
+    pub require_logged: bool,
 }
 
 /// An adversary installed on a link, with what it recorded and stole.
@@ -80,6 +83,12 @@ pub struct Network {
     /// Ephemeral secrets of the handshakes run (not during workloads), for
     /// modelling an adversary who breaks a primitive later.
     pub(crate) escrow: pkilab_peer::escrow::Escrow,
+    /// Monitors reading the transparency log on the simulated clock.
+    pub(crate) monitors: Vec<crate::monitor::Monitor>,
+    /// Findings of monitors and gossip so far, as the trace words them.
+    pub(crate) findings: Vec<String>,
+    /// Certificates monitors reported as unrequested: (whose name, serial).
+    pub(crate) unrequested: Vec<(String, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for Network {
@@ -115,6 +124,9 @@ impl Network {
             kms: None,
             ocsp: None,
             escrow: pkilab_peer::escrow::Escrow::new(),
+            monitors: Vec::new(),
+            findings: Vec::new(),
+            unrequested: Vec::new(),
         })
     }
 
@@ -157,12 +169,14 @@ impl Network {
 
     /// Sets `peer`'s own policy.
     pub fn configure_peer(&mut self, peer: &str, policy: PeerPolicy) -> Result<(), NetError> {
+        let log_key = self.pki.log_key();
         let entry = self.peer_mut(peer)?;
         entry.node.accept = policy.accept;
         entry.node.also_accepts = policy.modes;
         entry.trusts = policy.trusts;
         entry.revocation = policy.revocation;
         entry.node.ocsp = crate::ocsp_steps::ocsp_config(policy.revocation);
+        entry.node.require_logged = policy.require_logged.then_some(log_key);
         Ok(())
     }
 
@@ -271,6 +285,7 @@ impl Network {
             })?;
         let now = self.now;
         self.publish_due_delta()?;
+        self.poll_monitors();
         let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed)
             .into_iter()
             .partition(|(at, _, _)| *at <= now);

@@ -91,6 +91,9 @@ pub(crate) struct Node {
     pub keep_sessions: bool,
     /// OCSP: the staple it sends, and how it learns its peers' status.
     pub ocsp: OcspConfig,
+    /// The transparency log key whose inclusion proofs this node requires
+    /// of its peers' certificates (`None`: not required).
+    pub require_logged: Option<ed25519_dalek::VerifyingKey>,
     initiating: BTreeMap<String, ExpectReply>,
     responding: BTreeMap<String, ExpectFinish>,
     /// Handshakes waiting for the OCSP responder's answer, by link.
@@ -122,6 +125,7 @@ impl Node {
             accept: None,
             keep_sessions: true,
             ocsp: OcspConfig::default(),
+            require_logged: None,
             initiating: BTreeMap::new(),
             responding: BTreeMap::new(),
             awaiting: BTreeMap::new(),
@@ -138,6 +142,7 @@ impl Node {
             mode,
             cipher: self.cipher,
             ocsp: self.ocsp.clone(),
+            require_logged: self.require_logged,
         }
     }
 

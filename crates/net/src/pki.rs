@@ -15,6 +15,7 @@ use time::{Duration, OffsetDateTime};
 use crate::error::NetError;
 
 mod status;
+pub(crate) mod tlog;
 
 /// The last instant the simulation's calendar holds (X.509 GeneralizedTime
 /// and the `time` crate both end with year 9999).
@@ -111,6 +112,11 @@ pub struct SimPki {
     delta: Option<(u64, OffsetDateTime, OffsetDateTime)>,
     /// The number of the last complete CRL.
     full_number: u64,
+    /// The transparency log every certificate of the issuing CA goes into.
+    pub(crate) log: tlog::SimLog,
+    /// Who asked for each certificate the issuing CA issued, by its leaf
+    /// hash: what a holder's own records say it requested.
+    requested: BTreeMap<[u8; 32], String>,
 }
 
 impl std::fmt::Debug for SimPki {
@@ -182,6 +188,7 @@ impl SimPki {
             )?);
         }
         let validator = Arc::new(Validator::new(vec![chain[0].certificate_der().to_vec()])?);
+        let log = tlog::SimLog::new(&issuing_seed);
         let mut pki = SimPki {
             chain,
             rogue,
@@ -198,6 +205,8 @@ impl SimPki {
             delta_every: None,
             delta: None,
             full_number: 0,
+            log,
+            requested: BTreeMap::new(),
         };
         pki.publish_crl(now, None)?;
         Ok(pki)
@@ -223,7 +232,8 @@ impl SimPki {
     }
 
     /// Issues `identity` a certificate naming `name`, valid from
-    /// `now + valid_from` for `validity` (default: the spec's).
+    /// `now + valid_from` for `validity` (default: the spec's), and logs
+    /// it.
     pub fn certify(
         &mut self,
         identity: &mut Identity,
@@ -233,7 +243,22 @@ impl SimPki {
         validity: Option<Duration>,
         rng: &mut ChaCha20Rng,
     ) -> Result<Serial, NetError> {
-        let start = until(now, valid_from);
+        let serial = self.issue_leaf(identity, name, until(now, valid_from), validity, rng)?;
+        identity.inclusion_proof = Some(self.log.append(&identity.chain[0], false));
+        self.issued.insert(serial.clone(), name.to_owned());
+        self.record_request(&identity.chain[0], name);
+        Ok(serial)
+    }
+
+    /// Issues the leaf and sets `identity`'s chain; returns its serial.
+    fn issue_leaf(
+        &mut self,
+        identity: &mut Identity,
+        name: &str,
+        start: OffsetDateTime,
+        validity: Option<Duration>,
+        rng: &mut ChaCha20Rng,
+    ) -> Result<Serial, NetError> {
         let request = LeafRequest::new(
             name,
             start,
@@ -250,8 +275,49 @@ impl SimPki {
                     .map(|ca| ca.certificate_der().to_vec()),
             )
             .collect();
-        self.issued.insert(issued.serial.clone(), name.to_owned());
         Ok(issued.serial)
+    }
+
+    /// The issuing CA, compromised, issues `identity` (a key `holder`
+    /// holds) a certificate naming `name`: appended to the log (`Some`;
+    /// `Some(true)`: only to the split view a dishonest log shows some
+    /// peers) or not (`None`). Returns its serial.
+    pub fn certify_rogue_issuance(
+        &mut self,
+        identity: &mut Identity,
+        name: &str,
+        holder: &str,
+        logged: Option<bool>,
+        now: OffsetDateTime,
+        rng: &mut ChaCha20Rng,
+    ) -> Result<Serial, NetError> {
+        let serial = self.issue_leaf(identity, name, now, None, rng)?;
+        identity.inclusion_proof = logged.map(|hidden| self.log.append(&identity.chain[0], hidden));
+        self.issued.insert(serial.clone(), holder.to_owned());
+        self.record_request(&identity.chain[0], holder);
+        Ok(serial)
+    }
+
+    fn record_request(&mut self, leaf: &[u8], requester: &str) {
+        self.requested
+            .insert(pkilab_tlog::merkle::leaf_hash(leaf), requester.to_owned());
+    }
+
+    /// Who asked for the certificate `leaf` (DER).
+    pub fn requester(&self, leaf: &[u8]) -> Option<&str> {
+        self.requested
+            .get(&pkilab_tlog::merkle::leaf_hash(leaf))
+            .map(String::as_str)
+    }
+
+    /// Whether the log keeps a split view.
+    pub fn log_is_split(&self) -> bool {
+        self.log.is_split()
+    }
+
+    /// The key that signs the log's checkpoints.
+    pub fn log_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.log.verifying_key()
     }
 
     /// A certificate for `name` from a rogue CA (the first, or a default

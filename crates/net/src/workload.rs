@@ -173,6 +173,7 @@ fn handshake(
         mode,
         cipher: Default::default(),
         ocsp: Default::default(),
+        require_logged: None,
     };
     let responder = identities[job.to].name.clone();
     let (reply, m1) = initiate(config(job.from), &responder, &mut rng);

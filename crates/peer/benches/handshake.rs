@@ -142,6 +142,7 @@ fn pkilab_handshake(c: &mut Criterion, pki: &Pki) {
         mode,
         cipher: Default::default(),
         ocsp: Default::default(),
+        require_logged: None,
     };
     let mut rng = ChaCha20Rng::seed_from_u64(8);
     let mut group = c.benchmark_group("handshake");

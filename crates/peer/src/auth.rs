@@ -9,7 +9,8 @@
 use std::sync::Arc;
 
 use ed25519_dalek::{Signer, VerifyingKey};
-use pkilab_verify::{ExpectedName, Usage, ValidationRequest, Validator};
+use pkilab_tlog::InclusionProof;
+use pkilab_verify::{ExpectedName, LogRequirement, Usage, ValidationRequest, Validator};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -87,29 +88,29 @@ pub struct Config {
     pub cipher: crate::session::Cipher,
     /// OCSP: the staple we send, and how we learn the peer's status.
     pub ocsp: crate::status::OcspConfig,
+    /// The transparency log whose inclusion proof the peer's leaf must
+    /// come with (`None`: proofs are not required, and ignored).
+    pub require_logged: Option<ed25519_dalek::VerifyingKey>,
 }
 
 fn encode_chain(chain: &[Vec<u8>]) -> Vec<u8> {
     postcard::to_allocvec(chain).expect("postcard encodes byte vectors")
 }
 
-/// The transcript hash a side signs: the staple (length-prefixed, as
-/// postcard writes an option) sits between the chain and the name, so
-/// neither can be shifted into the other.
-fn transcript(
-    role: Role,
-    prefix: &[&[u8]],
-    chain: &[Vec<u8>],
-    staple: Option<&Vec<u8>>,
-    believed_peer: &str,
-) -> [u8; 32] {
-    let chain = encode_chain(chain);
-    let staple = postcard::to_allocvec(&staple).expect("postcard encodes byte vectors");
+/// The transcript hash a side signs: the staple and the inclusion proof
+/// (each length-prefixed, as postcard writes an option) sit between the
+/// chain and the name, so none can be shifted into another.
+fn transcript(role: Role, prefix: &[&[u8]], auth: &Authentication) -> [u8; 32] {
+    let chain = encode_chain(&auth.chain);
+    let encode = |o: &Option<Vec<u8>>| postcard::to_allocvec(o).expect("postcard encodes bytes");
+    let staple = encode(&auth.staple);
+    let proof = encode(&auth.inclusion_proof);
     let mut parts: Vec<&[u8]> = vec![role.context()];
     parts.extend_from_slice(prefix);
     parts.push(&chain);
     parts.push(&staple);
-    parts.push(believed_peer.as_bytes());
+    parts.push(&proof);
+    parts.push(auth.believed_peer.as_bytes());
     sha256(&parts)
 }
 
@@ -127,9 +128,20 @@ pub(crate) fn prove(
     } else {
         Vec::new()
     };
-    let staple = config.ocsp.staple.clone().filter(|_| authenticated);
-    let th = transcript(role, prefix, &chain, staple.as_ref(), believed_peer);
-    let signature = if authenticated {
+    let mut auth = Authentication {
+        chain,
+        believed_peer: believed_peer.to_owned(),
+        signature: Vec::new(),
+        finished: Vec::new(),
+        staple: config.ocsp.staple.clone().filter(|_| authenticated),
+        inclusion_proof: config
+            .identity
+            .inclusion_proof
+            .clone()
+            .filter(|_| authenticated),
+    };
+    let th = transcript(role, prefix, &auth);
+    auth.signature = if authenticated {
         config
             .identity
             .signing
@@ -139,14 +151,8 @@ pub(crate) fn prove(
     } else {
         Vec::new()
     };
-    let finished = finished_mac(finished_key, &sha256(&[&th, &signature]));
-    Authentication {
-        chain,
-        believed_peer: believed_peer.to_owned(),
-        signature,
-        finished,
-        staple,
-    }
+    auth.finished = finished_mac(finished_key, &sha256(&[&th, &auth.signature]));
+    auth
 }
 
 /// Checks the peer's authentication block. `expected_peer` is the name we
@@ -159,13 +165,7 @@ pub(crate) fn check(
     expected_peer: Option<&str>,
     finished_key: &[u8; 32],
 ) -> Result<PeerIdentity, Refusal> {
-    let th = transcript(
-        sender,
-        prefix,
-        &auth.chain,
-        auth.staple.as_ref(),
-        &auth.believed_peer,
-    );
+    let th = transcript(sender, prefix, auth);
     let identity = if config.mode.authenticated() {
         PeerIdentity::Verified(verify_peer(config, sender, auth, &th, expected_peer)?)
     } else {
@@ -201,13 +201,14 @@ fn verify_peer(
             Usage::Client
         },
     };
-    let subjects = crate::status::validate(
-        config,
-        auth.staple.as_deref(),
-        leaf,
-        intermediates,
-        &request,
-    )?;
+    let evidence = crate::status::Evidence {
+        staple: auth.staple.as_deref(),
+        logged: config.require_logged.map(|key| LogRequirement {
+            key,
+            proof: auth.inclusion_proof.as_deref().map(read_proof),
+        }),
+    };
+    let subjects = crate::status::validate(config, &evidence, leaf, intermediates, &request)?;
     let (key, name) = ed25519_key_and_name(leaf)?;
     ed25519_verify(&key, &[sender.context(), th].concat(), &auth.signature).map_err(|_| {
         Refusal::new(
@@ -230,6 +231,12 @@ fn verify_peer(
         name,
         chain: auth.chain.clone(),
     })
+}
+
+/// An inclusion proof from the wire, or why it cannot be read.
+fn read_proof(bytes: &[u8]) -> Result<InclusionProof, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))?;
+    InclusionProof::parse(text).map_err(|e| e.to_string())
 }
 
 /// The leaf's Ed25519 key and first dNSName (or CN).
@@ -282,6 +289,7 @@ mod tests {
                 staple: Some(staple.to_vec()),
                 ..Default::default()
             },
+            require_logged: None,
         }
     }
 
@@ -340,5 +348,40 @@ mod tests {
             .expect_err("a swapped staple breaks the signature");
             assert_eq!(refused.reason, RefusalReason::BadSignature, "{refused}");
         }
+    }
+
+    #[test]
+    fn a_flipped_bit_in_the_inclusion_proof_breaks_the_signature() {
+        let validator = Arc::new(Validator::new(Vec::new()).expect("no anchors"));
+        let mut bob = Identity::generate("bob", &mut ChaCha20Rng::seed_from_u64(3));
+        bob.inclusion_proof = Some(b"pkilab tlog proof v1".to_vec());
+        let mut bob = config(bob, &validator, b"staple");
+        bob.mode = Mode::Unauthenticated;
+        let alice = config(
+            Identity::generate("alice", &mut ChaCha20Rng::seed_from_u64(4)),
+            &validator,
+            b"staple",
+        );
+        let prefix: [&[u8]; 1] = [b"the hellos"];
+        let finished = [7u8; 32];
+        // Unauthenticated: nothing is sent, nothing to flip.
+        let auth = prove(&bob, Role::Responder, &prefix, "alice", &finished);
+        assert_eq!(auth.inclusion_proof, None);
+        bob.mode = Mode::SignedEphemeral;
+        let auth = prove(&bob, Role::Responder, &prefix, "alice", &finished);
+        let mut flipped = auth.clone();
+        if let Some(proof) = flipped.inclusion_proof.as_mut() {
+            proof[3] ^= 0x10;
+        }
+        // The Finished MAC covers the proof even before any certificate
+        // check: a peer that ignores proofs still refuses an altered one.
+        let alice = Config {
+            mode: Mode::Unauthenticated,
+            ..alice
+        };
+        assert!(check(&alice, Role::Responder, &auth, &prefix, None, &finished).is_ok());
+        let refused = check(&alice, Role::Responder, &flipped, &prefix, None, &finished)
+            .expect_err("a flipped bit in the proof");
+        assert_eq!(refused.reason, RefusalReason::BadFinished, "{refused}");
     }
 }

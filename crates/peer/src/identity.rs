@@ -18,6 +18,9 @@ pub struct Identity {
     pub static_secret: StaticSecret,
     /// Certificate chain, leaf first, then intermediates (no root).
     pub chain: Vec<Vec<u8>>,
+    /// The leaf's inclusion proof in the CA's transparency log, sent
+    /// beside the chain (`None`: the leaf was not logged).
+    pub inclusion_proof: Option<Vec<u8>>,
 }
 
 impl Identity {
@@ -28,6 +31,7 @@ impl Identity {
             signing: SigningKey::generate(rng),
             static_secret: StaticSecret::random_from_rng(rng),
             chain: Vec::new(),
+            inclusion_proof: None,
         }
     }
 
@@ -50,6 +54,7 @@ impl fmt::Debug for Identity {
             .field("name", &self.name)
             .field("keys", &"[redacted]")
             .field("chain", &self.chain.len())
+            .field("logged", &self.inclusion_proof.is_some())
             .finish()
     }
 }

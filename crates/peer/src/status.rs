@@ -5,7 +5,7 @@
 //! counted as a revocation source; this module only names precisely why a
 //! status is missing when the side fails hard without one.
 
-use pkilab_verify::{OcspEntry, Reason, ValidationRequest, Verdict};
+use pkilab_verify::{LogRequirement, OcspEntry, Reason, ValidationRequest, Verdict};
 use time::OffsetDateTime;
 
 use crate::auth::Config;
@@ -38,15 +38,25 @@ pub struct OcspConfig {
     pub soft_fail: bool,
 }
 
+/// What came with the peer's chain besides the chain itself.
+pub(crate) struct Evidence<'a> {
+    /// The stapled OCSP response.
+    pub staple: Option<&'a [u8]>,
+    /// The log this side requires the leaf in, with the proof that came.
+    pub logged: Option<LogRequirement>,
+}
+
 /// Validates the peer's chain with the OCSP response its status comes
-/// from; returns the chain's subjects.
+/// from (and the inclusion proof, when this side requires one); returns
+/// the chain's subjects.
 pub(crate) fn validate(
     config: &Config,
-    staple: Option<&[u8]>,
+    evidence: &Evidence<'_>,
     leaf: &[u8],
     intermediates: &[Vec<u8>],
     request: &ValidationRequest,
 ) -> Result<Vec<String>, Refusal> {
+    let staple = evidence.staple;
     let response = match &config.ocsp.peer_status {
         PeerStatus::Crl => None,
         PeerStatus::Fetched(fetched) => fetched.as_deref(),
@@ -59,10 +69,13 @@ pub(crate) fn validate(
             None => (Vec::new(), None),
         };
     let must_staple = config.ocsp.peer_status == PeerStatus::Stapled && !config.ocsp.soft_fail;
-    match config
-        .validator
-        .validate_with_ocsp(leaf, intermediates, request, &entries)
-    {
+    match config.validator.validate_with_evidence(
+        leaf,
+        intermediates,
+        request,
+        &entries,
+        evidence.logged.as_ref(),
+    ) {
         // Monotone: a must-staple side refuses a missing staple whatever
         // the validator's own policy says.
         Verdict::Valid { .. } if must_staple && response.is_none() => Err(missing()),

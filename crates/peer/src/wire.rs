@@ -126,6 +126,10 @@ pub struct Authentication {
     /// stapled as a TLS server staples one (RFC 6066 §8); covered by the
     /// transcript the signature and the Finished MAC are over.
     pub staple: Option<Vec<u8>>,
+    /// The sender's leaf's inclusion proof in the CA's transparency log
+    /// (`pkilab tlog proof v1` text, as in RFC 9162 §8.1.4 a TLS server
+    /// sends its SCTs); covered by the transcript like the staple.
+    pub inclusion_proof: Option<Vec<u8>>,
 }
 
 /// Every message of the protocol.

@@ -40,6 +40,7 @@ fn config(identity: &Arc<Identity>, mode: Mode) -> Config {
         mode,
         cipher: Default::default(),
         ocsp: Default::default(),
+        require_logged: None,
     }
 }
 

@@ -98,6 +98,7 @@ fn config(identity: &Identity, staple: Option<Vec<u8>>, soft_fail: bool) -> Conf
             peer_status: PeerStatus::Stapled,
             soft_fail,
         },
+        require_logged: None,
     }
 }
 

@@ -22,6 +22,7 @@ mod ocsp;
 mod peers;
 mod steps;
 mod timeline;
+mod transparency;
 
 /// Reason ids a handshake or a message can be refused with. An expectation
 /// naming any other id is a typo, caught before the run.
@@ -58,6 +59,7 @@ pub const REASON_IDS: &[&str] = &[
     "staple-missing",
     "staple-stale",
     "staple-invalid",
+    "not-logged",
 ];
 
 /// Most generated peers a scenario may ask for.
@@ -267,6 +269,15 @@ impl Checker<'_> {
                 }
             }
         }
+        let mut names: BTreeSet<String> = taken.iter().map(|n| (*n).to_owned()).collect();
+        if let Some(o) = &ocsp {
+            names.insert(o.name.clone());
+        }
+        let monitors = doc
+            .monitors
+            .iter()
+            .map(|m| self.monitor(m, &peer_names, &mut names))
+            .collect::<Checked<Vec<_>>>()?;
         let mut steps = Vec::with_capacity(doc.steps.len());
         let mut sessions = BTreeSet::new();
         let ca_names: Vec<&str> = doc.pki.intermediates.iter().map(String::as_str).collect();
@@ -320,6 +331,7 @@ impl Checker<'_> {
             kms,
             ocsp,
             delta_crl_every,
+            monitors,
             steps,
             exercises,
         })

@@ -5,7 +5,9 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 mod ocsp;
+mod transparency;
 pub use ocsp::{BlockDoc, BlockTarget, OcspDoc, ReadLogDoc};
+pub use transparency::{GossipDoc, MonitorDoc, RogueIssuanceDoc, SplitViewDoc};
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -39,6 +41,9 @@ pub struct ScenarioDoc {
     /// An OCSP responder for the issuing CA.
     #[serde(default)]
     pub ocsp: Option<Spanned<OcspDoc>>,
+    /// Monitors reading the CA's transparency log on the simulated clock.
+    #[serde(default)]
+    pub monitors: Vec<Spanned<MonitorDoc>>,
     /// What happens, in order.
     pub steps: Vec<Spanned<StepDoc>>,
     /// Questions for the reader, each answered by a change to this file.
@@ -155,6 +160,10 @@ pub struct PeerDoc {
     /// is at hand (default false: refuse).
     #[serde(default, rename = "soft-fail")]
     pub soft_fail: Option<Spanned<bool>>,
+    /// Refuse a peer whose certificate comes without an inclusion proof in
+    /// the CA's transparency log (default false).
+    #[serde(default, rename = "require-logged")]
+    pub require_logged: bool,
 }
 
 /// How a peer learns whether a certificate was revoked.
@@ -410,6 +419,12 @@ pub struct StepDoc {
     pub block: Option<BlockDoc>,
     /// An adversary reads the OCSP responder's log.
     pub read_ocsp_log: Option<ReadLogDoc>,
+    /// The compromised CA issues a certificate in a victim's name.
+    pub rogue_issuance: Option<RogueIssuanceDoc>,
+    /// The log shows some peers a tree of their own.
+    pub split_view: Option<SplitViewDoc>,
+    /// Two peers compare the log's checkpoints.
+    pub gossip: Option<GossipDoc>,
     /// What must be true after the step.
     pub expect: Option<Spanned<ExpectDoc>>,
     /// A sentence for the narration.
@@ -486,6 +501,10 @@ pub struct RevokeDoc {
     /// RFC 5280 reason, e.g. `key-compromise`.
     #[serde(default)]
     pub reason: Option<String>,
+    /// With `peer`: revoke the certificates in its name that its monitor
+    /// reported as unrequested, not its own.
+    #[serde(default)]
+    pub unrequested: bool,
 }
 
 /// `publish-crl: {}` or `publish-crl: { validity: 1h }`
@@ -595,4 +614,7 @@ pub struct ExpectDoc {
     pub version: Option<i64>,
     /// Send: what arrived is exactly what was sent.
     pub intact: Option<bool>,
+    /// Advance, gossip: a monitor or a checkpoint comparison caught the log
+    /// or a certificate it holds.
+    pub detected: Option<bool>,
 }

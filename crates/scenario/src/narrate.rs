@@ -8,6 +8,7 @@ use crate::report::Observed;
 use crate::script::{Action, Scenario, Step};
 
 mod ocsp;
+pub(crate) mod transparency;
 
 /// One line naming the step.
 pub fn title(action: &Action) -> String {
@@ -61,6 +62,21 @@ pub fn title(action: &Action) -> String {
         Action::RotateKey { key } => format!("the KMS rotates group key {key}"),
         Action::Block { by } => format!("{by} makes the OCSP responder unreachable"),
         Action::ReadOcspLog { by } => format!("{by} reads the OCSP responder's log"),
+        Action::RogueIssuance {
+            victim,
+            by,
+            logged: true,
+        } => format!("the compromised CA issues a logged certificate in {victim}'s name for {by}"),
+        Action::RogueIssuance { victim, by, .. } => {
+            format!("the compromised CA issues an unlogged certificate in {victim}'s name for {by}")
+        }
+        Action::RevokeUnrequested { peer, reason } => format!(
+            "the CA revokes the certificates in {peer}'s name that {peer} did not request ({reason})"
+        ),
+        Action::SplitView { shown } => {
+            format!("the log shows {} a tree of its own", shown.join(" and "))
+        }
+        Action::Gossip { a, b } => format!("{a} and {b} compare the log's checkpoints"),
     }
 }
 
@@ -155,6 +171,12 @@ pub fn step(
         Action::FetchKey { peer, key } => fetch(network, peer, key, observed),
         Action::Block { by } => ocsp::block(scenario, by),
         Action::ReadOcspLog { by } => ocsp::read_log(scenario, network, by, observed),
+        Action::RogueIssuance { victim, by, logged } => {
+            transparency::rogue_issuance(scenario, victim, by, *logged)
+        }
+        Action::RevokeUnrequested { peer, .. } => transparency::revoke_unrequested(peer),
+        Action::SplitView { shown } => transparency::split_view(shown),
+        Action::Gossip { a, b } => transparency::gossip(a, b, observed),
         Action::RotateKey { key } => vec![format!(
             "Group key {key} now has version {}. New data uses it; members must fetch it, and what was protected under earlier versions still opens with them.",
             observed.version.unwrap_or(0)
@@ -443,6 +465,9 @@ pub fn explain(reason: &str) -> &'static str {
         "mode-mismatch" => "The two sides were configured for different modes.",
         "revocation-unknown" => {
             "No source said whether the certificate was revoked (no current CRL, no answer from the OCSP responder), and this side fails hard: it refuses rather than guess."
+        }
+        "not-logged" => {
+            "This side requires proof that the certificate is in the CA's transparency log, and none came that checks out: a certificate nobody can see in the log is one its subject's monitor could never find."
         }
         "staple-missing" => {
             "This side requires a stapled OCSP response (must-staple); without one an attacker holding a revoked certificate could simply leave the bad news out."

@@ -126,6 +126,10 @@ pub struct Observed {
     /// Send: what arrived is exactly what was sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub intact: Option<bool>,
+    /// Advance, gossip: a monitor or a checkpoint comparison caught the log
+    /// or a certificate in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detected: Option<bool>,
     /// Handshakes: refusals after the first ("who refused (reason): detail").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub also_refused: Vec<String>,
@@ -230,6 +234,11 @@ pub fn compare(expect: &Expectation, observed: &Observed) -> Vec<Check> {
         "intact",
         expect.intact.map(|b| b.to_string()),
         observed.intact.map(|b| b.to_string()),
+    );
+    check(
+        "detected",
+        expect.detected.map(|b| b.to_string()),
+        observed.detected.map(|b| b.to_string()),
     );
     checks
 }

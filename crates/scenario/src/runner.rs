@@ -71,12 +71,16 @@ fn setup(scenario: &Scenario, seed: u64) -> Result<Network, NetError> {
                 modes: setup.modes.iter().map(|m| peer_mode(*m)).collect(),
                 trusts: setup.trusts.clone(),
                 revocation: revocation(setup),
+                require_logged: setup.require_logged,
             },
         )?;
     }
     setup_kms(&mut network, scenario)?;
     if let Some(ocsp) = &scenario.ocsp {
         network.add_ocsp_responder(&ocsp.name, ocsp.validity.to_time())?;
+    }
+    for monitor in &scenario.monitors {
+        network.add_monitor(&monitor.name, &monitor.watches, monitor.every.to_time())?;
     }
     if let Some(every) = scenario.delta_crl_every {
         network.schedule_delta_crls(every.to_time());
@@ -145,8 +149,12 @@ pub fn run(scenario: &Scenario, mut options: RunOptions<'_>) -> Result<RunReport
     let mut trace_ranges = Vec::with_capacity(scenario.steps.len());
     for (index, step) in scenario.steps.iter().enumerate() {
         let since = network.trace().len();
+        let found = network.detections();
         let observed = perform(&mut network, step, &mut options).map_err(|e| fail(step.line, e))?;
         let mut narration = narrate::step(scenario, &network, step, &observed);
+        narration.extend(narrate::transparency::findings(
+            &network.findings()[found..],
+        ));
         if let Some(note) = &step.note {
             narration.push(note.clone());
         }
@@ -242,7 +250,11 @@ fn perform(
         }
         Action::Advance(by) => {
             let since = network.trace().len();
+            let detections = network.detections();
             network.advance(by.to_time())?;
+            if !network.monitors_are_idle() {
+                observed.detected = Some(network.detections() > detections);
+            }
             if let Some(refusal) = network.refusal_since(since) {
                 observed.reason = Some(refusal.reason);
                 observed.detail = Some(format!("{} refused: {}", refusal.by, refusal.detail));
@@ -297,6 +309,19 @@ fn perform(
             observed.version = kms_outcome(result, &mut observed)?;
         }
         Action::Block { by } => network.block_ocsp(by)?,
+        Action::RogueIssuance { victim, by, logged } => {
+            network.rogue_issuance(victim, by, *logged)?
+        }
+        Action::RevokeUnrequested { peer, reason } => {
+            network.revoke_unrequested(
+                peer,
+                reason.parse().unwrap_or(RevocationReason::Unspecified),
+            )?;
+        }
+        Action::SplitView { shown } => network.split_view(shown)?,
+        Action::Gossip { a, b } => {
+            observed.detected = Some(!network.gossip(a, b)?.consistent);
+        }
         Action::ReadOcspLog { by } => {
             observed.attacker_reads = Some(network.read_ocsp_log(by)? > 0)
         }

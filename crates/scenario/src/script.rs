@@ -45,6 +45,8 @@ pub struct Scenario {
     pub ocsp: Option<OcspSetup>,
     /// How often the CAs publish a delta CRL after each complete CRL.
     pub delta_crl_every: Option<SimDuration>,
+    /// Monitors of the transparency log.
+    pub monitors: Vec<MonitorSetup>,
     /// Steps, in order.
     pub steps: Vec<Step>,
     /// Questions for the reader, each answered by a change to the file.
@@ -82,6 +84,19 @@ pub struct PeerSetup {
     pub revocation: RevocationDoc,
     /// With `ocsp` or `ocsp-staple`: go ahead without a usable status.
     pub soft_fail: bool,
+    /// Requires an inclusion proof in the CA's transparency log.
+    pub require_logged: bool,
+}
+
+/// A monitor of the transparency log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorSetup {
+    /// Its name.
+    pub name: String,
+    /// The peer whose name it looks for.
+    pub watches: String,
+    /// How often it reads the log.
+    pub every: SimDuration,
 }
 
 /// The OCSP responder node.
@@ -245,6 +260,36 @@ pub enum Action {
         /// The adversary.
         by: String,
     },
+    /// The compromised CA issues a certificate in `victim`'s name for a
+    /// key the man-in-the-middle `by` holds.
+    RogueIssuance {
+        /// Named in the certificate.
+        victim: String,
+        /// Holds the key.
+        by: String,
+        /// Appended to the log.
+        logged: bool,
+    },
+    /// Revocation of the certificates in `peer`'s name its monitor
+    /// reported as unrequested.
+    RevokeUnrequested {
+        /// Whose name.
+        peer: String,
+        /// RFC 5280 reason id.
+        reason: String,
+    },
+    /// The log shows `shown` a tree of their own.
+    SplitView {
+        /// Who sees the other tree.
+        shown: Vec<String>,
+    },
+    /// Two peers compare the log's checkpoints.
+    Gossip {
+        /// One peer.
+        a: String,
+        /// The other.
+        b: String,
+    },
     /// A workload of handshakes among the peers.
     Handshakes {
         /// How many.
@@ -264,7 +309,12 @@ impl Action {
             Action::Send { .. } => "send",
             Action::Advance(_) => "advance",
             Action::Issue { .. } => "issue",
-            Action::Revoke { .. } | Action::RevokeCa { .. } => "revoke",
+            Action::Revoke { .. } | Action::RevokeCa { .. } | Action::RevokeUnrequested { .. } => {
+                "revoke"
+            }
+            Action::RogueIssuance { .. } => "rogue-issuance",
+            Action::SplitView { .. } => "split-view",
+            Action::Gossip { .. } => "gossip",
             Action::RemoveMember { .. } => "remove-member",
             Action::PublishCrl { .. } => "publish-crl",
             Action::Compromise { .. } => "compromise",
@@ -295,6 +345,8 @@ pub struct Expectation {
     pub version: Option<i64>,
     /// Send: what arrived is exactly what was sent.
     pub intact: Option<bool>,
+    /// Advance, gossip: the log or a certificate in it was caught.
+    pub detected: Option<bool>,
 }
 
 impl Expectation {

@@ -197,11 +197,29 @@ impl Validator {
         request: &ValidationRequest,
         stapled: &[OcspEntry],
     ) -> Verdict {
+        self.validate_with_evidence(leaf_der, intermediates_der, request, stapled, None)
+    }
+
+    /// Validates as [`Validator::validate_with_ocsp`] does, and when
+    /// `logged` is given also requires the leaf's inclusion proof that came
+    /// with it (for this validation only, as [`Validator::require_logged`]
+    /// requires one for every validation). Both requirements apply; each
+    /// only refuses.
+    pub fn validate_with_evidence(
+        &self,
+        leaf_der: &[u8],
+        intermediates_der: &[Vec<u8>],
+        request: &ValidationRequest,
+        stapled: &[OcspEntry],
+        logged: Option<&LogRequirement>,
+    ) -> Verdict {
         let checked = self
             .check(leaf_der, intermediates_der, request, stapled)
-            .and_then(|accepted| match &self.logged {
-                Some(requirement) => requirement.check(leaf_der).map(|()| accepted),
-                None => Ok(accepted),
+            .and_then(|accepted| {
+                for requirement in self.logged.iter().chain(logged) {
+                    requirement.check(leaf_der)?;
+                }
+                Ok(accepted)
             });
         match checked {
             Ok(accepted) => Verdict::Valid {

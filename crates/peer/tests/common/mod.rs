@@ -107,6 +107,7 @@ pub fn config(
         mode,
         cipher: Default::default(),
         ocsp: Default::default(),
+        require_logged: None,
     }
 }
 

@@ -140,6 +140,7 @@ impl Checker<'_> {
             trusts: p.trusts.clone(),
             revocation,
             soft_fail,
+            require_logged: p.require_logged,
         })
     }
 

@@ -76,6 +76,20 @@ impl Checker<'_> {
                 ));
             }
             match (&r.peer, &r.ca) {
+                (Some(peer), None) if r.unrequested => {
+                    self.known_peer(at, peer, peers)?;
+                    actions.push(Action::RevokeUnrequested {
+                        peer: peer.clone(),
+                        reason,
+                    });
+                }
+                (None, Some(_)) if r.unrequested => {
+                    return Err(self.err(
+                        at,
+                        "`unrequested` goes with `peer`, not with `ca`",
+                        "write revoke: { peer: bob, unrequested: true }",
+                    ));
+                }
                 (Some(peer), None) => {
                     self.known_peer(at, peer, peers)?;
                     actions.push(Action::Revoke {
@@ -182,9 +196,10 @@ impl Checker<'_> {
             });
         }
         actions.extend(self.ocsp_actions(at, s, adversaries)?);
+        actions.extend(self.transparency_actions(at, s, peers, adversaries)?);
         let action = match actions.len() {
             1 => actions.remove(0),
-            0 => return Err(self.err(at, "this step does nothing", "give it one action: handshake, send, advance, issue, revoke, publish-crl, compromise, decrypt-recorded, handshakes, fetch-key, rotate-key, remove-member, block or read-ocsp-log (write `publish-crl: {}` when it takes no options)")),
+            0 => return Err(self.err(at, "this step does nothing", "give it one action: handshake, send, advance, issue, revoke, publish-crl, compromise, decrypt-recorded, handshakes, fetch-key, rotate-key, remove-member, block, read-ocsp-log, rogue-issuance, split-view or gossip (write `publish-crl: {}` when it takes no options)")),
             _ => return Err(self.err(at, format!("this step has {} actions", actions.len()), "split it: one action per step")),
         };
         let expect = match &s.expect {
@@ -252,7 +267,8 @@ impl Checker<'_> {
             Action::Handshakes { .. } => &["established"],
             Action::FetchKey { .. } => &["delivered", "reason", "attacker_reads", "version"],
             Action::RotateKey { .. } | Action::RemoveMember { .. } => &["version", "reason"],
-            Action::Advance(_) => &["reason"],
+            Action::Advance(_) => &["reason", "detected"],
+            Action::Gossip { .. } => &["detected"],
             Action::ReadOcspLog { .. } => &["attacker_reads"],
             _ => &[],
         };
@@ -264,6 +280,7 @@ impl Checker<'_> {
             ("established", e.established.is_some()),
             ("version", e.version.is_some()),
             ("intact", e.intact.is_some()),
+            ("detected", e.detected.is_some()),
         ];
         for (key, present) in given {
             if present && !allowed.contains(&key) {
@@ -309,6 +326,7 @@ impl Checker<'_> {
             established: e.established,
             version: e.version,
             intact: e.intact,
+            detected: e.detected,
         })
     }
 

@@ -74,6 +74,13 @@ pub(super) fn opened(out: &mut String, side: &SideKeys) {
             escape(&hex(staple))
         );
     }
+    if let Some(proof) = &auth.inclusion_proof {
+        let _ = write!(
+            out,
+            "<tr class=\"field\"><td>inclusion proof</td><td>the leaf's place in the CA's transparency log, under the transcript signature<pre>{}</pre></td></tr>",
+            escape(&String::from_utf8_lossy(proof))
+        );
+    }
     for (label, bytes) in [
         ("signature (Ed25519)", &auth.signature),
         ("Finished MAC", &auth.finished),
