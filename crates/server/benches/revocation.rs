@@ -84,6 +84,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    runtime.block_on(crl_through_the_database(&dir.path().join("ca.db"), now));
     runtime.block_on(ocsp_load(&ca_dir, &issuing, &good));
     println!("load average after: {}", load_average());
 }
@@ -229,6 +230,74 @@ fn crl_through_the_store(ca_dir: &Path, now: OffsetDateTime) {
         pem.len(),
         started.elapsed()
     );
+}
+
+/// The same two publications with the CA in a SQLite database
+/// (`pkilab ca crl [--delta] --db FILE`): the million revoked rows are
+/// written straight into its table, then the complete CRL marks them
+/// listed, and the delta finds its 1,000 new rows through the index of
+/// revocations no complete CRL has listed.
+async fn crl_through_the_database(file: &Path, now: OffsetDateTime) {
+    let init = InitOptions {
+        name: "Bench Root".into(),
+        intermediate: Some("Bench Issuing".into()),
+        algorithm: SigningAlgorithm::Ed25519,
+        days: 30,
+        iterations: 1000,
+    };
+    let location = file.to_str().unwrap();
+    let db = pkilab_ca::sql::CaDb::init(location, &init, None, PASSPHRASE.as_bytes(), now)
+        .await
+        .unwrap();
+    insert_revoked(&db, revoked(), 0x44, now).await;
+    let started = Instant::now();
+    db.publish_crl(PASSPHRASE.as_bytes(), now, time::Duration::days(7))
+        .await
+        .unwrap();
+    println!(
+        "database: complete CRLs of {} revoked certificates published in {:?}",
+        revoked(),
+        started.elapsed()
+    );
+    insert_revoked(&db, DELTA, 0x55, now).await;
+    let mut times = Vec::new();
+    for round in 0..5u8 {
+        let started = Instant::now();
+        db.publish_delta_crl(PASSPHRASE.as_bytes(), now, time::Duration::days(7))
+            .await
+            .unwrap();
+        times.push(started.elapsed());
+        if round == 0 {
+            println!(
+                "database: first delta CRL of {DELTA} new entries in {:?}",
+                times[0]
+            );
+        }
+    }
+    println!(
+        "database: delta CRL of {DELTA} new entries published in {:?} (median of 5; the CA keys opened, the rows read through the index, signed and stored)",
+        median(times)
+    );
+}
+
+/// Writes `n` revoked certificates of the issuing CA into the database's
+/// table, in one transaction.
+async fn insert_revoked(db: &pkilab_ca::sql::CaDb, n: usize, tag: u8, now: OffsetDateTime) {
+    let mut tx = db.pool().begin().await.unwrap();
+    for i in 0..n {
+        sqlx::query(
+            "INSERT INTO ca_certificates (serial, issuer, subject, issued_at, not_after, revoked_at, reason)
+             VALUES ($1, 'issuing', $2, $3, $4, $3, 'key-compromise')",
+        )
+        .bind(serial(i, tag).to_string())
+        .bind(format!("revoked {i}"))
+        .bind(now.unix_timestamp())
+        .bind((now + time::Duration::days(2)).unix_timestamp())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
 }
 
 async fn ocsp_load(ca_dir: &Path, issuing: &[u8], good: &[Serial]) {
