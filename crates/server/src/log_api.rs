@@ -31,8 +31,8 @@ pub(crate) struct LogView {
 #[derive(Debug, Default)]
 struct Cached {
     tree: Tree,
-    /// Every leaf hash, for membership.
-    leaves: std::collections::HashSet<pkilab_tlog::merkle::Hash>,
+    /// Every leaf hash and its index, for membership and proofs.
+    leaves: std::collections::HashMap<pkilab_tlog::merkle::Hash, u64>,
     /// Start of each entry's record in `entries`.
     offsets: Vec<u64>,
     /// Length of `entries` read so far.
@@ -66,30 +66,43 @@ impl LogView {
                 "this CA keeps no transparency log: its state is in a database",
             ));
         }
-        let read = |file: &str| {
-            std::fs::read(self.dir.join(file))
-                .map_err(|e| unavailable(format!("this CA has no readable log ({file}: {e})")))
-        };
-        let leaves = read("leaves")?;
-        let known = usize::try_from(cached.tree.size()).unwrap_or(usize::MAX) * 32;
-        for chunk in leaves.get(known..).unwrap_or_default().chunks_exact(32) {
+        // Only what was appended since the last read: a request for a tile
+        // that does not exist yet costs no more than the log's growth.
+        let leaves = self.read_range("leaves", cached.tree.size() * 32, None)?;
+        for chunk in leaves.chunks_exact(32) {
             let mut leaf = [0u8; 32];
             leaf.copy_from_slice(chunk);
-            cached.tree.append_hash(leaf);
-            cached.leaves.insert(leaf);
+            let index = cached.tree.append_hash(leaf);
+            cached.leaves.insert(leaf, index);
         }
-        let entries = read("entries")?;
-        let mut at = usize::try_from(cached.entries_read).unwrap_or(usize::MAX);
+        let entries = self.read_range("entries", cached.entries_read, None)?;
+        let mut at = 0usize;
         while let Some(length) = entries.get(at..at + 4) {
             let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]) as usize;
             if entries.len() < at + 4 + length {
                 break;
             }
-            cached.offsets.push(at as u64);
+            cached.offsets.push(cached.entries_read + at as u64);
             at += 4 + length;
         }
-        cached.entries_read = at as u64;
+        cached.entries_read += at as u64;
         Ok(())
+    }
+
+    /// Bytes `[from, to)` of one of the log's files (`to`: its end).
+    fn read_range(&self, file: &str, from: u64, to: Option<u64>) -> Result<Vec<u8>, ApiError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let unreadable =
+            |e: std::io::Error| unavailable(format!("this CA has no readable log ({file}: {e})"));
+        let mut handle = std::fs::File::open(self.dir.join(file)).map_err(unreadable)?;
+        handle.seek(SeekFrom::Start(from)).map_err(unreadable)?;
+        let mut bytes = Vec::new();
+        match to {
+            Some(to) => handle.take(to.saturating_sub(from)).read_to_end(&mut bytes),
+            None => handle.read_to_end(&mut bytes),
+        }
+        .map_err(unreadable)?;
+        Ok(bytes)
     }
 
     fn with<T>(&self, f: impl Fn(&Cached) -> Option<T>) -> Result<Option<T>, ApiError> {
@@ -112,16 +125,17 @@ impl LogView {
             if end_index > c.offsets.len() || end_index > c.tree.size() as usize {
                 return None;
             }
-            Some((c.offsets[first as usize], end_index, c.entries_read))
+            let end = c.offsets.get(end_index).copied().unwrap_or(c.entries_read);
+            Some((c.offsets[first as usize], end))
         })?;
-        let Some((start, end_index, _)) = ranges else {
+        let Some((start, end)) = ranges else {
             return Ok(None);
         };
-        let file = std::fs::read(self.dir.join("entries"))
-            .map_err(|e| unavailable(format!("entries: {e}")))?;
+        // The bundle's records only, not the whole file.
+        let file = self.read_range("entries", start, Some(end))?;
         let mut records = Vec::new();
-        let mut at = start as usize;
-        for _ in first as usize..end_index {
+        let mut at = 0usize;
+        for _ in first..first + width {
             let record = file
                 .get(at..at + 4)
                 .map(|l| u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize)
@@ -139,9 +153,7 @@ impl LogView {
     /// found, so one issued a moment ago is).
     pub(crate) fn contains(&self, der: &[u8]) -> Result<bool, ApiError> {
         let leaf = pkilab_tlog::merkle::leaf_hash(der);
-        Ok(self
-            .with(|c| c.leaves.contains(&leaf).then_some(()))?
-            .is_some())
+        Ok(self.with(|c| c.leaves.get(&leaf).copied())?.is_some())
     }
 
     /// An inclusion proof of a certificate against the log's current
@@ -161,7 +173,7 @@ impl LogView {
             if c.tree.size() < size {
                 return None;
             }
-            let index = (0..size).rev().find(|&i| c.tree.leaf(i) == Some(&leaf))?;
+            let index = c.leaves.get(&leaf).copied().filter(|&i| i < size)?;
             let hashes = c.tree.inclusion_proof(index, size)?;
             Some(pkilab_tlog::InclusionProof {
                 index,
