@@ -56,13 +56,7 @@ impl CaDb {
         now: OffsetDateTime,
         next_update: Duration,
     ) -> Result<Published, StoreError> {
-        let unlocked = self.unlock(passphrase).await?;
-        let mut tx = begin_write(&self.pool, self.backend).await?;
-        let published = self
-            .publish_in(&mut tx, &unlocked, now, next_update, false)
-            .await?;
-        tx.commit().await.map_err(db)?;
-        Ok(published)
+        self.publish(passphrase, now, next_update, false).await
     }
 
     /// Signs a delta CRL (RFC 5280 §5.2.4) for every CA against its last
@@ -73,10 +67,21 @@ impl CaDb {
         now: OffsetDateTime,
         next_update: Duration,
     ) -> Result<Published, StoreError> {
+        self.publish(passphrase, now, next_update, true).await
+    }
+
+    /// One publication (complete or delta) in its own transaction.
+    async fn publish(
+        &self,
+        passphrase: &[u8],
+        now: OffsetDateTime,
+        next_update: Duration,
+        delta: bool,
+    ) -> Result<Published, StoreError> {
         let unlocked = self.unlock(passphrase).await?;
         let mut tx = begin_write(&self.pool, self.backend).await?;
         let published = self
-            .publish_in(&mut tx, &unlocked, now, next_update, true)
+            .publish_in(&mut tx, &unlocked, now, next_update, delta)
             .await?;
         tx.commit().await.map_err(db)?;
         Ok(published)
