@@ -166,8 +166,15 @@ impl Log {
         let text = sign(&self.checkpoint(), key);
         let path = self.dir.join("checkpoint");
         let temporary = self.dir.join("checkpoint.new");
-        std::fs::write(&temporary, text).map_err(io(&temporary))?;
-        std::fs::rename(&temporary, &path).map_err(io(&path))
+        // Synced before the rename and the directory after it: a crash
+        // leaves the old checkpoint or the new one, never a torn file.
+        File::create(&temporary)
+            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+            .map_err(io(&temporary))?;
+        std::fs::rename(&temporary, &path).map_err(io(&path))?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&self.dir))
     }
 
     /// The index of an entry, by its leaf hash.
