@@ -328,6 +328,7 @@ fn print(
                 policies,
                 notes,
                 revocation,
+                ..
             } => {
                 serde_json::json!({ "valid": true, "reason": null, "detail": null, "chain": chain, "policies": policies, "weaknesses": notes, "revocation": revocation })
             }

@@ -93,25 +93,75 @@ pub struct Config {
     pub require_logged: Option<ed25519_dalek::VerifyingKey>,
 }
 
-fn encode_chain(chain: &[Vec<u8>]) -> Vec<u8> {
-    postcard::to_allocvec(chain).expect("postcard encodes byte vectors")
+/// SHA-256 over parts framed as postcard frames them: a byte string as a
+/// varint length and its bytes, an option as a 0 or 1 byte and then its
+/// value, a list as a varint count and its items.
+struct FramedHash(aws_lc_rs::digest::Context);
+
+impl FramedHash {
+    fn new() -> Self {
+        FramedHash(aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256))
+    }
+
+    fn raw(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn varint(&mut self, mut n: usize) {
+        let mut buf = [0u8; 10];
+        let mut len = 0;
+        loop {
+            let low = (n & 0x7f) as u8;
+            n >>= 7;
+            buf[len] = if n == 0 { low } else { low | 0x80 };
+            len += 1;
+            if n == 0 {
+                break;
+            }
+        }
+        self.0.update(&buf[..len]);
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.varint(bytes.len());
+        self.0.update(bytes);
+    }
+
+    fn option(&mut self, value: Option<&[u8]>) {
+        match value {
+            None => self.0.update(&[0]),
+            Some(bytes) => {
+                self.0.update(&[1]);
+                self.bytes(bytes);
+            }
+        }
+    }
+
+    fn finish(self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(self.0.finish().as_ref());
+        out
+    }
 }
 
-/// The transcript hash a side signs: the staple and the inclusion proof
-/// (each length-prefixed, as postcard writes an option) sit between the
-/// chain and the name, so none can be shifted into another.
+/// The transcript hash a side signs: the chain, then the staple and the
+/// inclusion proof (each length-prefixed, as postcard writes a list and an
+/// option) between the chain and the name, so none can be shifted into
+/// another.
 fn transcript(role: Role, prefix: &[&[u8]], auth: &Authentication) -> [u8; 32] {
-    let chain = encode_chain(&auth.chain);
-    let encode = |o: &Option<Vec<u8>>| postcard::to_allocvec(o).expect("postcard encodes bytes");
-    let staple = encode(&auth.staple);
-    let proof = encode(&auth.inclusion_proof);
-    let mut parts: Vec<&[u8]> = vec![role.context()];
-    parts.extend_from_slice(prefix);
-    parts.push(&chain);
-    parts.push(&staple);
-    parts.push(&proof);
-    parts.push(auth.believed_peer.as_bytes());
-    sha256(&parts)
+    let mut hash = FramedHash::new();
+    hash.raw(role.context());
+    for part in prefix {
+        hash.raw(part);
+    }
+    hash.varint(auth.chain.len());
+    for certificate in &auth.chain {
+        hash.bytes(certificate);
+    }
+    hash.option(auth.staple.as_deref());
+    hash.option(auth.inclusion_proof.as_deref());
+    hash.raw(auth.believed_peer.as_bytes());
+    hash.finish()
 }
 
 /// Builds our authentication block.
@@ -208,24 +258,33 @@ fn verify_peer(
             proof: auth.inclusion_proof.as_deref().map(read_proof),
         }),
     };
-    let subjects = crate::status::validate(config, &evidence, leaf, intermediates, &request)?;
-    let (key, name) = ed25519_key_and_name(leaf)?;
+    let (subjects, spki) =
+        crate::status::validate(config, &evidence, leaf, intermediates, &request)?;
+    // The validator parsed the leaf; its name is read again only when a
+    // message or an unexpected peer needs it.
+    let name = || expected_peer.map_or_else(|| common_name(leaf), str::to_owned);
+    let key = ed25519_key(&spki)?;
     ed25519_verify(&key, &[sender.context(), th].concat(), &auth.signature).map_err(|_| {
         Refusal::new(
             RefusalReason::BadSignature,
-            format!("the transcript signature does not verify with {name}'s key"),
+            format!(
+                "the transcript signature does not verify with {}'s key",
+                name()
+            ),
         )
     })?;
     if !auth.believed_peer.is_empty() && auth.believed_peer != config.identity.name {
         return Err(Refusal::new(
             RefusalReason::Certificate(pkilab_verify::Reason::NameMismatch),
             format!(
-                "{name} signed a handshake meant for '{}', not for us ('{}')",
-                auth.believed_peer, config.identity.name
+                "{} signed a handshake meant for '{}', not for us ('{}')",
+                name(),
+                auth.believed_peer,
+                config.identity.name
             ),
         ));
     }
-    let name = expected_peer.map_or(name, str::to_owned);
+    let name = name();
     Ok(VerifiedPeer {
         subjects,
         name,
@@ -239,33 +298,36 @@ fn read_proof(bytes: &[u8]) -> Result<InclusionProof, String> {
     InclusionProof::parse(text).map_err(|e| e.to_string())
 }
 
-/// The leaf's Ed25519 key and first dNSName (or CN).
-fn ed25519_key_and_name(leaf: &[u8]) -> Result<(VerifyingKey, String), Refusal> {
-    let (_, cert) = X509Certificate::from_der(leaf)
-        .map_err(|e| Refusal::new(RefusalReason::Malformed, e.to_string()))?;
-    let spki = cert.public_key();
-    if spki.algorithm.algorithm != x509_parser::oid_registry::OID_SIG_ED25519 {
-        return Err(Refusal::new(
-            RefusalReason::BadSignature,
-            "peer certificates must carry an Ed25519 key",
-        ));
+/// The Ed25519 key of a subjectPublicKeyInfo (RFC 8410).
+fn ed25519_key(spki: &[u8]) -> Result<VerifyingKey, Refusal> {
+    use ed25519_dalek::pkcs8::spki::SubjectPublicKeyInfoRef;
+    let refused = |detail: &str| Refusal::new(RefusalReason::BadSignature, detail);
+    let info = SubjectPublicKeyInfoRef::try_from(spki)
+        .map_err(|_| refused("the leaf's subjectPublicKeyInfo does not decode"))?;
+    if info.algorithm.oid != ed25519_dalek::pkcs8::ALGORITHM_OID
+        || info.algorithm.parameters.is_some()
+    {
+        return Err(refused("peer certificates must carry an Ed25519 key"));
     }
-    let bytes: [u8; 32] = spki
+    let bytes: [u8; 32] = info
         .subject_public_key
-        .data
-        .as_ref()
-        .try_into()
-        .map_err(|_| Refusal::new(RefusalReason::BadSignature, "an Ed25519 key is 32 bytes"))?;
-    let key = VerifyingKey::from_bytes(&bytes)
-        .map_err(|_| Refusal::new(RefusalReason::BadSignature, "not a valid Ed25519 point"))?;
-    let name = cert
-        .subject()
-        .iter_common_name()
-        .next()
-        .and_then(|cn| cn.as_str().ok())
-        .unwrap_or("the peer")
-        .to_owned();
-    Ok((key, name))
+        .as_bytes()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| refused("an Ed25519 key is 32 bytes"))?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| refused("not a valid Ed25519 point"))
+}
+
+/// The leaf's first common name, or "the peer".
+fn common_name(leaf: &[u8]) -> String {
+    X509Certificate::from_der(leaf)
+        .ok()
+        .and_then(|(_, cert)| {
+            cert.subject()
+                .iter_common_name()
+                .next()
+                .and_then(|cn| cn.as_str().ok().map(str::to_owned))
+        })
+        .unwrap_or_else(|| "the peer".to_owned())
 }
 
 #[cfg(test)]
@@ -290,6 +352,36 @@ mod tests {
                 ..Default::default()
             },
             require_logged: None,
+        }
+    }
+
+    /// The transcript frames its parts exactly as postcard encodes them.
+    #[test]
+    fn the_transcript_frames_as_postcard_does() {
+        let postcard = |auth: &Authentication, prefix: &[&[u8]]| {
+            let encode = |o: &Option<Vec<u8>>| postcard::to_allocvec(o).expect("encodes");
+            let chain = postcard::to_allocvec(&auth.chain).expect("encodes");
+            let mut parts: Vec<&[u8]> = vec![Role::Initiator.context()];
+            parts.extend_from_slice(prefix);
+            let (staple, proof) = (encode(&auth.staple), encode(&auth.inclusion_proof));
+            parts.extend([&chain[..], &staple, &proof, auth.believed_peer.as_bytes()]);
+            sha256(&parts)
+        };
+        let prefix: [&[u8]; 2] = [b"m1", b"m2"];
+        for size in [0usize, 1, 127, 128, 300, 16_384, 20_000] {
+            let auth = Authentication {
+                chain: vec![vec![3; size]; size % 5 + 1],
+                believed_peer: "bob".to_owned(),
+                signature: Vec::new(),
+                finished: Vec::new(),
+                staple: (size % 2 == 0).then(|| vec![4; size]),
+                inclusion_proof: (size % 3 == 0).then(|| vec![5; size / 2]),
+            };
+            assert_eq!(
+                transcript(Role::Initiator, &prefix, &auth),
+                postcard(&auth, &prefix),
+                "size {size}"
+            );
         }
     }
 
@@ -347,6 +439,55 @@ mod tests {
             )
             .expect_err("a swapped staple breaks the signature");
             assert_eq!(refused.reason, RefusalReason::BadSignature, "{refused}");
+        }
+    }
+
+    /// The key is read from the validator's answer, not from a second
+    /// parse of the leaf: a leaf with another kind of key is still refused,
+    /// and a good one still names the peer.
+    #[test]
+    fn the_key_comes_from_the_validated_leaf() {
+        let key = CaKey::ed25519_from_seed(&[5; 32]).expect("key");
+        let root = CertificateAuthority::new_root(
+            "Key Root",
+            key,
+            AT,
+            AT + time::Duration::days(30),
+            Serial::from_bytes([1; 20]),
+        )
+        .expect("root");
+        let validator =
+            Arc::new(Validator::new(vec![root.certificate_der().to_vec()]).expect("anchor"));
+        let alice = config(
+            Identity::generate("alice", &mut ChaCha20Rng::seed_from_u64(6)),
+            &validator,
+            b"staple",
+        );
+        let p256 = CaKey::generate(pkilab_ca::SigningAlgorithm::EcdsaP256).expect("P-256");
+        let mut bob = Identity::generate("bob", &mut ChaCha20Rng::seed_from_u64(7));
+        for (serial, spki, accepted) in [
+            (2u8, bob.public_key_spki_der(), true),
+            (3, p256.public_key_spki_der(), false),
+        ] {
+            let request = LeafRequest::new("bob", AT, AT + time::Duration::days(7));
+            let leaf = root
+                .issue(&request, &spki, Serial::from_bytes([serial; 20]))
+                .expect("leaf");
+            bob.chain = vec![leaf.der];
+            let bob = config(bob.clone(), &validator, b"staple");
+            let prefix: [&[u8]; 1] = [b"the hellos"];
+            let auth = prove(&bob, Role::Initiator, &prefix, "", &[9; 32]);
+            let checked = check(&alice, Role::Initiator, &auth, &prefix, None, &[9; 32]);
+            if accepted {
+                match checked {
+                    Ok(PeerIdentity::Verified(peer)) => assert_eq!(peer.name(), "bob"),
+                    other => panic!("expected bob, verified: {other:?}"),
+                }
+            } else {
+                let refused = checked.expect_err("a P-256 leaf");
+                assert_eq!(refused.reason, RefusalReason::BadSignature, "{refused}");
+                assert!(refused.to_string().contains("Ed25519"), "{refused}");
+            }
         }
     }
 

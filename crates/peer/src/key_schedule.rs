@@ -7,10 +7,14 @@
 //! ```text
 //! hello_hash = SHA-256("pkilab/1 hello" ‖ M1 ‖ key_share_R ‖ nonce_R [‖ ct_ML-KEM])
 //! prk        = HKDF-Extract(salt = hello_hash, ikm = [ss_ML-KEM ‖] X25519 result)
-//! hs_*       = HKDF-Expand(prk, "pkilab/1 hs i2r" | "pkilab/1 hs r2i")
-//! finished_* = HKDF-Expand(prk, "pkilab/1 finished i" | "pkilab/1 finished r")
-//! traffic_*  = HKDF-Expand(prk, "pkilab/1 traffic i2r|r2i" ‖ SHA-256(M1 ‖ M2 ‖ M3))
+//! hs_i2r ‖ hs_r2i ‖ finished_i ‖ finished_r
+//!            = HKDF-Expand(prk, "pkilab/1 handshake keys", 128)
+//! traffic_i2r ‖ traffic_r2i
+//!            = HKDF-Expand(prk, "pkilab/1 traffic keys" ‖ SHA-256(M1 ‖ M2 ‖ M3), 64)
 //! ```
+//!
+//! Each phase's keys are one expansion cut into 32-byte keys, as TLS 1.2
+//! cuts its key block: one HMAC key setup per phase instead of one per key.
 
 use aws_lc_rs::{digest, hkdf, hmac};
 use zeroize::Zeroizing;
@@ -58,22 +62,24 @@ pub(crate) struct HandshakeSecrets {
     pub(crate) finished_r: Key32,
 }
 
-fn expand(prk: &hkdf::Prk, info: &[&[u8]]) -> Key32 {
-    let mut out = Zeroizing::new([0u8; 32]);
-    // HKDF-Expand to 32 bytes with SHA-256 cannot exceed its 255-block limit.
-    hkdf_expand(prk, info, out.as_mut()).expect("HKDF-SHA256 expands 32 bytes");
-    out
+/// One expansion of `info` into `N` 32-byte keys.
+fn expand<const N: usize>(prk: &hkdf::Prk, info: &[&[u8]]) -> [Key32; N] {
+    let mut block = Zeroizing::new([[0u8; 32]; N]);
+    // HKDF-SHA256 expands at most 255 blocks of 32 bytes; N is 2 or 4.
+    hkdf_expand(prk, info, block.as_flattened_mut()).expect("HKDF-SHA256 expands N keys");
+    std::array::from_fn(|i| Zeroizing::new(block[i]))
 }
 
 impl HandshakeSecrets {
-    /// Runs Extract and the handshake Expands.
+    /// Runs Extract and the handshake Expand.
     pub(crate) fn new(shared: &[u8], hello_hash: &[u8; 32]) -> Self {
         let prk = hkdf_extract(hello_hash, shared);
+        let [hs_i2r, hs_r2i, finished_i, finished_r] = expand(&prk, &[b"pkilab/1 handshake keys"]);
         HandshakeSecrets {
-            hs_i2r: expand(&prk, &[b"pkilab/1 hs i2r"]),
-            hs_r2i: expand(&prk, &[b"pkilab/1 hs r2i"]),
-            finished_i: expand(&prk, &[b"pkilab/1 finished i"]),
-            finished_r: expand(&prk, &[b"pkilab/1 finished r"]),
+            hs_i2r,
+            hs_r2i,
+            finished_i,
+            finished_r,
             prk,
         }
     }
@@ -81,10 +87,8 @@ impl HandshakeSecrets {
     /// Traffic keys (initiator-to-responder, responder-to-initiator), bound
     /// to the whole handshake transcript.
     pub(crate) fn traffic(&self, transcript_hash: &[u8; 32]) -> (Key32, Key32) {
-        (
-            expand(&self.prk, &[b"pkilab/1 traffic i2r", transcript_hash]),
-            expand(&self.prk, &[b"pkilab/1 traffic r2i", transcript_hash]),
-        )
+        let [i2r, r2i] = expand(&self.prk, &[b"pkilab/1 traffic keys", transcript_hash]);
+        (i2r, r2i)
     }
 }
 
@@ -190,4 +194,37 @@ pub(crate) fn verify_finished(
             "the Finished MAC does not verify",
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Known answers computed apart from this code (RFC 5869 HKDF written
+    /// out over Python's `hmac` and `hashlib`).
+    #[test]
+    fn the_key_schedule_matches_independent_known_answers() {
+        let secrets = HandshakeSecrets::new(&[0x11; 32], &[0x22; 32]);
+        let (i2r, r2i) = secrets.traffic(&[0x33; 32]);
+        let keys = [
+            &secrets.hs_i2r,
+            &secrets.hs_r2i,
+            &secrets.finished_i,
+            &secrets.finished_r,
+            &i2r,
+            &r2i,
+        ]
+        .map(|k| hex::encode(k.as_ref()));
+        assert_eq!(
+            keys,
+            [
+                "631351609f23089c2b13e3ed3b45f29efa2cb953da5234604b31ca611d2bc146",
+                "5bd4fb7e7f51307e08098a8526a306118a62001db8cbe61a5c01fde7b81e7447",
+                "dfdb94b6d530cdb0aa4b8167ab7d8cbe3872de7354904f8793576a3fb80de26f",
+                "007acd73a56ea7c421c191f4faa3f5b6d8f5c370645c85ca7e810d79b80a1f94",
+                "63a3694f4d45dbd08b9c88d568ed052c6b8fa8c0451489bb423ed0c5f8f015f7",
+                "369ad69bb39269122ef157fee08a5bcdb08755190f49c3612e79b6a135046f8f",
+            ]
+        );
+    }
 }

@@ -48,14 +48,14 @@ pub(crate) struct Evidence<'a> {
 
 /// Validates the peer's chain with the OCSP response its status comes
 /// from (and the inclusion proof, when this side requires one); returns
-/// the chain's subjects.
+/// the chain's subjects and the leaf's subjectPublicKeyInfo.
 pub(crate) fn validate(
     config: &Config,
     evidence: &Evidence<'_>,
     leaf: &[u8],
     intermediates: &[Vec<u8>],
     request: &ValidationRequest,
-) -> Result<Vec<String>, Refusal> {
+) -> Result<(Vec<String>, Vec<u8>), Refusal> {
     let staple = evidence.staple;
     let response = match &config.ocsp.peer_status {
         PeerStatus::Crl => None,
@@ -79,7 +79,9 @@ pub(crate) fn validate(
         // Monotone: a must-staple side refuses a missing staple whatever
         // the validator's own policy says.
         Verdict::Valid { .. } if must_staple && response.is_none() => Err(missing()),
-        Verdict::Valid { chain, .. } => Ok(chain),
+        Verdict::Valid {
+            chain, public_key, ..
+        } => Ok((chain, public_key)),
         Verdict::Invalid {
             reason: Reason::RevocationUnknown,
             detail,

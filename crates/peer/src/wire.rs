@@ -72,6 +72,7 @@ pub struct HelloReply {
     /// 32 random bytes.
     pub nonce: [u8; 32],
     /// AEAD-sealed [`Authentication`].
+    #[serde(with = "serde_bytes")]
     pub sealed: Vec<u8>,
 }
 
@@ -82,6 +83,7 @@ pub struct HybridHello {
     /// Mode, suites, X25519 key share and nonce.
     pub hello: Hello,
     /// The initiator's ML-KEM-768 encapsulation key (1184 bytes).
+    #[serde(with = "serde_bytes")]
     pub ml_kem_key: Vec<u8>,
 }
 
@@ -92,6 +94,7 @@ pub struct HybridReply {
     /// X25519 key share, nonce and the sealed authentication.
     pub reply: HelloReply,
     /// The ML-KEM-768 ciphertext (1088 bytes).
+    #[serde(with = "serde_bytes")]
     pub ml_kem_ciphertext: Vec<u8>,
 }
 
@@ -99,6 +102,7 @@ pub struct HybridReply {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finish {
     /// AEAD-sealed [`Authentication`].
+    #[serde(with = "serde_bytes")]
     pub sealed: Vec<u8>,
 }
 
@@ -108,6 +112,7 @@ pub struct Record {
     /// Per-direction counter; the AEAD nonce and part of the AAD.
     pub counter: u64,
     /// Ciphertext and tag.
+    #[serde(with = "serde_bytes")]
     pub sealed: Vec<u8>,
 }
 
@@ -115,21 +120,43 @@ pub struct Record {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Authentication {
     /// Certificate chain, leaf first (empty when unauthenticated).
+    #[serde(with = "byte_strings")]
     pub chain: Vec<Vec<u8>>,
     /// The name the signer believes its peer has ("" when it does not know).
     pub believed_peer: String,
     /// Ed25519 signature over the transcript (empty when unauthenticated).
+    #[serde(with = "serde_bytes")]
     pub signature: Vec<u8>,
     /// HMAC over the transcript with the sender's finished key.
+    #[serde(with = "serde_bytes")]
     pub finished: Vec<u8>,
     /// A DER OCSPResponse (RFC 6960) for the sender's own certificate,
     /// stapled as a TLS server staples one (RFC 6066 §8); covered by the
     /// transcript the signature and the Finished MAC are over.
+    #[serde(with = "serde_bytes")]
     pub staple: Option<Vec<u8>>,
     /// The sender's leaf's inclusion proof in the CA's transparency log
     /// (`pkilab tlog proof v1` text, as in RFC 9162 §8.1.4 a TLS server
     /// sends its SCTs); covered by the transcript like the staple.
+    #[serde(with = "serde_bytes")]
     pub inclusion_proof: Option<Vec<u8>>,
+}
+
+/// A list of byte strings, each written as bytes: what postcard writes for
+/// a sequence of `u8` (a varint length, then the bytes), without visiting
+/// every byte.
+mod byte_strings {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_bytes::{ByteBuf, Bytes};
+
+    pub(super) fn serialize<S: Serializer>(list: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(list.iter().map(|b| Bytes::new(b)))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        let list = Vec::<ByteBuf>::deserialize(d)?;
+        Ok(list.into_iter().map(ByteBuf::into_vec).collect())
+    }
 }
 
 /// Every message of the protocol.
@@ -145,9 +172,9 @@ pub enum Message {
     Record(Record),
     /// A DER OCSPRequest (RFC 6960 §4.1) to the OCSP responder, in the
     /// clear as OCSP over HTTP is.
-    OcspRequest(Vec<u8>),
+    OcspRequest(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The responder's DER OCSPResponse (RFC 6960 §4.2).
-    OcspResponse(Vec<u8>),
+    OcspResponse(#[serde(with = "serde_bytes")] Vec<u8>),
     /// M1 in `hybrid` mode.
     HybridHello(HybridHello),
     /// M2 in `hybrid` mode.
@@ -236,6 +263,61 @@ mod tests {
             sealed: vec![1, 2, 3],
         });
         assert_eq!(decode(&encode(&message)), Ok(message));
+    }
+
+    /// The byte fields are written as postcard writes a sequence of `u8`,
+    /// so the wire format is the one a plain `Vec<u8>` field gives.
+    #[test]
+    fn byte_fields_keep_the_sequence_encoding() {
+        #[derive(Serialize)]
+        struct PlainAuthentication {
+            chain: Vec<Vec<u8>>,
+            believed_peer: String,
+            signature: Vec<u8>,
+            finished: Vec<u8>,
+            staple: Option<Vec<u8>>,
+            inclusion_proof: Option<Vec<u8>>,
+        }
+        #[derive(Serialize)]
+        struct PlainRecord {
+            counter: u64,
+            sealed: Vec<u8>,
+        }
+        let long = vec![0xa5u8; 300];
+        let auth = Authentication {
+            chain: vec![long.clone(), vec![1, 2, 3], Vec::new()],
+            believed_peer: "bob".to_owned(),
+            signature: vec![7; 64],
+            finished: vec![8; 32],
+            staple: Some(long.clone()),
+            inclusion_proof: None,
+        };
+        let plain = PlainAuthentication {
+            chain: auth.chain.clone(),
+            believed_peer: auth.believed_peer.clone(),
+            signature: auth.signature.clone(),
+            finished: auth.finished.clone(),
+            staple: auth.staple.clone(),
+            inclusion_proof: None,
+        };
+        let plain_bytes = postcard::to_allocvec(&plain).expect("encodes");
+        assert_eq!(encode_authentication(&auth), plain_bytes);
+        assert_eq!(decode_authentication(&plain_bytes), Ok(auth));
+        // A frame: the version, the variant's index, then its fields.
+        let frame = |variant: u8, body: Vec<u8>| [vec![VERSION, variant], body].concat();
+        let record = Message::Record(Record {
+            counter: 300,
+            sealed: long.clone(),
+        });
+        let plain = PlainRecord {
+            counter: 300,
+            sealed: long.clone(),
+        };
+        let record_frame = frame(3, postcard::to_allocvec(&plain).expect("encodes"));
+        assert_eq!(encode(&record), record_frame);
+        assert_eq!(decode(&record_frame), Ok(record));
+        let request_frame = frame(4, postcard::to_allocvec(&long).expect("encodes"));
+        assert_eq!(decode(&request_frame), Ok(Message::OcspRequest(long)));
     }
 
     #[test]

@@ -20,6 +20,8 @@ use crate::verdict::{Reason, RevocationSource, Usage, Verdict, rfc3339};
 pub(crate) struct Accepted {
     /// Subjects, leaf first, anchor last.
     pub(crate) chain: Vec<String>,
+    /// The leaf's subjectPublicKeyInfo, as encoded.
+    pub(crate) public_key: Vec<u8>,
     /// The user-constrained policy set (`None`: no policy applies).
     pub(crate) policies: Option<Vec<String>>,
     /// Legacy weaknesses accepted on the way.
@@ -91,6 +93,10 @@ pub(crate) fn check(path: &[&Candidate<'_>], rules: &Rules<'_>) -> Result<Accept
     crate::profile::check_path(&certs, rules.usage)?;
     Ok(Accepted {
         chain: path.iter().map(|c| c.cert.subject().to_string()).collect(),
+        public_key: path
+            .first()
+            .map(|leaf| leaf.cert.public_key().raw.to_vec())
+            .unwrap_or_default(),
         policies,
         notes,
         revocation: Vec::new(),

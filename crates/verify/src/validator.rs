@@ -227,6 +227,7 @@ impl Validator {
                 policies: accepted.policies,
                 notes: accepted.notes,
                 revocation: accepted.revocation,
+                public_key: accepted.public_key,
             },
             Err(refusal) => *refusal,
         }

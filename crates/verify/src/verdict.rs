@@ -228,6 +228,12 @@ pub enum Verdict {
         notes: Vec<String>,
         /// The revocation sources that spoke for certificates of the path.
         revocation: Vec<RevocationSource>,
+        /// The leaf's subjectPublicKeyInfo (DER): the working public key
+        /// the path yields (RFC 5280 §6.1.6), with which a relying party
+        /// checks the holder's proof of possession without parsing the
+        /// leaf again.
+        #[serde(skip)]
+        public_key: Vec<u8>,
     },
     /// The chain is refused.
     Invalid {
