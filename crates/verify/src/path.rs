@@ -12,6 +12,7 @@
 //! not matter. Work is bounded: signature checks and search steps have
 //! budgets, and a path holds at most `HARD_DEPTH` intermediates.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use x509_parser::prelude::X509Certificate;
@@ -33,20 +34,23 @@ const HARD_DEPTH: usize = 16;
 /// A certificate offered for path building.
 pub(crate) struct Candidate<'a> {
     pub(crate) der: &'a [u8],
-    pub(crate) cert: X509Certificate<'a>,
-    pub(crate) subject: PreparedName,
-    pub(crate) issuer: PreparedName,
+    /// Parsed for this validation, or borrowed from a trust anchor the
+    /// validator parsed once.
+    pub(crate) cert: Cow<'a, X509Certificate<'a>>,
+    pub(crate) subject: Cow<'a, PreparedName>,
+    pub(crate) issuer: Cow<'a, PreparedName>,
     pub(crate) anchor: bool,
 }
 
 impl<'a> Candidate<'a> {
-    pub(crate) fn new(der: &'a [u8], cert: X509Certificate<'a>, anchor: bool) -> Self {
+    /// An offered certificate, parsed for this validation.
+    pub(crate) fn new(der: &'a [u8], cert: X509Certificate<'a>) -> Self {
         Candidate {
             der,
-            subject: PreparedName::of(cert.subject()),
-            issuer: PreparedName::of(cert.issuer()),
-            cert,
-            anchor,
+            subject: Cow::Owned(PreparedName::of(cert.subject())),
+            issuer: Cow::Owned(PreparedName::of(cert.issuer())),
+            cert: Cow::Owned(cert),
+            anchor: false,
         }
     }
 

@@ -86,10 +86,10 @@ pub(crate) fn check(path: &[&Candidate<'_>], rules: &Rules<'_>) -> Result<Accept
     }
     path_length(path)?;
     name_constraints(path)?;
-    let ordered: Vec<&X509Certificate<'_>> = path[..last].iter().rev().map(|c| &c.cert).collect();
+    let ordered: Vec<&X509Certificate<'_>> = path[..last].iter().rev().map(|c| &*c.cert).collect();
     let policies = policy::process(&ordered, rules.policy)
         .map_err(|detail| refuse(Reason::PolicyViolation, detail, None))?;
-    let certs: Vec<&X509Certificate<'_>> = path.iter().map(|c| &c.cert).collect();
+    let certs: Vec<&X509Certificate<'_>> = path.iter().map(|c| &*c.cert).collect();
     crate::profile::check_path(&certs, rules.usage)?;
     Ok(Accepted {
         chain: path.iter().map(|c| c.cert.subject().to_string()).collect(),

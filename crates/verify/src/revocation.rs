@@ -249,7 +249,7 @@ fn distribution_points(cert: &X509Certificate<'_>) -> Vec<Point> {
 
 /// §6.3.3 (b): whether `crl` is a complete CRL whose scope includes `cert`.
 fn covers(crl: &IndexedCrl, cert: &Candidate<'_>, points: &[Point], is_ca: bool) -> bool {
-    let direct = crl.issuer == cert.issuer;
+    let direct = crl.issuer == *cert.issuer;
     let indirect = crl.scope.indirect
         && points.iter().any(|p| {
             p.crl_issuer
@@ -375,7 +375,7 @@ fn signer(
 ) -> Result<Vec<String>, Refusal> {
     let invalid = |detail: String| refuse(Reason::CrlInvalid, detail, Some(position));
     let mut problem = None;
-    if crl.issuer == issuer.subject {
+    if crl.issuer == *issuer.subject {
         match crl.signature_by(issuer.cert.public_key().raw, ctx.legacy, ctx.cache) {
             Ok(note) => {
                 may_sign_crls(&issuer.cert).map_err(invalid)?;
@@ -387,7 +387,7 @@ fn signer(
     for other in ctx
         .pool
         .iter()
-        .filter(|c| c.subject == crl.issuer && c.der != issuer.der)
+        .filter(|c| *c.subject == crl.issuer && c.der != issuer.der)
     {
         if let Ok(note) = crl.signature_by(other.cert.public_key().raw, ctx.legacy, ctx.cache)
             && may_sign_crls(&other.cert).is_ok()

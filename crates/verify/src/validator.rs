@@ -2,7 +2,10 @@
 //! every complete path processed in full (`process`, `revocation`). One
 //! validator decides; nothing composes verdicts.
 
+use std::borrow::Cow;
 use std::time::Duration;
+
+use yoke::{Yoke, Yokeable};
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -19,11 +22,55 @@ use crate::process::{self, Accepted, Rules};
 use crate::revocation::{self, Context};
 use crate::verdict::{Reason, RevocationPolicy, RevocationSource, ValidationRequest, Verdict};
 
-/// A trust anchor: a certificate trusted for its name and key.
-#[derive(Debug)]
+/// A parsed certificate that borrows from the bytes it is kept with.
+#[derive(Yokeable)]
+struct Parsed<'a>(X509Certificate<'a>);
+
+/// A trust anchor: a certificate trusted for its name and key, parsed and
+/// its names prepared once, when the validator is made.
 struct Anchor {
-    der: Vec<u8>,
+    parsed: Yoke<Parsed<'static>, Vec<u8>>,
     subject: PreparedName,
+    issuer: PreparedName,
+}
+
+impl std::fmt::Debug for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Anchor")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Anchor {
+    fn new(der: Vec<u8>) -> Result<Anchor, Error> {
+        let parsed: Yoke<Parsed<'static>, Vec<u8>> =
+            Yoke::try_attach_to_cart(der, |der: &[u8]| match X509Certificate::from_der(der) {
+                Ok(([], cert)) => Ok(Parsed(cert)),
+                Ok(_) => Err(Error::Anchor("trailing bytes after the certificate".into())),
+                Err(e) => Err(Error::Anchor(format!("does not parse: {e}"))),
+            })?;
+        let cert = &parsed.get().0;
+        let (subject, issuer) = (
+            PreparedName::of(cert.subject()),
+            PreparedName::of(cert.issuer()),
+        );
+        Ok(Anchor {
+            parsed,
+            subject,
+            issuer,
+        })
+    }
+
+    fn candidate(&self) -> Candidate<'_> {
+        Candidate {
+            der: self.parsed.backing_cart(),
+            cert: Cow::Borrowed(&self.parsed.get().0),
+            subject: Cow::Borrowed(&self.subject),
+            issuer: Cow::Borrowed(&self.issuer),
+            anchor: true,
+        }
+    }
 }
 
 /// Which certificates of a path are checked for revocation.
@@ -106,15 +153,10 @@ impl Validator {
     /// A validator trusting these DER certificates (v1 certificates
     /// included: a trust anchor is trusted for its name and key).
     pub fn new(anchors_der: Vec<Vec<u8>>) -> Result<Self, Error> {
-        let mut anchors = Vec::with_capacity(anchors_der.len());
-        for der in anchors_der {
-            let subject = match X509Certificate::from_der(&der) {
-                Ok(([], cert)) => PreparedName::of(cert.subject()),
-                Ok(_) => return Err(Error::Anchor("trailing bytes after the certificate".into())),
-                Err(e) => return Err(Error::Anchor(format!("does not parse: {e}"))),
-            };
-            anchors.push(Anchor { der, subject });
-        }
+        let anchors = anchors_der
+            .into_iter()
+            .map(Anchor::new)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Validator {
             anchors,
             crls: Vec::new(),
@@ -249,7 +291,7 @@ impl Validator {
         }
         // Certificate times have whole seconds; compare at that granularity.
         let at = request.at.replace_nanosecond(0).unwrap_or(request.at);
-        let leaf = Candidate::new(leaf_der, parse(leaf_der, 0)?, false);
+        let leaf = Candidate::new(leaf_der, parse(leaf_der, 0)?);
         let leaf_note = leaf::check(&leaf.cert, request, at, &self.options)?;
         let pool = self.pool(&leaf, intermediates_der);
         let rules = Rules {
@@ -275,21 +317,18 @@ impl Validator {
         let mut pool: Vec<Candidate<'v>> = intermediates
             .iter()
             .filter_map(|der| match X509Certificate::from_der(der) {
-                Ok(([], cert)) => Some(Candidate::new(der, cert, false)),
+                Ok(([], cert)) => Some(Candidate::new(der, cert)),
                 _ => None,
             })
             .collect();
-        let wanted: Vec<&PreparedName> = std::iter::once(&leaf.issuer)
-            .chain(pool.iter().map(|c| &c.issuer))
+        let wanted: Vec<&PreparedName> = std::iter::once(&*leaf.issuer)
+            .chain(pool.iter().map(|c| &*c.issuer))
             .collect();
         let mut anchors: Vec<Candidate<'v>> = self
             .anchors
             .iter()
             .filter(|a| wanted.contains(&&a.subject))
-            .filter_map(|a| match X509Certificate::from_der(&a.der) {
-                Ok((_, cert)) => Some(Candidate::new(&a.der, cert, true)),
-                Err(_) => None,
-            })
+            .map(Anchor::candidate)
             .collect();
         anchors.append(&mut pool);
         anchors.sort_by(|a, b| b.anchor.cmp(&a.anchor).then_with(|| a.der.cmp(b.der)));
