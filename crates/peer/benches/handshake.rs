@@ -10,14 +10,15 @@
 //!   certificate signature verified at every handshake;
 //! - `pkilab_cached`: CRLs required, with the bounded caches a long-running
 //!   peer keeps (verified CA-certificate and CRL signatures);
-//! - `primitive_floor`: the public-key operations alone.
+//! - `primitive_floor`: the public-key operations alone (the peer's
+//!   Ed25519 key decoded from its bytes, as a received key must be).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 
 use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use pkilab_ca::{
     CaKey, CertificateAuthority, LeafRequest, RevocationReason, RevokedEntry, Serial,
     SigningAlgorithm,
@@ -194,9 +195,12 @@ fn pkilab_handshake(c: &mut Criterion, pki: &Pki) {
 
     // The primitives one handshake performs: per side an X25519 key
     // generation and DH, an Ed25519 signature and a strict verification of
-    // the peer's, and the two certificate signatures of the peer's chain.
+    // the peer's with its key decoded from the 32 bytes its certificate
+    // carries (a point decompression, which aws-lc's certificate
+    // verifications below also perform), and the two certificate
+    // signatures of the peer's chain.
     let signing = SigningKey::from_bytes(&[9u8; 32]);
-    let verifying = signing.verifying_key();
+    let peer_key = signing.verifying_key().to_bytes();
     let message = [0x5au8; 47];
     let chain = &alice.chain;
     let parsed: Vec<X509Certificate<'_>> = chain
@@ -213,6 +217,7 @@ fn pkilab_handshake(c: &mut Criterion, pki: &Pki) {
                 let public = PublicKey::from(&secret);
                 let shared = secret.diffie_hellman(&public);
                 let signature = signing.sign(&message);
+                let verifying = VerifyingKey::from_bytes(&peer_key).unwrap();
                 verifying.verify_strict(&message, &signature).unwrap();
                 for (cert, issuer) in checks {
                     UnparsedPublicKey::new(

@@ -1,10 +1,13 @@
 //! Proving who we are, and checking who the peer is, inside M2 and M3.
 //!
 //! Each side signs `context ‖ th` with its Ed25519 identity, where
-//! `th = SHA-256(transcript so far ‖ its chain ‖ the name it believes the
-//! peer has)`, then MACs `SHA-256(th ‖ signature)` with its finished key.
-//! The transcript holds both hellos (mode, suites, nonces, key shares), so a
-//! downgrade, a swapped key share or a relayed identity breaks a check.
+//! `th = SHA-256(transcript so far ‖ context ‖ its chain ‖ staple ‖
+//! inclusion proof ‖ the name it believes the peer has)`, then MACs
+//! `SHA-256(th ‖ signature)` with its finished key. The transcript holds
+//! both hellos (mode, suites, nonces, key shares), so a downgrade, a swapped
+//! key share or a relayed identity breaks a check. The transcript comes
+//! first so that the initiator's `M1 ‖ M2` is hashed once, for its `th`
+//! and for the hash of `M1 ‖ M2 ‖ M3` the traffic keys are bound to.
 
 use std::sync::Arc;
 
@@ -93,16 +96,36 @@ pub struct Config {
     pub require_logged: Option<ed25519_dalek::VerifyingKey>,
 }
 
+/// The transcript so far, hashed once and continued from: into a side's
+/// `th`, and (for `M1 ‖ M2`) on into the hash of the whole handshake.
+#[derive(Clone)]
+pub(crate) struct Transcript(aws_lc_rs::digest::Context);
+
+impl Transcript {
+    /// SHA-256 over `parts`, not yet finished.
+    pub(crate) fn of(parts: &[&[u8]]) -> Self {
+        let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        for part in parts {
+            context.update(part);
+        }
+        Transcript(context)
+    }
+
+    /// The hash of the transcript followed by `last`.
+    pub(crate) fn finish_with(mut self, last: &[u8]) -> [u8; 32] {
+        self.0.update(last);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(self.0.finish().as_ref());
+        out
+    }
+}
+
 /// SHA-256 over parts framed as postcard frames them: a byte string as a
 /// varint length and its bytes, an option as a 0 or 1 byte and then its
 /// value, a list as a varint count and its items.
 struct FramedHash(aws_lc_rs::digest::Context);
 
 impl FramedHash {
-    fn new() -> Self {
-        FramedHash(aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256))
-    }
-
     fn raw(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
     }
@@ -148,12 +171,9 @@ impl FramedHash {
 /// inclusion proof (each length-prefixed, as postcard writes a list and an
 /// option) between the chain and the name, so none can be shifted into
 /// another.
-fn transcript(role: Role, prefix: &[&[u8]], auth: &Authentication) -> [u8; 32] {
-    let mut hash = FramedHash::new();
+fn transcript(role: Role, so_far: &Transcript, auth: &Authentication) -> [u8; 32] {
+    let mut hash = FramedHash(so_far.0.clone());
     hash.raw(role.context());
-    for part in prefix {
-        hash.raw(part);
-    }
     hash.varint(auth.chain.len());
     for certificate in &auth.chain {
         hash.bytes(certificate);
@@ -168,7 +188,7 @@ fn transcript(role: Role, prefix: &[&[u8]], auth: &Authentication) -> [u8; 32] {
 pub(crate) fn prove(
     config: &Config,
     role: Role,
-    prefix: &[&[u8]],
+    so_far: &Transcript,
     believed_peer: &str,
     finished_key: &[u8; 32],
 ) -> Authentication {
@@ -190,7 +210,7 @@ pub(crate) fn prove(
             .clone()
             .filter(|_| authenticated),
     };
-    let th = transcript(role, prefix, &auth);
+    let th = transcript(role, so_far, &auth);
     auth.signature = if authenticated {
         config
             .identity
@@ -211,11 +231,11 @@ pub(crate) fn check(
     config: &Config,
     sender: Role,
     auth: &Authentication,
-    prefix: &[&[u8]],
+    so_far: &Transcript,
     expected_peer: Option<&str>,
     finished_key: &[u8; 32],
 ) -> Result<PeerIdentity, Refusal> {
-    let th = transcript(sender, prefix, auth);
+    let th = transcript(sender, so_far, auth);
     let identity = if config.mode.authenticated() {
         PeerIdentity::Verified(verify_peer(config, sender, auth, &th, expected_peer)?)
     } else {
@@ -355,14 +375,15 @@ mod tests {
         }
     }
 
-    /// The transcript frames its parts exactly as postcard encodes them.
+    /// The transcript frames its parts exactly as postcard encodes them,
+    /// after the transcript so far and the role's context.
     #[test]
     fn the_transcript_frames_as_postcard_does() {
         let postcard = |auth: &Authentication, prefix: &[&[u8]]| {
             let encode = |o: &Option<Vec<u8>>| postcard::to_allocvec(o).expect("encodes");
             let chain = postcard::to_allocvec(&auth.chain).expect("encodes");
-            let mut parts: Vec<&[u8]> = vec![Role::Initiator.context()];
-            parts.extend_from_slice(prefix);
+            let mut parts: Vec<&[u8]> = prefix.to_vec();
+            parts.push(Role::Initiator.context());
             let (staple, proof) = (encode(&auth.staple), encode(&auth.inclusion_proof));
             parts.extend([&chain[..], &staple, &proof, auth.believed_peer.as_bytes()]);
             sha256(&parts)
@@ -378,11 +399,16 @@ mod tests {
                 inclusion_proof: (size % 3 == 0).then(|| vec![5; size / 2]),
             };
             assert_eq!(
-                transcript(Role::Initiator, &prefix, &auth),
+                transcript(Role::Initiator, &Transcript::of(&prefix), &auth),
                 postcard(&auth, &prefix),
                 "size {size}"
             );
         }
+        // Continued with M3, the hellos give the hash of M1 ‖ M2 ‖ M3.
+        assert_eq!(
+            Transcript::of(&prefix).finish_with(b"m3"),
+            sha256(&[b"m1", b"m2", b"m3"])
+        );
     }
 
     #[test]
@@ -411,7 +437,7 @@ mod tests {
         let alice = Identity::generate("alice", &mut ChaCha20Rng::seed_from_u64(2));
         let bob = config(bob, &validator, b"bob's staple");
         let alice = config(alice, &validator, b"alice's staple");
-        let prefix: [&[u8]; 1] = [b"the hellos"];
+        let prefix = Transcript::of(&[b"the hellos"]);
         let finished = [7u8; 32];
         let auth = prove(&bob, Role::Responder, &prefix, "alice", &finished);
         assert_eq!(auth.staple.as_deref(), Some(&b"bob's staple"[..]));
@@ -475,7 +501,7 @@ mod tests {
                 .expect("leaf");
             bob.chain = vec![leaf.der];
             let bob = config(bob.clone(), &validator, b"staple");
-            let prefix: [&[u8]; 1] = [b"the hellos"];
+            let prefix = Transcript::of(&[b"the hellos"]);
             let auth = prove(&bob, Role::Initiator, &prefix, "", &[9; 32]);
             let checked = check(&alice, Role::Initiator, &auth, &prefix, None, &[9; 32]);
             if accepted {
@@ -503,7 +529,7 @@ mod tests {
             &validator,
             b"staple",
         );
-        let prefix: [&[u8]; 1] = [b"the hellos"];
+        let prefix = Transcript::of(&[b"the hellos"]);
         let finished = [7u8; 32];
         // Unauthenticated: nothing is sent, nothing to flip.
         let auth = prove(&bob, Role::Responder, &prefix, "alice", &finished);

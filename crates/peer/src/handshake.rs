@@ -15,11 +15,9 @@
 
 use rand_core::CryptoRngCore;
 
-use crate::auth::{Config, PeerIdentity, Role, check, prove};
+use crate::auth::{Config, PeerIdentity, Role, Transcript, check, prove};
 use crate::escrow::Escrow;
-use crate::key_schedule::{
-    HandshakeSecrets, KeySchedule, hello_hash, open_block, seal_block, sha256,
-};
+use crate::key_schedule::{HandshakeSecrets, KeySchedule, hello_hash, open_block, seal_block};
 use crate::key_share::{self, OurSecret};
 use crate::refusal::{Refusal, RefusalReason};
 use crate::session::Session;
@@ -142,10 +140,8 @@ impl ExpectReply {
         Ok(ReplyOpened {
             config: self.config,
             expected_peer: self.expected_peer,
-            m1: self.m1,
-            m2: m2.to_vec(),
-            reply,
-            ciphertext,
+            replied: Transcript::of(&[&self.m1, &reply.key_share, &reply.nonce, &ciphertext]),
+            hellos: Transcript::of(&[&self.m1, m2]),
             salt,
             secrets,
             auth_r,
@@ -157,11 +153,12 @@ impl ExpectReply {
 pub struct ReplyOpened {
     config: Config,
     expected_peer: String,
-    m1: Vec<u8>,
-    m2: Vec<u8>,
-    reply: HelloReply,
-    /// The ML-KEM ciphertext in `hybrid` mode (empty otherwise).
-    ciphertext: Vec<u8>,
+    /// M1 and what the responder sent in the clear: what its
+    /// authentication is over.
+    replied: Transcript,
+    /// M1 ‖ M2: what ours is over, and the start of the whole handshake's
+    /// hash.
+    hellos: Transcript,
     salt: [u8; 32],
     secrets: HandshakeSecrets,
     auth_r: wire::Authentication,
@@ -189,24 +186,18 @@ impl ReplyOpened {
 
     /// Checks the responder's authentication; returns the session and M3.
     pub fn finish(self) -> Result<(Established, Vec<u8>), Refusal> {
-        let prefix: [&[u8]; 4] = [
-            &self.m1,
-            &self.reply.key_share,
-            &self.reply.nonce,
-            &self.ciphertext,
-        ];
         let peer = check(
             &self.config,
             Role::Responder,
             &self.auth_r,
-            &prefix,
+            &self.replied,
             Some(&self.expected_peer),
             &self.secrets.finished_r,
         )?;
         let auth_i = prove(
             &self.config,
             Role::Initiator,
-            &[&self.m1, &self.m2],
+            &self.hellos,
             &self.expected_peer,
             &self.secrets.finished_i,
         );
@@ -216,7 +207,7 @@ impl ReplyOpened {
             &wire::encode_authentication(&auth_i),
         );
         let m3 = wire::encode(&Message::Finish(Finish { sealed }));
-        let transcript = sha256(&[&self.m1, &self.m2, &m3]);
+        let transcript = self.hellos.finish_with(&m3);
         let (i2r, r2i) = self.secrets.traffic(&transcript);
         Ok((
             Established {
@@ -239,8 +230,9 @@ impl ReplyOpened {
 pub struct ExpectFinish {
     config: Config,
     expected_peer: Option<String>,
-    m1: Vec<u8>,
-    m2: Vec<u8>,
+    /// M1 ‖ M2: what the initiator's authentication is over, and the
+    /// start of the whole handshake's hash.
+    hellos: Transcript,
     hello_hash: [u8; 32],
     secrets: HandshakeSecrets,
 }
@@ -297,7 +289,7 @@ pub fn respond_escrowed(
     let auth_r = prove(
         &config,
         Role::Responder,
-        &[m1, &answer.share, &nonce_r, &ciphertext],
+        &Transcript::of(&[m1, &answer.share, &nonce_r, &ciphertext]),
         believed,
         &secrets.finished_r,
     );
@@ -322,8 +314,7 @@ pub fn respond_escrowed(
     let state = ExpectFinish {
         config,
         expected_peer: expected_peer.map(str::to_owned),
-        m1: m1.to_vec(),
-        m2: m2.clone(),
+        hellos: Transcript::of(&[m1, &m2]),
         hello_hash: salt,
         secrets,
     };
@@ -395,16 +386,15 @@ impl ExpectFinish {
         };
         let opened = open_block(&self.secrets.hs_i2r, AUTH_I, &finish.sealed)?;
         let auth_i = wire::decode_authentication(&opened)?;
-        let prefix: [&[u8]; 2] = [&self.m1, &self.m2];
         let peer = check(
             &self.config,
             Role::Initiator,
             &auth_i,
-            &prefix,
+            &self.hellos,
             self.expected_peer.as_deref(),
             &self.secrets.finished_i,
         )?;
-        let transcript = sha256(&[&self.m1, &self.m2, m3]);
+        let transcript = self.hellos.finish_with(m3);
         let (i2r, r2i) = self.secrets.traffic(&transcript);
         Ok(Established {
             session: Session::new(self.config.cipher, (&r2i, &i2r), b"r2i", b"i2r"),

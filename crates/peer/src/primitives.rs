@@ -150,7 +150,8 @@ pub fn aead_key(key: &[u8; 32]) -> LessSafeKey {
 
 /// Seals `plaintext` under a 96-bit nonce, returning ciphertext ‖ tag.
 pub fn aead_seal(key: &LessSafeKey, nonce: [u8; 12], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    let mut in_out = plaintext.to_vec();
+    let mut in_out = Vec::with_capacity(plaintext.len() + AES_256_GCM.tag_len());
+    in_out.extend_from_slice(plaintext);
     key.seal_in_place_append_tag(
         Nonce::assume_unique_for_key(nonce),
         Aad::from(aad),

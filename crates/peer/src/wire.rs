@@ -197,13 +197,26 @@ impl Message {
     }
 }
 
+/// The bytes a message's variable-length fields take, plus room for the
+/// fixed ones: enough that encoding allocates once.
+fn size_hint(message: &Message) -> usize {
+    96 + match message {
+        Message::Hello(_) => 0,
+        Message::HelloReply(r) => r.sealed.len(),
+        Message::Finish(f) => f.sealed.len(),
+        Message::Record(r) => r.sealed.len(),
+        Message::OcspRequest(b) | Message::OcspResponse(b) => b.len(),
+        Message::HybridHello(h) => h.ml_kem_key.len(),
+        Message::HybridReply(r) => r.reply.sealed.len() + r.ml_kem_ciphertext.len(),
+    }
+}
+
 /// Encodes a message as a frame.
 pub fn encode(message: &Message) -> Vec<u8> {
-    let mut frame = vec![VERSION];
+    let mut frame = Vec::with_capacity(size_hint(message));
+    frame.push(VERSION);
     // Encoding plain data into a Vec cannot fail.
-    let body = postcard::to_allocvec(message).expect("postcard encodes protocol messages");
-    frame.extend_from_slice(&body);
-    frame
+    postcard::to_extend(message, frame).expect("postcard encodes protocol messages")
 }
 
 /// Decodes a frame, checking its length first.
@@ -238,7 +251,15 @@ pub fn decode(frame: &[u8]) -> Result<Message, Refusal> {
 
 /// Encodes an authentication block (sealed before sending).
 pub(crate) fn encode_authentication(auth: &Authentication) -> Vec<u8> {
-    postcard::to_allocvec(auth).expect("postcard encodes protocol messages")
+    let optional = |o: &Option<Vec<u8>>| o.as_ref().map_or(0, Vec::len);
+    let size = 64
+        + auth.chain.iter().map(|c| c.len() + 4).sum::<usize>()
+        + auth.believed_peer.len()
+        + auth.signature.len()
+        + auth.finished.len()
+        + optional(&auth.staple)
+        + optional(&auth.inclusion_proof);
+    postcard::to_extend(auth, Vec::with_capacity(size)).expect("postcard encodes protocol messages")
 }
 
 /// Decodes an opened authentication block.

@@ -3,6 +3,7 @@
 //! name, whatever string type encodes them), and the presented identifiers
 //! of RFC 6125 (DNS-IDs, IP addresses, e-mail addresses).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use unicode_normalization::UnicodeNormalization;
@@ -69,14 +70,14 @@ const NUMERIC_STRING: u32 = 18;
 const VISIBLE_STRING: u32 = 26;
 
 fn prepare(tag: u32, data: &[u8]) -> Prepared {
-    let text = match tag {
+    let text: Option<Cow<'_, str>> = match tag {
         UTF8_STRING | PRINTABLE_STRING | IA5_STRING | NUMERIC_STRING | VISIBLE_STRING => {
-            std::str::from_utf8(data).ok().map(str::to_owned)
+            std::str::from_utf8(data).ok().map(Cow::Borrowed)
         }
         // T.61 in theory; in practice Latin-1, as OpenSSL reads it.
-        TELETEX_STRING => Some(data.iter().map(|b| char::from(*b)).collect()),
-        BMP_STRING => utf16(data),
-        UNIVERSAL_STRING => utf32(data),
+        TELETEX_STRING => Some(Cow::Owned(data.iter().map(|b| char::from(*b)).collect())),
+        BMP_STRING => utf16(data).map(Cow::Owned),
+        UNIVERSAL_STRING => utf32(data).map(Cow::Owned),
         _ => None,
     };
     match text {
@@ -112,12 +113,14 @@ fn utf32(data: &[u8]) -> Option<String> {
 fn string_prep(text: &str) -> String {
     if text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
         // ASCII needs no normalisation: fold case and spaces only.
-        return text
-            .split(' ')
-            .filter(|w| !w.is_empty())
-            .map(str::to_ascii_lowercase)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let mut out = String::with_capacity(text.len());
+        for word in text.split(' ').filter(|w| !w.is_empty()) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+        }
+        return out;
     }
     let mapped: String = text
         .chars()
@@ -197,6 +200,15 @@ mod tests {
             prepare(UTF8_STRING, b"Evil Corp")
         );
         assert_ne!(prepare(UTF8_STRING, b"Evil"), prepare(UTF8_STRING, b"Evi1"));
+    }
+
+    #[test]
+    fn ascii_is_folded_and_its_spaces_reduced() {
+        assert_eq!(string_prep("  Evil   CORP  Ltd "), "evil corp ltd");
+        assert_eq!(string_prep("   "), "");
+        assert_eq!(string_prep("A"), "a");
+        // The same text outside ASCII's fast path prepares alike.
+        assert_eq!(string_prep("  Evil   CORP\u{200B}  Ltd "), "evil corp ltd");
     }
 
     #[test]

@@ -158,7 +158,7 @@ impl OcspEntry {
         self.certs.iter().find_map(|der| {
             let (_, delegate) = X509Certificate::from_der(der).ok()?;
             let certified =
-                crate::path::verify_certificate(&delegate, issuer.cert.public_key().raw, legacy)
+                crate::path::verify_certificate(&delegate, issuer.cert.public_key(), legacy)
                     .is_ok()
                     && delegate.issuer().as_raw() == issuer.cert.subject().as_raw();
             let for_ocsp = delegate

@@ -13,9 +13,8 @@
 //! budgets, and a path holds at most `HARD_DEPTH` intermediates.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
-use x509_parser::prelude::X509Certificate;
+use x509_parser::prelude::{SubjectPublicKeyInfo, X509Certificate};
 
 use crate::cache::SignatureCache;
 use crate::names::PreparedName;
@@ -75,7 +74,9 @@ pub(crate) struct Search<'s, 'a> {
     pub(crate) pool: &'s [Candidate<'a>],
     pub(crate) max_depth: usize,
     pub(crate) legacy: bool,
-    signatures: HashMap<(usize, usize), Result<Noted, SignatureProblem>>,
+    /// Signatures checked in this search, by (child, issuer): a list, as
+    /// the signature budget keeps it short.
+    signatures: Vec<((usize, usize), Result<Noted, SignatureProblem>)>,
     checks: usize,
     steps: usize,
     best: Option<(u8, Refusal)>,
@@ -107,7 +108,7 @@ impl<'s, 'a> Search<'s, 'a> {
             pool,
             max_depth,
             legacy,
-            signatures: HashMap::new(),
+            signatures: Vec::new(),
             checks: 0,
             steps: 0,
             best: None,
@@ -178,9 +179,7 @@ impl<'s, 'a> Search<'s, 'a> {
                 );
                 return None;
             }
-            if self.checks >= MAX_SIGNATURE_CHECKS
-                && !self.signatures.contains_key(&(current, index))
-            {
+            if self.checks >= MAX_SIGNATURE_CHECKS && self.known((current, index)).is_none() {
                 self.record(
                     RANK_TOO_LONG,
                     refuse(
@@ -271,16 +270,19 @@ impl<'s, 'a> Search<'s, 'a> {
     }
 
     fn signature(&mut self, child: usize, issuer: usize) -> Result<Noted, SignatureProblem> {
-        if let Some(known) = self.signatures.get(&(child, issuer)) {
+        if let Some(known) = self.known((child, issuer)) {
             return known.clone();
         }
         let node = self.node(child);
-        let issuer_key = self.pool[issuer].cert.public_key().raw;
-        let cached = self
-            .cache
-            .map(|c| (c, SignatureCache::key(issuer_key, node.der, self.legacy)));
+        let issuer_key = self.pool[issuer].cert.public_key();
+        let cached = self.cache.map(|c| {
+            (
+                c,
+                SignatureCache::key(issuer_key.raw, node.der, self.legacy),
+            )
+        });
         if let Some(note) = cached.as_ref().and_then(|(c, key)| c.get(key)) {
-            self.signatures.insert((child, issuer), Ok(note.clone()));
+            self.signatures.push(((child, issuer), Ok(note.clone())));
             return Ok(note);
         }
         self.checks += 1;
@@ -288,8 +290,15 @@ impl<'s, 'a> Search<'s, 'a> {
         if let (Some((cache, key)), Ok(note)) = (cached, &result) {
             cache.insert(key, note.clone());
         }
-        self.signatures.insert((child, issuer), result.clone());
+        self.signatures.push(((child, issuer), result.clone()));
         result
+    }
+
+    fn known(&self, edge: (usize, usize)) -> Option<&Result<Noted, SignatureProblem>> {
+        self.signatures
+            .iter()
+            .find(|(e, _)| *e == edge)
+            .map(|(_, result)| result)
     }
 }
 
@@ -297,7 +306,7 @@ impl<'s, 'a> Search<'s, 'a> {
 /// inner signature algorithms must agree (RFC 5280 §4.1.1.2).
 pub(crate) fn verify_certificate(
     cert: &X509Certificate<'_>,
-    issuer_spki: &[u8],
+    issuer_spki: &SubjectPublicKeyInfo<'_>,
     legacy: bool,
 ) -> Result<Noted, SignatureProblem> {
     // Compared as encoded: the outer field is not signed, and a lenient
@@ -310,7 +319,7 @@ pub(crate) fn verify_certificate(
             "the outer and inner signature algorithms differ (RFC 5280 4.1.1.2)".into(),
         ));
     }
-    crate::signature::verify(
+    crate::signature::verify_with(
         issuer_spki,
         &cert.signature_algorithm,
         cert.tbs_certificate.as_ref(),

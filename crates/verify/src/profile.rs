@@ -62,18 +62,19 @@ fn check_certificate(cert: &X509Certificate<'_>, role: Role) -> Result<(), Probl
     let mut aki_key = None;
     let mut has_aki = false;
     for ext in cert.extensions() {
-        let name = ext.oid.to_id_string();
         match ext.parsed_extension() {
             ParsedExtension::ParseError { error } => {
                 return Err(malformed(format!(
-                    "extension {name} does not parse: {error}"
+                    "extension {} does not parse: {error}",
+                    ext.oid.to_id_string()
                 )));
             }
             ParsedExtension::UnsupportedExtension { .. } if ext.critical && role.anchor => {
                 return Err((
                     Reason::UnsupportedCriticalExtension,
                     format!(
-                        "the trust anchor has critical extension {name}, which we do not process"
+                        "the trust anchor has critical extension {}, which we do not process",
+                        ext.oid.to_id_string()
                     ),
                 ));
             }

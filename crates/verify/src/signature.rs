@@ -44,7 +44,18 @@ pub fn verify(
 ) -> Result<Noted, SignatureProblem> {
     let (_, spki) = SubjectPublicKeyInfo::from_der(issuer_spki_der)
         .map_err(|e| SignatureProblem::Unsupported(format!("issuer key does not parse: {e}")))?;
-    let (chosen, weakness) = pick(algorithm, &spki)?;
+    verify_with(&spki, algorithm, message, signature, legacy)
+}
+
+/// [`verify`] with the issuer's key already parsed (from its certificate).
+pub(crate) fn verify_with(
+    spki: &SubjectPublicKeyInfo<'_>,
+    algorithm: &AlgorithmIdentifier<'_>,
+    message: &[u8],
+    signature: &[u8],
+    legacy: bool,
+) -> Result<Noted, SignatureProblem> {
+    let (chosen, weakness) = pick(algorithm, spki)?;
     if let Some(weak) = &weakness
         && !legacy
     {
