@@ -146,8 +146,6 @@ fn pkilab_handshake(c: &mut Criterion, pki: &Pki) {
         require_logged: None,
     };
     let mut rng = ChaCha20Rng::seed_from_u64(8);
-    let mut group = c.benchmark_group("handshake");
-    group.throughput(Throughput::Elements(1));
     let rows = [
         (
             "pkilab_no_revocation",
@@ -180,6 +178,29 @@ fn pkilab_handshake(c: &mut Criterion, pki: &Pki) {
             m3.len()
         );
     }
+    // The record path of an established session: seal on one side, open
+    // on the other.
+    let (reply, m1) = initiate(config(&alice, &rows[0].1, rows[0].2), "bob", &mut rng);
+    let (finish, m2) = respond(
+        config(&bob, &rows[0].1, rows[0].2),
+        Some("alice"),
+        &m1,
+        &mut rng,
+    )
+    .unwrap();
+    let (mut a, m3) = reply.handle(&m2).unwrap();
+    let mut b = finish.handle(&m3).unwrap();
+    let mut records = c.benchmark_group("record");
+    for size in [16usize, 1024, 16 * 1024] {
+        let plaintext = vec![0x42u8; size];
+        records.throughput(Throughput::Bytes(size as u64));
+        records.bench_function(format!("seal_open_{size}"), |bench| {
+            bench.iter(|| b.session.open(&a.session.seal(&plaintext)).unwrap());
+        });
+    }
+    records.finish();
+    let mut group = c.benchmark_group("handshake");
+    group.throughput(Throughput::Elements(1));
     for (id, validator, mode) in &rows {
         group.bench_function(*id, |b| {
             b.iter(|| {

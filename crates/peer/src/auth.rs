@@ -130,19 +130,9 @@ impl FramedHash {
         self.0.update(bytes);
     }
 
-    fn varint(&mut self, mut n: usize) {
-        let mut buf = [0u8; 10];
-        let mut len = 0;
-        loop {
-            let low = (n & 0x7f) as u8;
-            n >>= 7;
-            buf[len] = if n == 0 { low } else { low | 0x80 };
-            len += 1;
-            if n == 0 {
-                break;
-            }
-        }
-        self.0.update(&buf[..len]);
+    fn varint(&mut self, n: usize) {
+        let (bytes, len) = crate::wire::varint(n as u64);
+        self.0.update(&bytes[..len]);
     }
 
     fn bytes(&mut self, bytes: &[u8]) {

@@ -150,17 +150,35 @@ pub fn aead_key(key: &[u8; 32]) -> LessSafeKey {
 
 /// Seals `plaintext` under a 96-bit nonce, returning ciphertext ‖ tag.
 pub fn aead_seal(key: &LessSafeKey, nonce: [u8; 12], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    let mut in_out = Vec::with_capacity(plaintext.len() + AES_256_GCM.tag_len());
-    in_out.extend_from_slice(plaintext);
-    key.seal_in_place_append_tag(
-        Nonce::assume_unique_for_key(nonce),
-        Aad::from(aad),
-        &mut in_out,
-    )
-    // Sealing fails only past GCM's 64 GiB message limit; our frames
-    // are at most 64 KiB.
-    .expect("AES-GCM seals a frame");
-    in_out
+    let mut sealed = Vec::with_capacity(plaintext.len() + AEAD_TAG_LEN);
+    aead_seal_append(key, nonce, aad, plaintext, &mut sealed);
+    sealed
+}
+
+/// Bytes of an AES-256-GCM tag.
+pub const AEAD_TAG_LEN: usize = 16;
+
+/// [`aead_seal`], appending exactly `plaintext.len() + AEAD_TAG_LEN`
+/// bytes (ciphertext ‖ tag) to `out`.
+pub fn aead_seal_append(
+    key: &LessSafeKey,
+    nonce: [u8; 12],
+    aad: &[u8],
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) {
+    let start = out.len();
+    out.extend_from_slice(plaintext);
+    let tag = key
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut out[start..],
+        )
+        // Sealing fails only past GCM's 64 GiB message limit; our frames
+        // are at most 64 KiB.
+        .expect("AES-GCM seals a frame");
+    out.extend_from_slice(tag.as_ref());
 }
 
 /// Opens ciphertext ‖ tag; the tag is checked in constant time by
@@ -171,7 +189,17 @@ pub fn aead_open(
     aad: &[u8],
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, PrimitiveError> {
-    let mut in_out = Zeroizing::new(sealed.to_vec());
+    aead_open_in_place(key, nonce, aad, Zeroizing::new(sealed.to_vec()))
+}
+
+/// [`aead_open`] in the buffer that holds ciphertext ‖ tag (wiped when
+/// dropped, whether or not it opened).
+pub fn aead_open_in_place(
+    key: &LessSafeKey,
+    nonce: [u8; 12],
+    aad: &[u8],
+    mut in_out: Zeroizing<Vec<u8>>,
+) -> Result<Zeroizing<Vec<u8>>, PrimitiveError> {
     let length = key
         .open_in_place(
             Nonce::assume_unique_for_key(nonce),

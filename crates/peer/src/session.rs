@@ -6,7 +6,9 @@ use aws_lc_rs::aead::LessSafeKey;
 use zeroize::Zeroizing;
 
 use crate::key_schedule::nonce;
-use crate::primitives::{aead_key, aead_open, aead_seal, ctr_apply};
+use crate::primitives::{
+    AEAD_TAG_LEN, aead_key, aead_open, aead_open_in_place, aead_seal_append, ctr_apply,
+};
 use crate::refusal::{Refusal, RefusalReason};
 use crate::wire::{self, Message, Record};
 
@@ -60,8 +62,8 @@ impl RecordKey {
 pub struct Session {
     send: RecordKey,
     receive: RecordKey,
-    send_label: &'static [u8],
-    receive_label: &'static [u8],
+    send_label: &'static Label,
+    receive_label: &'static Label,
     next_send: u64,
     next_receive: u64,
 }
@@ -75,16 +77,31 @@ impl std::fmt::Debug for Session {
     }
 }
 
-fn aad(label: &[u8], counter: u64) -> Vec<u8> {
-    [label, &counter.to_be_bytes()].concat()
+/// A direction's name: `i2r` or `r2i`.
+pub(crate) type Label = [u8; 3];
+
+/// A record's additional data: the direction's label, then the counter.
+struct Aad([u8; 11]);
+
+impl Aad {
+    fn new(label: &Label, counter: u64) -> Aad {
+        let mut bytes = [0u8; 11];
+        bytes[..3].copy_from_slice(label);
+        bytes[3..].copy_from_slice(&counter.to_be_bytes());
+        Aad(bytes)
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 impl Session {
     pub(crate) fn new(
         cipher: Cipher,
         (send, receive): (&[u8; 32], &[u8; 32]),
-        send_label: &'static [u8],
-        receive_label: &'static [u8],
+        send_label: &'static Label,
+        receive_label: &'static Label,
     ) -> Session {
         Session {
             send: RecordKey::new(cipher, send),
@@ -99,21 +116,26 @@ impl Session {
     /// Seals `plaintext` into a frame with the next counter.
     pub fn seal(&mut self, plaintext: &[u8]) -> Vec<u8> {
         let counter = self.next_send;
-        let sealed = match &self.send {
-            RecordKey::Gcm(key) => aead_seal(
-                key,
-                nonce(counter),
-                &aad(self.send_label, counter),
-                plaintext,
-            ),
-            RecordKey::Ctr(key) => {
-                let mut data = plaintext.to_vec();
-                ctr_apply(key, nonce(counter), &mut data);
-                data
-            }
-        };
         self.next_send += 1;
-        wire::encode(&Message::Record(Record { counter, sealed }))
+        match &self.send {
+            RecordKey::Gcm(key) => {
+                // Sealed straight into the frame: no record to copy from.
+                let mut frame = wire::record_frame_start(counter, plaintext.len() + AEAD_TAG_LEN);
+                aead_seal_append(
+                    key,
+                    nonce(counter),
+                    Aad::new(self.send_label, counter).as_slice(),
+                    plaintext,
+                    &mut frame,
+                );
+                frame
+            }
+            RecordKey::Ctr(key) => {
+                let mut sealed = plaintext.to_vec();
+                ctr_apply(key, nonce(counter), &mut sealed);
+                wire::encode(&Message::Record(Record { counter, sealed }))
+            }
+        }
     }
 
     /// Opens a frame. On refusal the session is unchanged.
@@ -143,7 +165,7 @@ impl Session {
             ));
         }
         let plaintext = match &self.receive {
-            RecordKey::Gcm(key) => open_record(key, self.receive_label, &record)?,
+            RecordKey::Gcm(key) => open_owned(key, self.receive_label, record)?,
             RecordKey::Ctr(key) => {
                 let mut data = Zeroizing::new(record.sealed.clone());
                 ctr_apply(key, nonce(record.counter), &mut data);
@@ -158,19 +180,37 @@ impl Session {
 /// Opens one record with a key (also used by an attacker who recomputed it).
 pub(crate) fn open_record(
     key: &LessSafeKey,
-    label: &[u8],
+    label: &Label,
     record: &Record,
 ) -> Result<Zeroizing<Vec<u8>>, Refusal> {
     aead_open(
         key,
         nonce(record.counter),
-        &aad(label, record.counter),
+        Aad::new(label, record.counter).as_slice(),
         &record.sealed,
     )
-    .map_err(|_| {
-        Refusal::new(
-            RefusalReason::DecryptFailed,
-            format!("record #{} does not authenticate", record.counter),
-        )
-    })
+    .map_err(|_| undecryptable(record.counter))
+}
+
+/// Opens a received record in its own buffer, without copying it.
+fn open_owned(
+    key: &LessSafeKey,
+    label: &Label,
+    record: Record,
+) -> Result<Zeroizing<Vec<u8>>, Refusal> {
+    let counter = record.counter;
+    aead_open_in_place(
+        key,
+        nonce(counter),
+        Aad::new(label, counter).as_slice(),
+        Zeroizing::new(record.sealed),
+    )
+    .map_err(|_| undecryptable(counter))
+}
+
+fn undecryptable(counter: u64) -> Refusal {
+    Refusal::new(
+        RefusalReason::DecryptFailed,
+        format!("record #{counter} does not authenticate"),
+    )
 }
