@@ -17,7 +17,9 @@ use rand_core::CryptoRngCore;
 
 use crate::auth::{Config, PeerIdentity, Role, Transcript, check, prove};
 use crate::escrow::Escrow;
-use crate::key_schedule::{HandshakeSecrets, KeySchedule, hello_hash, open_block, seal_block};
+use crate::key_schedule::{
+    HandshakeSecrets, KeySchedule, hello_hash, open_block, open_block_in_place, seal_block,
+};
 use crate::key_share::{self, OurSecret};
 use crate::refusal::{Refusal, RefusalReason};
 use crate::session::Session;
@@ -125,7 +127,7 @@ impl ExpectReply {
     /// OCSP responder about the chain does so between `open` and
     /// [`ReplyOpened::finish`].
     pub fn open(self, m2: &[u8]) -> Result<ReplyOpened, Refusal> {
-        let (reply, ciphertext) = reply_for(self.config.mode, m2)?;
+        let (mut reply, ciphertext) = reply_for(self.config.mode, m2)?;
         let shared = key_share::complete(
             &self.config,
             self.secret,
@@ -135,7 +137,8 @@ impl ExpectReply {
         let ciphertext = ciphertext.unwrap_or_default();
         let salt = hello_hash(&self.m1, &reply.key_share, &reply.nonce, &ciphertext);
         let secrets = HandshakeSecrets::new(&shared, &salt);
-        let opened = open_block(&secrets.hs_r2i, AUTH_R, &reply.sealed)?;
+        let opened =
+            open_block_in_place(&secrets.hs_r2i, AUTH_R, std::mem::take(&mut reply.sealed))?;
         let auth_r = wire::decode_authentication(&opened)?;
         Ok(ReplyOpened {
             config: self.config,
@@ -204,7 +207,7 @@ impl ReplyOpened {
         let sealed = seal_block(
             &self.secrets.hs_i2r,
             AUTH_I,
-            &wire::encode_authentication(&auth_i),
+            wire::encode_authentication(&auth_i),
         );
         let m3 = wire::encode(&Message::Finish(Finish { sealed }));
         let transcript = self.hellos.finish_with(&m3);
@@ -296,7 +299,7 @@ pub fn respond_escrowed(
     let sealed = seal_block(
         &secrets.hs_r2i,
         AUTH_R,
-        &wire::encode_authentication(&auth_r),
+        wire::encode_authentication(&auth_r),
     );
     let reply = HelloReply {
         key_share: answer.share,
@@ -384,7 +387,7 @@ impl ExpectFinish {
                 "expected the initiator's finish",
             ));
         };
-        let opened = open_block(&self.secrets.hs_i2r, AUTH_I, &finish.sealed)?;
+        let opened = open_block_in_place(&self.secrets.hs_i2r, AUTH_I, finish.sealed)?;
         let auth_i = wire::decode_authentication(&opened)?;
         let peer = check(
             &self.config,

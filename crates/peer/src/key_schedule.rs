@@ -19,7 +19,9 @@
 use aws_lc_rs::{digest, hkdf, hmac};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::primitives::{aead_key, aead_open, aead_seal, hkdf_expand, hkdf_extract};
+use crate::primitives::{
+    aead_key, aead_open_in_place, aead_seal_in_place, hkdf_expand, hkdf_extract,
+};
 use crate::refusal::{Refusal, RefusalReason};
 
 /// A 32-byte secret, zeroized on drop.
@@ -170,8 +172,10 @@ pub(crate) fn nonce(counter: u64) -> [u8; 12] {
 
 /// Seals a handshake block. Each handshake key seals exactly one block, so
 /// the fixed nonce is never reused under a key.
-pub(crate) fn seal_block(key: &[u8; 32], label: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    aead_seal(&aead_key(key), nonce(0), label, plaintext)
+/// The block is sealed in its own buffer.
+pub(crate) fn seal_block(key: &[u8; 32], label: &[u8], mut block: Vec<u8>) -> Vec<u8> {
+    aead_seal_in_place(&aead_key(key), nonce(0), label, &mut block);
+    block
 }
 
 /// Opens a handshake block.
@@ -180,7 +184,16 @@ pub(crate) fn open_block(
     label: &[u8],
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, Refusal> {
-    aead_open(&aead_key(key), nonce(0), label, sealed).map_err(|_| {
+    open_block_in_place(key, label, sealed.to_vec())
+}
+
+/// [`open_block`] in the buffer the block arrived in.
+pub(crate) fn open_block_in_place(
+    key: &[u8; 32],
+    label: &[u8],
+    sealed: Vec<u8>,
+) -> Result<Zeroizing<Vec<u8>>, Refusal> {
+    aead_open_in_place(&aead_key(key), nonce(0), label, Zeroizing::new(sealed)).map_err(|_| {
         Refusal::new(
             RefusalReason::TranscriptMismatch,
             "the handshake block does not open with the keys derived from the hellos as we saw them: a hello or key share was changed on the way",

@@ -155,6 +155,15 @@ pub fn aead_seal(key: &LessSafeKey, nonce: [u8; 12], aad: &[u8], plaintext: &[u8
     sealed
 }
 
+/// [`aead_seal`] in the plaintext's own buffer, which then holds
+/// ciphertext ‖ tag.
+pub fn aead_seal_in_place(key: &LessSafeKey, nonce: [u8; 12], aad: &[u8], in_out: &mut Vec<u8>) {
+    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), in_out)
+        // Sealing fails only past GCM's 64 GiB message limit; our frames
+        // are at most 64 KiB.
+        .expect("AES-GCM seals a frame");
+}
+
 /// Bytes of an AES-256-GCM tag.
 pub const AEAD_TAG_LEN: usize = 16;
 

@@ -294,7 +294,9 @@ pub(crate) fn encode_authentication(auth: &Authentication) -> Vec<u8> {
         + auth.signature.len()
         + auth.finished.len()
         + optional(&auth.staple)
-        + optional(&auth.inclusion_proof);
+        + optional(&auth.inclusion_proof)
+        // and the AEAD tag it is sealed with.
+        + 16;
     postcard::to_extend(auth, Vec::with_capacity(size)).expect("postcard encodes protocol messages")
 }
 
