@@ -107,7 +107,7 @@ impl Network {
                 let key = pkilab_ca::CaKey::ed25519_from_seed(&seed)?;
                 identity = Identity {
                     name: victim.to_owned(),
-                    signing: ed25519_dalek::SigningKey::from_bytes(&seed),
+                    signing: ed25519_dalek::SigningKey::from_bytes(&seed).into(),
                     ..identity
                 };
                 let serial = serial(&mut self.rng);

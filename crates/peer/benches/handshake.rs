@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use pkilab_ca::{
     CaKey, CertificateAuthority, LeafRequest, RevocationReason, RevokedEntry, Serial,
     SigningAlgorithm,
@@ -219,8 +219,9 @@ fn pkilab_handshake(c: &mut Criterion, pki: &Pki) {
     // the peer's with its key decoded from the 32 bytes its certificate
     // carries (a point decompression, which aws-lc's certificate
     // verifications below also perform), and the two certificate
-    // signatures of the peer's chain.
-    let signing = SigningKey::from_bytes(&[9u8; 32]);
+    // signatures of the peer's chain. The signature is made as the peer
+    // makes it, with the key's SHA-512 expansion kept from the start.
+    let signing = pkilab_peer::TranscriptSigner::from(SigningKey::from_bytes(&[9u8; 32]));
     let peer_key = signing.verifying_key().to_bytes();
     let message = [0x5au8; 47];
     let chain = &alice.chain;

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use ed25519_dalek::{Signer, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use pkilab_tlog::InclusionProof;
 use pkilab_verify::{ExpectedName, LogRequirement, Usage, ValidationRequest, Validator};
 use time::OffsetDateTime;

@@ -47,7 +47,7 @@ pub use handshake::{
     Established, ExpectFinish, ExpectReply, ReplyOpened, initiate, initiate_escrowed, respond,
     respond_escrowed,
 };
-pub use identity::Identity;
+pub use identity::{Identity, TranscriptSigner};
 pub use key_schedule::KeySchedule;
 pub use refusal::{Refusal, RefusalReason};
 pub use session::{Cipher, Session};
