@@ -1,13 +1,12 @@
 //! Proving who we are, and checking who the peer is, inside M2 and M3.
 //!
-//! Each side signs `context ‖ th` with its Ed25519 identity, where
-//! `th = SHA-256(transcript so far ‖ context ‖ its chain ‖ staple ‖
-//! inclusion proof ‖ the name it believes the peer has)`, then MACs
-//! `SHA-256(th ‖ signature)` with its finished key. The transcript holds
-//! both hellos (mode, suites, nonces, key shares), so a downgrade, a swapped
-//! key share or a relayed identity breaks a check. The transcript comes
-//! first so that the initiator's `M1 ‖ M2` is hashed once, for its `th`
-//! and for the hash of `M1 ‖ M2 ‖ M3` the traffic keys are bound to.
+//! Each side signs `context ‖ th` with its Ed25519 identity, where `th` is
+//! the running transcript (`transcript`) up to and including what its own
+//! block says: both hellos (mode, suites, nonces, key shares), the
+//! responder's block when the initiator signs, then its context, chain,
+//! staple, inclusion proof and the name it believes the peer has. It then
+//! MACs `SHA-256(th ‖ signature)` with its finished key. So a downgrade, a
+//! swapped key share or a relayed identity breaks a check.
 
 use std::sync::Arc;
 
@@ -21,6 +20,7 @@ use crate::identity::Identity;
 use crate::key_schedule::{finished_mac, sha256, verify_finished};
 use crate::primitives::ed25519_verify;
 use crate::refusal::{Refusal, RefusalReason};
+use crate::transcript::Transcript;
 use crate::wire::{Authentication, Mode};
 
 /// Which side produced an authentication block.
@@ -31,7 +31,7 @@ pub(crate) enum Role {
 }
 
 impl Role {
-    fn context(self) -> &'static [u8] {
+    pub(crate) fn context(self) -> &'static [u8] {
         match self {
             Role::Initiator => b"pkilab/1 initiator signature",
             Role::Responder => b"pkilab/1 responder signature",
@@ -96,89 +96,11 @@ pub struct Config {
     pub require_logged: Option<ed25519_dalek::VerifyingKey>,
 }
 
-/// The transcript so far, hashed once and continued from: into a side's
-/// `th`, and (for `M1 ‖ M2`) on into the hash of the whole handshake.
-#[derive(Clone)]
-pub(crate) struct Transcript(aws_lc_rs::digest::Context);
-
-impl Transcript {
-    /// SHA-256 over `parts`, not yet finished.
-    pub(crate) fn of(parts: &[&[u8]]) -> Self {
-        let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-        for part in parts {
-            context.update(part);
-        }
-        Transcript(context)
-    }
-
-    /// The hash of the transcript followed by `last`.
-    pub(crate) fn finish_with(mut self, last: &[u8]) -> [u8; 32] {
-        self.0.update(last);
-        let mut out = [0u8; 32];
-        out.copy_from_slice(self.0.finish().as_ref());
-        out
-    }
-}
-
-/// SHA-256 over parts framed as postcard frames them: a byte string as a
-/// varint length and its bytes, an option as a 0 or 1 byte and then its
-/// value, a list as a varint count and its items.
-struct FramedHash(aws_lc_rs::digest::Context);
-
-impl FramedHash {
-    fn raw(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-
-    fn varint(&mut self, n: usize) {
-        let (bytes, len) = crate::wire::varint(n as u64);
-        self.0.update(&bytes[..len]);
-    }
-
-    fn bytes(&mut self, bytes: &[u8]) {
-        self.varint(bytes.len());
-        self.0.update(bytes);
-    }
-
-    fn option(&mut self, value: Option<&[u8]>) {
-        match value {
-            None => self.0.update(&[0]),
-            Some(bytes) => {
-                self.0.update(&[1]);
-                self.bytes(bytes);
-            }
-        }
-    }
-
-    fn finish(self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        out.copy_from_slice(self.0.finish().as_ref());
-        out
-    }
-}
-
-/// The transcript hash a side signs: the chain, then the staple and the
-/// inclusion proof (each length-prefixed, as postcard writes a list and an
-/// option) between the chain and the name, so none can be shifted into
-/// another.
-fn transcript(role: Role, so_far: &Transcript, auth: &Authentication) -> [u8; 32] {
-    let mut hash = FramedHash(so_far.0.clone());
-    hash.raw(role.context());
-    hash.varint(auth.chain.len());
-    for certificate in &auth.chain {
-        hash.bytes(certificate);
-    }
-    hash.option(auth.staple.as_deref());
-    hash.option(auth.inclusion_proof.as_deref());
-    hash.raw(auth.believed_peer.as_bytes());
-    hash.finish()
-}
-
 /// Builds our authentication block.
 pub(crate) fn prove(
     config: &Config,
     role: Role,
-    so_far: &Transcript,
+    transcript: &mut Transcript,
     believed_peer: &str,
     finished_key: &[u8; 32],
 ) -> Authentication {
@@ -200,7 +122,7 @@ pub(crate) fn prove(
             .clone()
             .filter(|_| authenticated),
     };
-    let th = transcript(role, so_far, &auth);
+    let th = transcript.authentication(role, &auth);
     auth.signature = if authenticated {
         config
             .identity
@@ -212,6 +134,7 @@ pub(crate) fn prove(
         Vec::new()
     };
     auth.finished = finished_mac(finished_key, &sha256(&[&th, &auth.signature]));
+    transcript.proofs(&auth);
     auth
 }
 
@@ -221,11 +144,11 @@ pub(crate) fn check(
     config: &Config,
     sender: Role,
     auth: &Authentication,
-    so_far: &Transcript,
+    transcript: &mut Transcript,
     expected_peer: Option<&str>,
     finished_key: &[u8; 32],
 ) -> Result<PeerIdentity, Refusal> {
-    let th = transcript(sender, so_far, auth);
+    let th = transcript.authentication(sender, auth);
     let identity = if config.mode.authenticated() {
         PeerIdentity::Verified(verify_peer(config, sender, auth, &th, expected_peer)?)
     } else {
@@ -236,6 +159,7 @@ pub(crate) fn check(
         &sha256(&[&th, &auth.signature]),
         &auth.finished,
     )?;
+    transcript.proofs(auth);
     Ok(identity)
 }
 
@@ -365,42 +289,6 @@ mod tests {
         }
     }
 
-    /// The transcript frames its parts exactly as postcard encodes them,
-    /// after the transcript so far and the role's context.
-    #[test]
-    fn the_transcript_frames_as_postcard_does() {
-        let postcard = |auth: &Authentication, prefix: &[&[u8]]| {
-            let encode = |o: &Option<Vec<u8>>| postcard::to_allocvec(o).expect("encodes");
-            let chain = postcard::to_allocvec(&auth.chain).expect("encodes");
-            let mut parts: Vec<&[u8]> = prefix.to_vec();
-            parts.push(Role::Initiator.context());
-            let (staple, proof) = (encode(&auth.staple), encode(&auth.inclusion_proof));
-            parts.extend([&chain[..], &staple, &proof, auth.believed_peer.as_bytes()]);
-            sha256(&parts)
-        };
-        let prefix: [&[u8]; 2] = [b"m1", b"m2"];
-        for size in [0usize, 1, 127, 128, 300, 16_384, 20_000] {
-            let auth = Authentication {
-                chain: vec![vec![3; size]; size % 5 + 1],
-                believed_peer: "bob".to_owned(),
-                signature: Vec::new(),
-                finished: Vec::new(),
-                staple: (size % 2 == 0).then(|| vec![4; size]),
-                inclusion_proof: (size % 3 == 0).then(|| vec![5; size / 2]),
-            };
-            assert_eq!(
-                transcript(Role::Initiator, &Transcript::of(&prefix), &auth),
-                postcard(&auth, &prefix),
-                "size {size}"
-            );
-        }
-        // Continued with M3, the hellos give the hash of M1 ‖ M2 ‖ M3.
-        assert_eq!(
-            Transcript::of(&prefix).finish_with(b"m3"),
-            sha256(&[b"m1", b"m2", b"m3"])
-        );
-    }
-
     #[test]
     fn the_staple_is_under_the_transcript_signature() {
         let key = CaKey::ed25519_from_seed(&[1; 32]).expect("key");
@@ -429,13 +317,19 @@ mod tests {
         let alice = config(alice, &validator, b"alice's staple");
         let prefix = Transcript::of(&[b"the hellos"]);
         let finished = [7u8; 32];
-        let auth = prove(&bob, Role::Responder, &prefix, "alice", &finished);
+        let auth = prove(
+            &bob,
+            Role::Responder,
+            &mut prefix.clone(),
+            "alice",
+            &finished,
+        );
         assert_eq!(auth.staple.as_deref(), Some(&b"bob's staple"[..]));
         let checked = check(
             &alice,
             Role::Responder,
             &auth,
-            &prefix,
+            &mut prefix.clone(),
             Some("bob"),
             &finished,
         );
@@ -449,7 +343,7 @@ mod tests {
                 &alice,
                 Role::Responder,
                 &swapped,
-                &prefix,
+                &mut prefix.clone(),
                 Some("bob"),
                 &finished,
             )
@@ -492,8 +386,15 @@ mod tests {
             bob.chain = vec![leaf.der];
             let bob = config(bob.clone(), &validator, b"staple");
             let prefix = Transcript::of(&[b"the hellos"]);
-            let auth = prove(&bob, Role::Initiator, &prefix, "", &[9; 32]);
-            let checked = check(&alice, Role::Initiator, &auth, &prefix, None, &[9; 32]);
+            let auth = prove(&bob, Role::Initiator, &mut prefix.clone(), "", &[9; 32]);
+            let checked = check(
+                &alice,
+                Role::Initiator,
+                &auth,
+                &mut prefix.clone(),
+                None,
+                &[9; 32],
+            );
             if accepted {
                 match checked {
                     Ok(PeerIdentity::Verified(peer)) => assert_eq!(peer.name(), "bob"),
@@ -522,10 +423,22 @@ mod tests {
         let prefix = Transcript::of(&[b"the hellos"]);
         let finished = [7u8; 32];
         // Unauthenticated: nothing is sent, nothing to flip.
-        let auth = prove(&bob, Role::Responder, &prefix, "alice", &finished);
+        let auth = prove(
+            &bob,
+            Role::Responder,
+            &mut prefix.clone(),
+            "alice",
+            &finished,
+        );
         assert_eq!(auth.inclusion_proof, None);
         bob.mode = Mode::SignedEphemeral;
-        let auth = prove(&bob, Role::Responder, &prefix, "alice", &finished);
+        let auth = prove(
+            &bob,
+            Role::Responder,
+            &mut prefix.clone(),
+            "alice",
+            &finished,
+        );
         let mut flipped = auth.clone();
         if let Some(proof) = flipped.inclusion_proof.as_mut() {
             proof[3] ^= 0x10;
@@ -536,9 +449,26 @@ mod tests {
             mode: Mode::Unauthenticated,
             ..alice
         };
-        assert!(check(&alice, Role::Responder, &auth, &prefix, None, &finished).is_ok());
-        let refused = check(&alice, Role::Responder, &flipped, &prefix, None, &finished)
-            .expect_err("a flipped bit in the proof");
+        assert!(
+            check(
+                &alice,
+                Role::Responder,
+                &auth,
+                &mut prefix.clone(),
+                None,
+                &finished
+            )
+            .is_ok()
+        );
+        let refused = check(
+            &alice,
+            Role::Responder,
+            &flipped,
+            &mut prefix.clone(),
+            None,
+            &finished,
+        )
+        .expect_err("a flipped bit in the proof");
         assert_eq!(refused.reason, RefusalReason::BadFinished, "{refused}");
     }
 }

@@ -15,7 +15,7 @@
 
 use rand_core::CryptoRngCore;
 
-use crate::auth::{Config, PeerIdentity, Role, Transcript, check, prove};
+use crate::auth::{Config, PeerIdentity, Role, check, prove};
 use crate::escrow::Escrow;
 use crate::key_schedule::{
     HandshakeSecrets, KeySchedule, hello_hash, open_block, open_block_in_place, seal_block,
@@ -23,6 +23,7 @@ use crate::key_schedule::{
 use crate::key_share::{self, OurSecret};
 use crate::refusal::{Refusal, RefusalReason};
 use crate::session::Session;
+use crate::transcript::Transcript;
 use crate::wire::{self, Finish, Hello, HelloReply, HybridHello, HybridReply, Message, Mode};
 
 const AUTH_R: &[u8] = b"pkilab/1 auth r";
@@ -143,8 +144,7 @@ impl ExpectReply {
         Ok(ReplyOpened {
             config: self.config,
             expected_peer: self.expected_peer,
-            replied: Transcript::of(&[&self.m1, &reply.key_share, &reply.nonce, &ciphertext]),
-            hellos: Transcript::of(&[&self.m1, m2]),
+            transcript: Transcript::of(&[&self.m1, &reply.key_share, &reply.nonce, &ciphertext]),
             salt,
             secrets,
             auth_r,
@@ -156,12 +156,9 @@ impl ExpectReply {
 pub struct ReplyOpened {
     config: Config,
     expected_peer: String,
-    /// M1 and what the responder sent in the clear: what its
-    /// authentication is over.
-    replied: Transcript,
-    /// M1 ‖ M2: what ours is over, and the start of the whole handshake's
-    /// hash.
-    hellos: Transcript,
+    /// The hellos, as sent in the clear: where the running transcript
+    /// starts.
+    transcript: Transcript,
     salt: [u8; 32],
     secrets: HandshakeSecrets,
     auth_r: wire::Authentication,
@@ -188,19 +185,19 @@ impl ReplyOpened {
     }
 
     /// Checks the responder's authentication; returns the session and M3.
-    pub fn finish(self) -> Result<(Established, Vec<u8>), Refusal> {
+    pub fn finish(mut self) -> Result<(Established, Vec<u8>), Refusal> {
         let peer = check(
             &self.config,
             Role::Responder,
             &self.auth_r,
-            &self.replied,
+            &mut self.transcript,
             Some(&self.expected_peer),
             &self.secrets.finished_r,
         )?;
         let auth_i = prove(
             &self.config,
             Role::Initiator,
-            &self.hellos,
+            &mut self.transcript,
             &self.expected_peer,
             &self.secrets.finished_i,
         );
@@ -210,7 +207,7 @@ impl ReplyOpened {
             wire::encode_authentication(&auth_i),
         );
         let m3 = wire::encode(&Message::Finish(Finish { sealed }));
-        let transcript = self.hellos.finish_with(&m3);
+        let transcript = self.transcript.finish();
         let (i2r, r2i) = self.secrets.traffic(&transcript);
         Ok((
             Established {
@@ -233,9 +230,8 @@ impl ReplyOpened {
 pub struct ExpectFinish {
     config: Config,
     expected_peer: Option<String>,
-    /// M1 ‖ M2: what the initiator's authentication is over, and the
-    /// start of the whole handshake's hash.
-    hellos: Transcript,
+    /// The running transcript, up to the responder's own block.
+    transcript: Transcript,
     hello_hash: [u8; 32],
     secrets: HandshakeSecrets,
 }
@@ -289,10 +285,11 @@ pub fn respond_escrowed(
     let salt = hello_hash(m1, &answer.share, &nonce_r, &ciphertext);
     let secrets = HandshakeSecrets::new(&answer.shared, &salt);
     let believed = expected_peer.unwrap_or("");
+    let mut transcript = Transcript::of(&[m1, &answer.share, &nonce_r, &ciphertext]);
     let auth_r = prove(
         &config,
         Role::Responder,
-        &Transcript::of(&[m1, &answer.share, &nonce_r, &ciphertext]),
+        &mut transcript,
         believed,
         &secrets.finished_r,
     );
@@ -317,7 +314,7 @@ pub fn respond_escrowed(
     let state = ExpectFinish {
         config,
         expected_peer: expected_peer.map(str::to_owned),
-        hellos: Transcript::of(&[m1, &m2]),
+        transcript,
         hello_hash: salt,
         secrets,
     };
@@ -380,7 +377,7 @@ impl ExpectFinish {
     }
 
     /// Handles M3; returns the session.
-    pub fn handle(self, m3: &[u8]) -> Result<Established, Refusal> {
+    pub fn handle(mut self, m3: &[u8]) -> Result<Established, Refusal> {
         let Message::Finish(finish) = wire::decode(m3)? else {
             return Err(Refusal::new(
                 RefusalReason::UnexpectedMessage,
@@ -393,11 +390,11 @@ impl ExpectFinish {
             &self.config,
             Role::Initiator,
             &auth_i,
-            &self.hellos,
+            &mut self.transcript,
             self.expected_peer.as_deref(),
             &self.secrets.finished_i,
         )?;
-        let transcript = self.hellos.finish_with(m3);
+        let transcript = self.transcript.finish();
         let (i2r, r2i) = self.secrets.traffic(&transcript);
         Ok(Established {
             session: Session::new(self.config.cipher, (&r2i, &i2r), b"r2i", b"i2r"),

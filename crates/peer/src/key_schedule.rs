@@ -10,8 +10,12 @@
 //! hs_i2r ‖ hs_r2i ‖ finished_i ‖ finished_r
 //!            = HKDF-Expand(prk, "pkilab/1 handshake keys", 128)
 //! traffic_i2r ‖ traffic_r2i
-//!            = HKDF-Expand(prk, "pkilab/1 traffic keys" ‖ SHA-256(M1 ‖ M2 ‖ M3), 64)
+//!            = HKDF-Expand(prk, "pkilab/1 traffic keys" ‖ transcript hash, 64)
 //! ```
+//!
+//! The transcript hash is the running hash of everything both sides said
+//! (see `transcript`): the hellos in the clear, then what each sealed
+//! authentication block says.
 //!
 //! Each phase's keys are one expansion cut into 32-byte keys, as TLS 1.2
 //! cuts its key block: one HMAC key setup per phase instead of one per key.
@@ -120,7 +124,9 @@ impl HandshakeSecrets {
 pub struct KeySchedule {
     /// The HKDF salt: SHA-256 over both hellos (public).
     pub hello_hash: [u8; 32],
-    /// SHA-256 of M1 ‖ M2 ‖ M3, bound into the traffic keys (public).
+    /// The transcript hash the traffic keys are bound to: the running
+    /// SHA-256 of the hellos and of what both authentication blocks say
+    /// (public).
     pub transcript_hash: [u8; 32],
     /// Fingerprint of the initiator-to-responder handshake key (secret key).
     pub handshake_i2r: [u8; 8],

@@ -40,6 +40,7 @@ pub mod recorded;
 mod refusal;
 pub mod session;
 mod status;
+mod transcript;
 pub mod wire;
 
 pub use auth::{Config, PeerIdentity, VerifiedPeer};

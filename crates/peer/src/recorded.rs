@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 
 use crate::escrow::Oracle;
 use crate::identity::Identity;
-use crate::key_schedule::{HandshakeSecrets, hello_hash, open_block, sha256};
+use crate::key_schedule::{HandshakeSecrets, hello_hash, open_block};
 use crate::primitives::{aead_key, ml_kem_768_decapsulate};
 use crate::session::open_record;
 use crate::wire::{self, Hello, HelloReply, Message};
@@ -43,8 +43,8 @@ struct Handshake {
     hello: Hello,
     /// The initiator's ML-KEM encapsulation key (`hybrid`).
     ml_kem_key: Option<Vec<u8>>,
-    /// M2's bytes, the reply, and its ML-KEM ciphertext (`hybrid`).
-    reply: Option<(Vec<u8>, HelloReply, Option<Vec<u8>>)>,
+    /// The reply, and its ML-KEM ciphertext (`hybrid`).
+    reply: Option<(HelloReply, Option<Vec<u8>>)>,
     keys: Option<Keys>,
 }
 
@@ -62,13 +62,21 @@ impl Handshake {
     /// Runs the key schedule on a candidate shared secret; the keys, if the
     /// responder's recorded block opens under them.
     fn try_secret(&self, shared: &[u8], m3: &[u8]) -> Option<Keys> {
-        let (m2, reply, ciphertext) = self.reply.as_ref()?;
+        let (reply, ciphertext) = self.reply.as_ref()?;
         let ciphertext = ciphertext.as_deref().unwrap_or_default();
         let salt = hello_hash(&self.m1, &reply.key_share, &reply.nonce, ciphertext);
         let secrets = HandshakeSecrets::new(shared, &salt);
         // The responder's sealed block opens only under the true secret.
-        open_block(&secrets.hs_r2i, b"pkilab/1 auth r", &reply.sealed).ok()?;
-        let (i2r, r2i) = secrets.traffic(&sha256(&[&self.m1, m2, m3]));
+        let opened = open_block(&secrets.hs_r2i, b"pkilab/1 auth r", &reply.sealed).ok()?;
+        let responder = wire::decode_authentication(&opened).ok()?;
+        let Ok(Message::Finish(finish)) = wire::decode(m3) else {
+            return None;
+        };
+        let opened = open_block(&secrets.hs_i2r, b"pkilab/1 auth i", &finish.sealed).ok()?;
+        let initiator = wire::decode_authentication(&opened).ok()?;
+        let hellos: [&[u8]; 4] = [&self.m1, &reply.key_share, &reply.nonce, ciphertext];
+        let transcript = crate::transcript::of_handshake(&hellos, &responder, &initiator);
+        let (i2r, r2i) = secrets.traffic(&transcript);
         Some((aead_key(&i2r), aead_key(&r2i)))
     }
 }
@@ -101,12 +109,12 @@ fn walk(frames: &[Vec<u8>], recompute: impl Fn(&Handshake, &[u8]) -> Option<Keys
             }
             Ok(Message::HelloReply(reply)) => {
                 if let Some(h) = current.as_mut() {
-                    h.reply = Some((frame.clone(), reply, None));
+                    h.reply = Some((reply, None));
                 }
             }
             Ok(Message::HybridReply(r)) => {
                 if let Some(h) = current.as_mut() {
-                    h.reply = Some((frame.clone(), r.reply, Some(r.ml_kem_ciphertext)));
+                    h.reply = Some((r.reply, Some(r.ml_kem_ciphertext)));
                 }
             }
             Ok(Message::Finish(_)) => {
@@ -133,7 +141,7 @@ fn walk(frames: &[Vec<u8>], recompute: impl Fn(&Handshake, &[u8]) -> Option<Keys
 }
 
 fn with_stolen_key(h: &Handshake, m3: &[u8], stolen: &Identity) -> Option<Keys> {
-    let (_, reply, ciphertext) = h.reply.as_ref()?;
+    let (reply, ciphertext) = h.reply.as_ref()?;
     if ciphertext.is_some() {
         // A hybrid secret also needs the ML-KEM secret, which a stolen
         // long-term identity says nothing about.
@@ -175,7 +183,7 @@ fn ml_kem_part(ek: &[u8], ciphertext: &[u8], oracle: &Oracle<'_>) -> Zeroizing<[
 }
 
 fn with_oracle(h: &Handshake, m3: &[u8], oracle: &Oracle<'_>) -> Option<Keys> {
-    let (_, reply, ciphertext) = h.reply.as_ref()?;
+    let (reply, ciphertext) = h.reply.as_ref()?;
     let x = x25519_part(h, reply, oracle);
     let shared = match (&h.ml_kem_key, ciphertext) {
         (Some(ek), Some(ciphertext)) => {
