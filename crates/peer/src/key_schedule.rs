@@ -46,7 +46,7 @@ pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
         }
         let digest = digest::digest(&digest::SHA256, &gathered[..at]);
         // The gathered bytes may be a key (a fingerprint's input).
-        gathered.zeroize();
+        gathered[..at].zeroize();
         digest
     } else {
         let mut context = digest::Context::new(&digest::SHA256);
