@@ -289,9 +289,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_staple_is_under_the_transcript_signature() {
-        let key = CaKey::ed25519_from_seed(&[1; 32]).expect("key");
+    /// A root from `seed`, and a validator trusting it.
+    fn root(seed: u8) -> (CertificateAuthority, Arc<Validator>) {
+        let key = CaKey::ed25519_from_seed(&[seed; 32]).expect("key");
         let root = CertificateAuthority::new_root(
             "Transcript Root",
             key,
@@ -300,18 +300,24 @@ mod tests {
             Serial::from_bytes([1; 20]),
         )
         .expect("root");
-        let mut bob = Identity::generate("bob", &mut ChaCha20Rng::seed_from_u64(1));
-        let request = LeafRequest::new("bob", AT, AT + time::Duration::days(7));
-        let leaf = root
-            .issue(
-                &request,
-                &bob.public_key_spki_der(),
-                Serial::from_bytes([2; 20]),
-            )
-            .expect("leaf");
-        bob.chain = vec![leaf.der];
         let validator =
             Arc::new(Validator::new(vec![root.certificate_der().to_vec()]).expect("anchor"));
+        (root, validator)
+    }
+
+    /// A leaf for bob with the key in `spki`.
+    fn leaf(root: &CertificateAuthority, spki: &[u8], serial: u8) -> Vec<u8> {
+        let request = LeafRequest::new("bob", AT, AT + time::Duration::days(7));
+        root.issue(&request, spki, Serial::from_bytes([serial; 20]))
+            .expect("leaf")
+            .der
+    }
+
+    #[test]
+    fn the_staple_is_under_the_transcript_signature() {
+        let (root, validator) = root(1);
+        let mut bob = Identity::generate("bob", &mut ChaCha20Rng::seed_from_u64(1));
+        bob.chain = vec![leaf(&root, &bob.public_key_spki_der(), 2)];
         let alice = Identity::generate("alice", &mut ChaCha20Rng::seed_from_u64(2));
         let bob = config(bob, &validator, b"bob's staple");
         let alice = config(alice, &validator, b"alice's staple");
@@ -357,17 +363,7 @@ mod tests {
     /// and a good one still names the peer.
     #[test]
     fn the_key_comes_from_the_validated_leaf() {
-        let key = CaKey::ed25519_from_seed(&[5; 32]).expect("key");
-        let root = CertificateAuthority::new_root(
-            "Key Root",
-            key,
-            AT,
-            AT + time::Duration::days(30),
-            Serial::from_bytes([1; 20]),
-        )
-        .expect("root");
-        let validator =
-            Arc::new(Validator::new(vec![root.certificate_der().to_vec()]).expect("anchor"));
+        let (root, validator) = root(5);
         let alice = config(
             Identity::generate("alice", &mut ChaCha20Rng::seed_from_u64(6)),
             &validator,
@@ -379,11 +375,7 @@ mod tests {
             (2u8, bob.public_key_spki_der(), true),
             (3, p256.public_key_spki_der(), false),
         ] {
-            let request = LeafRequest::new("bob", AT, AT + time::Duration::days(7));
-            let leaf = root
-                .issue(&request, &spki, Serial::from_bytes([serial; 20]))
-                .expect("leaf");
-            bob.chain = vec![leaf.der];
+            bob.chain = vec![leaf(&root, &spki, serial)];
             let bob = config(bob.clone(), &validator, b"staple");
             let prefix = Transcript::of(&[b"the hellos"]);
             let auth = prove(&bob, Role::Initiator, &mut prefix.clone(), "", &[9; 32]);
