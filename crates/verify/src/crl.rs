@@ -91,7 +91,18 @@ pub struct IndexedCrl {
 }
 
 /// An issuer SPKI and whether the CRL's signature verified with it.
-type CheckedSignature = (Vec<u8>, bool, Result<Noted, SignatureProblem>);
+/// A signer's SPKI, whether legacy algorithms were allowed, the result,
+/// and the validation time it was checked at.
+type CheckedSignature = (
+    Vec<u8>,
+    bool,
+    Result<Noted, SignatureProblem>,
+    OffsetDateTime,
+);
+
+/// Most signers' results a CRL keeps: a chain may offer any number of
+/// certificates in the CRL issuer's name, each with its own key.
+const CHECKED_CAPACITY: usize = 16;
 
 #[derive(Debug)]
 struct SignedParts {
@@ -257,23 +268,28 @@ impl IndexedCrl {
         self.revoked.is_empty()
     }
 
-    /// Checks the CRL's signature with a signer's key: once per key when
-    /// `cache`, at every call otherwise.
+    /// Checks the CRL's signature with a signer's key. With `cache` (the
+    /// validation's time), a result is kept per key, at most
+    /// [`CHECKED_CAPACITY`] of them and each for [`crate::cache::MAX_AGE`];
+    /// without, the signature is checked at every call.
     pub(crate) fn signature_by(
         &self,
         signer_spki: &[u8],
         legacy: bool,
-        cache: bool,
+        cache: Option<OffsetDateTime>,
     ) -> Result<Noted, SignatureProblem> {
         let mut checked = self
             .checked
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, _, result)) = checked
-            .iter()
-            .find(|(spki, l, _)| cache && *l == legacy && spki == signer_spki)
-        {
-            return result.clone();
+        if let Some(at) = cache {
+            checked.retain(|(_, _, _, when)| crate::cache::fresh(*when, at));
+            if let Some((_, _, result, _)) = checked
+                .iter()
+                .find(|(spki, l, _, _)| *l == legacy && spki == signer_spki)
+            {
+                return result.clone();
+            }
         }
         let result = match AlgorithmIdentifier::from_der(&self.signed.algorithm) {
             Ok((_, algorithm)) => signature::verify(
@@ -287,8 +303,11 @@ impl IndexedCrl {
                 "signature algorithm: {e}"
             ))),
         };
-        if cache {
-            checked.push((signer_spki.to_vec(), legacy, result.clone()));
+        if let Some(at) = cache {
+            if checked.len() >= CHECKED_CAPACITY {
+                checked.clear();
+            }
+            checked.push((signer_spki.to_vec(), legacy, result.clone(), at));
         }
         result
     }
@@ -400,7 +419,43 @@ pub(crate) fn serial_key(serial: &[u8]) -> Option<SerialKey> {
 
 #[cfg(test)]
 mod tests {
-    use super::serial_key;
+    use super::*;
+
+    /// The signature results a CRL keeps are bounded in number and in
+    /// validation time.
+    #[test]
+    fn checked_signers_are_bounded_in_number_and_age() {
+        let at = time::macros::datetime!(2026-01-01 00:00 UTC);
+        let root = pkilab_ca::CertificateAuthority::new_root(
+            "CRL Root",
+            pkilab_ca::CaKey::ed25519_from_seed(&[4; 32]).expect("key"),
+            at - time::Duration::days(1),
+            at + time::Duration::days(30),
+            pkilab_ca::Serial::from_bytes([1; 20]),
+        )
+        .expect("root");
+        let der = root
+            .crl(
+                &[],
+                1,
+                at - time::Duration::hours(1),
+                at + time::Duration::days(7),
+            )
+            .expect("crl");
+        let crl = IndexedCrl::from_der(&der).expect("indexed");
+        let count = || crl.checked.lock().expect("lock").len();
+        for i in 0..40u8 {
+            // Keys that do not even parse: refused, and the refusal kept.
+            assert!(crl.signature_by(&[i; 12], false, Some(at)).is_err());
+            assert!(count() <= CHECKED_CAPACITY, "{} kept", count());
+        }
+        let later = at + crate::cache::MAX_AGE + time::Duration::SECOND;
+        assert!(crl.signature_by(&[200; 12], false, Some(later)).is_err());
+        assert_eq!(count(), 1, "what was checked an hour before is dropped");
+        // Without caching nothing is kept.
+        assert!(crl.signature_by(&[201; 12], false, None).is_err());
+        assert_eq!(count(), 1);
+    }
 
     #[test]
     fn a_serial_keeps_its_sign() {

@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 
+use time::OffsetDateTime;
 use x509_parser::prelude::{SubjectPublicKeyInfo, X509Certificate};
 
 use crate::cache::SignatureCache;
@@ -69,7 +70,8 @@ pub(crate) struct Edge {
 
 /// Where the search is.
 pub(crate) struct Search<'s, 'a> {
-    cache: Option<&'s SignatureCache>,
+    /// The validator's cache, and the validation's time.
+    cache: Option<(&'s SignatureCache, OffsetDateTime)>,
     pub(crate) leaf: &'s Candidate<'a>,
     pub(crate) pool: &'s [Candidate<'a>],
     pub(crate) max_depth: usize,
@@ -100,7 +102,7 @@ impl<'s, 'a> Search<'s, 'a> {
         pool: &'s [Candidate<'a>],
         max_depth: usize,
         legacy: bool,
-        cache: Option<&'s SignatureCache>,
+        cache: Option<(&'s SignatureCache, OffsetDateTime)>,
     ) -> Self {
         Search {
             cache,
@@ -275,20 +277,18 @@ impl<'s, 'a> Search<'s, 'a> {
         }
         let node = self.node(child);
         let issuer_key = self.pool[issuer].cert.public_key();
-        let cached = self.cache.map(|c| {
-            (
-                c,
-                SignatureCache::key(issuer_key.raw, node.der, self.legacy),
-            )
+        let cached = self.cache.map(|(c, at)| {
+            let key = SignatureCache::key(issuer_key.raw, node.der, self.legacy);
+            (c, key, at)
         });
-        if let Some(note) = cached.as_ref().and_then(|(c, key)| c.get(key)) {
+        if let Some(note) = cached.as_ref().and_then(|(c, key, at)| c.get(key, *at)) {
             self.signatures.push(((child, issuer), Ok(note.clone())));
             return Ok(note);
         }
         self.checks += 1;
         let result = verify_certificate(&node.cert, issuer_key, self.legacy);
-        if let (Some((cache, key)), Ok(note)) = (cached, &result) {
-            cache.insert(key, note.clone());
+        if let (Some((cache, key, at)), Ok(note)) = (cached, &result) {
+            cache.insert(key, note.clone(), at);
         }
         self.signatures.push(((child, issuer), result.clone()));
         result

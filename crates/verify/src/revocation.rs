@@ -56,6 +56,13 @@ pub(crate) struct Context<'c, 'a> {
     pub(crate) signer_valid: &'c dyn Fn(&Candidate<'a>) -> bool,
 }
 
+impl Context<'_, '_> {
+    /// The validation's time when CRL signatures may be reused.
+    fn cache_at(&self) -> Option<OffsetDateTime> {
+        self.cache.then_some(self.at)
+    }
+}
+
 /// A distribution point of the certificate.
 struct Point {
     names: Vec<PointName>,
@@ -376,7 +383,7 @@ fn signer(
     let invalid = |detail: String| refuse(Reason::CrlInvalid, detail, Some(position));
     let mut problem = None;
     if crl.issuer == *issuer.subject {
-        match crl.signature_by(issuer.cert.public_key().raw, ctx.legacy, ctx.cache) {
+        match crl.signature_by(issuer.cert.public_key().raw, ctx.legacy, ctx.cache_at()) {
             Ok(note) => {
                 may_sign_crls(&issuer.cert).map_err(invalid)?;
                 return Ok(note.into_iter().collect());
@@ -389,7 +396,7 @@ fn signer(
         .iter()
         .filter(|c| *c.subject == crl.issuer && c.der != issuer.der)
     {
-        if let Ok(note) = crl.signature_by(other.cert.public_key().raw, ctx.legacy, ctx.cache)
+        if let Ok(note) = crl.signature_by(other.cert.public_key().raw, ctx.legacy, ctx.cache_at())
             && may_sign_crls(&other.cert).is_ok()
             && (ctx.signer_valid)(other)
         {

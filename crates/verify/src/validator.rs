@@ -347,7 +347,10 @@ impl Validator {
         anchor: Option<&[u8]>,
         depth: u8,
     ) -> Result<Accepted, Refusal> {
-        let cache = self.options.cache_signatures.then_some(&self.signatures);
+        let cache = self
+            .options
+            .cache_signatures
+            .then_some((&self.signatures, rules.at));
         let search = Search::new(leaf, pool, self.options.max_depth, rules.legacy, cache);
         search.run(&mut |edges: &[Edge]| {
             let path: Vec<&Candidate<'v>> = std::iter::once(leaf)
