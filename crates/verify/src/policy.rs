@@ -5,7 +5,9 @@
 
 use std::collections::BTreeSet;
 
+use x509_parser::der_parser::Oid;
 use x509_parser::extensions::ParsedExtension;
+use x509_parser::oid_registry as oids;
 use x509_parser::prelude::X509Certificate;
 
 /// anyPolicy, 2.5.29.32.0.
@@ -26,6 +28,14 @@ pub struct PolicyRequest {
     pub inhibit_any: bool,
 }
 
+/// The extensions policy processing reads (RFC 5280 §6.1.3 d, §6.1.4).
+const POLICY_EXTENSIONS: [Oid<'static>; 4] = [
+    oids::OID_X509_EXT_CERTIFICATE_POLICIES,
+    oids::OID_X509_EXT_POLICY_MAPPINGS,
+    oids::OID_X509_EXT_POLICY_CONSTRAINTS,
+    oids::OID_X509_EXT_INHIBIT_ANY_POLICY,
+];
+
 #[derive(Clone, Debug)]
 struct Node {
     policy: String,
@@ -41,6 +51,18 @@ pub(crate) type PolicyResult = Result<Option<Vec<String>>, String>;
 /// Runs policy processing over `path`, ordered from the certificate after
 /// the trust anchor down to the leaf (the anchor itself is not processed).
 pub(crate) fn process(path: &[&X509Certificate<'_>], request: &PolicyRequest) -> PolicyResult {
+    // Without any policy extension in the path the tree is empty after the
+    // first certificate and nothing can make a policy explicit, so unless
+    // the relying party asks for one the answer is "no policy applies":
+    // known without building the tree.
+    let no_policy_extensions = path.iter().all(|cert| {
+        cert.extensions()
+            .iter()
+            .all(|e| !POLICY_EXTENSIONS.contains(&e.oid))
+    });
+    if no_policy_extensions && !request.require_explicit {
+        return Ok(None);
+    }
     let n = path.len();
     let start = n + 1;
     let mut explicit = if request.require_explicit { 0 } else { start };
