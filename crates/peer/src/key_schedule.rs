@@ -23,9 +23,7 @@
 use aws_lc_rs::{digest, hkdf, hmac};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::primitives::{
-    aead_key, aead_open_in_place, aead_seal_in_place, hkdf_expand, hkdf_extract,
-};
+use crate::primitives::{aead_key, aead_open_in_place, aead_seal_tail, hkdf_expand, hkdf_extract};
 use crate::refusal::{Refusal, RefusalReason};
 
 /// A 32-byte secret, zeroized on drop.
@@ -180,7 +178,7 @@ pub(crate) fn nonce(counter: u64) -> [u8; 12] {
 /// the fixed nonce is never reused under a key.
 /// The block is sealed in its own buffer.
 pub(crate) fn seal_block(key: &[u8; 32], label: &[u8], mut block: Vec<u8>) -> Vec<u8> {
-    aead_seal_in_place(&aead_key(key), nonce(0), label, &mut block);
+    aead_seal_tail(&aead_key(key), nonce(0), label, &mut block, 0);
     block
 }
 

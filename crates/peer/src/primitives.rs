@@ -151,43 +151,34 @@ pub fn aead_key(key: &[u8; 32]) -> LessSafeKey {
 /// Seals `plaintext` under a 96-bit nonce, returning ciphertext ‖ tag.
 pub fn aead_seal(key: &LessSafeKey, nonce: [u8; 12], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let mut sealed = Vec::with_capacity(plaintext.len() + AEAD_TAG_LEN);
-    aead_seal_append(key, nonce, aad, plaintext, &mut sealed);
+    sealed.extend_from_slice(plaintext);
+    aead_seal_tail(key, nonce, aad, &mut sealed, 0);
     sealed
-}
-
-/// [`aead_seal`] in the plaintext's own buffer, which then holds
-/// ciphertext ‖ tag.
-pub fn aead_seal_in_place(key: &LessSafeKey, nonce: [u8; 12], aad: &[u8], in_out: &mut Vec<u8>) {
-    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), in_out)
-        // Sealing fails only past GCM's 64 GiB message limit; our frames
-        // are at most 64 KiB.
-        .expect("AES-GCM seals a frame");
 }
 
 /// Bytes of an AES-256-GCM tag.
 pub const AEAD_TAG_LEN: usize = 16;
 
-/// [`aead_seal`], appending exactly `plaintext.len() + AEAD_TAG_LEN`
-/// bytes (ciphertext ‖ tag) to `out`.
-pub fn aead_seal_append(
+/// [`aead_seal`] of `buffer[start..]` in place: that part becomes the
+/// ciphertext, and the tag is appended. What comes before `start` (a
+/// frame's header) is left as it is.
+pub fn aead_seal_tail(
     key: &LessSafeKey,
     nonce: [u8; 12],
     aad: &[u8],
-    plaintext: &[u8],
-    out: &mut Vec<u8>,
+    buffer: &mut Vec<u8>,
+    start: usize,
 ) {
-    let start = out.len();
-    out.extend_from_slice(plaintext);
     let tag = key
         .seal_in_place_separate_tag(
             Nonce::assume_unique_for_key(nonce),
             Aad::from(aad),
-            &mut out[start..],
+            &mut buffer[start..],
         )
         // Sealing fails only past GCM's 64 GiB message limit; our frames
         // are at most 64 KiB.
         .expect("AES-GCM seals a frame");
-    out.extend_from_slice(tag.as_ref());
+    buffer.extend_from_slice(tag.as_ref());
 }
 
 /// Opens ciphertext ‖ tag; the tag is checked in constant time by

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::key_schedule::nonce;
 use crate::primitives::{
-    AEAD_TAG_LEN, aead_key, aead_open, aead_open_in_place, aead_seal_append, ctr_apply,
+    AEAD_TAG_LEN, aead_key, aead_open, aead_open_in_place, aead_seal_tail, ctr_apply,
 };
 use crate::refusal::{Refusal, RefusalReason};
 use crate::wire::{self, Message, Record};
@@ -121,12 +121,14 @@ impl Session {
             RecordKey::Gcm(key) => {
                 // Sealed straight into the frame: no record to copy from.
                 let mut frame = wire::record_frame_start(counter, plaintext.len() + AEAD_TAG_LEN);
-                aead_seal_append(
+                let start = frame.len();
+                frame.extend_from_slice(plaintext);
+                aead_seal_tail(
                     key,
                     nonce(counter),
                     Aad::new(self.send_label, counter).as_slice(),
-                    plaintext,
                     &mut frame,
+                    start,
                 );
                 frame
             }
