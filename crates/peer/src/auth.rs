@@ -289,6 +289,26 @@ mod tests {
         }
     }
 
+    /// The finished key both sides use in these tests.
+    const FINISHED: [u8; 32] = [7; 32];
+
+    /// `config`'s block over a fixed transcript of hellos.
+    fn proved(config: &Config, role: Role, believed_peer: &str) -> Authentication {
+        let mut hellos = Transcript::of(&[b"the hellos"]);
+        prove(config, role, &mut hellos, believed_peer, &FINISHED)
+    }
+
+    /// `config`'s check of `auth`, over the same transcript of hellos.
+    fn checked(
+        config: &Config,
+        sender: Role,
+        auth: &Authentication,
+        expected_peer: Option<&str>,
+    ) -> Result<PeerIdentity, Refusal> {
+        let mut hellos = Transcript::of(&[b"the hellos"]);
+        check(config, sender, auth, &mut hellos, expected_peer, &FINISHED)
+    }
+
     /// A root from `seed`, and a validator trusting it.
     fn root(seed: u8) -> (CertificateAuthority, Arc<Validator>) {
         let key = CaKey::ed25519_from_seed(&[seed; 32]).expect("key");
@@ -321,39 +341,17 @@ mod tests {
         let alice = Identity::generate("alice", &mut ChaCha20Rng::seed_from_u64(2));
         let bob = config(bob, &validator, b"bob's staple");
         let alice = config(alice, &validator, b"alice's staple");
-        let prefix = Transcript::of(&[b"the hellos"]);
-        let finished = [7u8; 32];
-        let auth = prove(
-            &bob,
-            Role::Responder,
-            &mut prefix.clone(),
-            "alice",
-            &finished,
-        );
+        let auth = proved(&bob, Role::Responder, "alice");
         assert_eq!(auth.staple.as_deref(), Some(&b"bob's staple"[..]));
-        let checked = check(
-            &alice,
-            Role::Responder,
-            &auth,
-            &mut prefix.clone(),
-            Some("bob"),
-            &finished,
-        );
-        assert!(checked.is_ok(), "{checked:?}");
+        let accepted = checked(&alice, Role::Responder, &auth, Some("bob"));
+        assert!(accepted.is_ok(), "{accepted:?}");
         for other in [Some(b"another staple".to_vec()), None] {
             let swapped = Authentication {
                 staple: other,
                 ..auth.clone()
             };
-            let refused = check(
-                &alice,
-                Role::Responder,
-                &swapped,
-                &mut prefix.clone(),
-                Some("bob"),
-                &finished,
-            )
-            .expect_err("a swapped staple breaks the signature");
+            let refused = checked(&alice, Role::Responder, &swapped, Some("bob"))
+                .expect_err("a swapped staple breaks the signature");
             assert_eq!(refused.reason, RefusalReason::BadSignature, "{refused}");
         }
     }
@@ -377,23 +375,15 @@ mod tests {
         ] {
             bob.chain = vec![leaf(&root, &spki, serial)];
             let bob = config(bob.clone(), &validator, b"staple");
-            let prefix = Transcript::of(&[b"the hellos"]);
-            let auth = prove(&bob, Role::Initiator, &mut prefix.clone(), "", &[9; 32]);
-            let checked = check(
-                &alice,
-                Role::Initiator,
-                &auth,
-                &mut prefix.clone(),
-                None,
-                &[9; 32],
-            );
+            let auth = proved(&bob, Role::Initiator, "");
+            let outcome = checked(&alice, Role::Initiator, &auth, None);
             if accepted {
-                match checked {
+                match outcome {
                     Ok(PeerIdentity::Verified(peer)) => assert_eq!(peer.name(), "bob"),
                     other => panic!("expected bob, verified: {other:?}"),
                 }
             } else {
-                let refused = checked.expect_err("a P-256 leaf");
+                let refused = outcome.expect_err("a P-256 leaf");
                 assert_eq!(refused.reason, RefusalReason::BadSignature, "{refused}");
                 assert!(refused.to_string().contains("Ed25519"), "{refused}");
             }
@@ -412,25 +402,11 @@ mod tests {
             &validator,
             b"staple",
         );
-        let prefix = Transcript::of(&[b"the hellos"]);
-        let finished = [7u8; 32];
         // Unauthenticated: nothing is sent, nothing to flip.
-        let auth = prove(
-            &bob,
-            Role::Responder,
-            &mut prefix.clone(),
-            "alice",
-            &finished,
-        );
+        let auth = proved(&bob, Role::Responder, "alice");
         assert_eq!(auth.inclusion_proof, None);
         bob.mode = Mode::SignedEphemeral;
-        let auth = prove(
-            &bob,
-            Role::Responder,
-            &mut prefix.clone(),
-            "alice",
-            &finished,
-        );
+        let auth = proved(&bob, Role::Responder, "alice");
         let mut flipped = auth.clone();
         if let Some(proof) = flipped.inclusion_proof.as_mut() {
             proof[3] ^= 0x10;
@@ -441,26 +417,9 @@ mod tests {
             mode: Mode::Unauthenticated,
             ..alice
         };
-        assert!(
-            check(
-                &alice,
-                Role::Responder,
-                &auth,
-                &mut prefix.clone(),
-                None,
-                &finished
-            )
-            .is_ok()
-        );
-        let refused = check(
-            &alice,
-            Role::Responder,
-            &flipped,
-            &mut prefix.clone(),
-            None,
-            &finished,
-        )
-        .expect_err("a flipped bit in the proof");
+        assert!(checked(&alice, Role::Responder, &auth, None).is_ok());
+        let refused = checked(&alice, Role::Responder, &flipped, None)
+            .expect_err("a flipped bit in the proof");
         assert_eq!(refused.reason, RefusalReason::BadFinished, "{refused}");
     }
 }
