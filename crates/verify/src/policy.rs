@@ -325,3 +325,39 @@ fn intersect(levels: &[Vec<Node>], initial: &[String]) -> Vec<String> {
     }
     out.into_iter().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use x509_parser::prelude::FromDer;
+
+    /// A path without policy extensions: no policy applies, unless the
+    /// relying party requires an explicit one, which then fails.
+    #[test]
+    fn a_path_without_policy_extensions() {
+        let at = time::macros::datetime!(2026-01-01 00:00 UTC);
+        let root = pkilab_ca::CertificateAuthority::new_root(
+            "Policy Root",
+            pkilab_ca::CaKey::ed25519_from_seed(&[6; 32]).expect("key"),
+            at,
+            at + time::Duration::days(30),
+            pkilab_ca::Serial::from_bytes([1; 20]),
+        )
+        .expect("root");
+        let (_, cert) = X509Certificate::from_der(root.certificate_der()).expect("parses");
+        let path = [&cert, &cert];
+        for initial in [Vec::new(), vec!["1.3.6.1.4.1.99999.1".to_owned()]] {
+            let request = PolicyRequest {
+                initial: initial.clone(),
+                ..PolicyRequest::default()
+            };
+            assert_eq!(process(&path, &request), Ok(None));
+            let required = PolicyRequest {
+                initial,
+                require_explicit: true,
+                ..PolicyRequest::default()
+            };
+            assert!(process(&path, &required).is_err());
+        }
+    }
+}
