@@ -29,7 +29,7 @@ use pkilab_ca::Serial;
 use pkilab_ca::ocsp::{CertificateState, Responder};
 use pkilab_ca::store::CaStore;
 use time::OffsetDateTime;
-use x509_ocsp::{CertId, OcspRequest, OcspResponse, Request, TbsRequest, Version};
+use x509_ocsp::{CertId, OcspRequest, OcspResponse};
 use zeroize::Zeroizing;
 
 use crate::ServerError;
@@ -392,20 +392,7 @@ impl OcspService {
 }
 
 fn canonical(id: CertId) -> Option<Vec<u8>> {
-    OcspRequest {
-        tbs_request: TbsRequest {
-            version: Version::V1,
-            requestor_name: None,
-            request_list: vec![Request {
-                req_cert: id,
-                single_request_extensions: None,
-            }],
-            request_extensions: None,
-        },
-        optional_signature: None,
-    }
-    .to_der()
-    .ok()
+    pkilab_verify::ocsp_request::single(id).to_der().ok()
 }
 
 /// Signs the answer to `request` as the CA it names (the issuing CA, which

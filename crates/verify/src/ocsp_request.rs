@@ -68,7 +68,13 @@ pub fn for_serial(issuer_der: &[u8], serial: &[u8]) -> Result<Vec<u8>, Error> {
             .map_err(bad)?,
         serial_number: SerialNumber::new(digits).map_err(bad)?,
     };
-    let request = OcspRequest {
+    single(id).to_der().map_err(bad)
+}
+
+/// An unsigned request for one certificate, without nonce or other
+/// extensions: the form a responder caches its answers by.
+pub fn single(id: CertId) -> OcspRequest {
+    OcspRequest {
         tbs_request: TbsRequest {
             version: Version::V1,
             requestor_name: None,
@@ -79,8 +85,7 @@ pub fn for_serial(issuer_der: &[u8], serial: &[u8]) -> Result<Vec<u8>, Error> {
             request_extensions: None,
         },
         optional_signature: None,
-    };
-    request.to_der().map_err(bad)
+    }
 }
 
 fn sha1(bytes: &[u8]) -> Vec<u8> {
